@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+/**
+ * The `tollgate` command: a thin dispatcher. Each command lives in its own module under
+ * `commands/` and is loaded only when used, so `tollgate pow` never loads the gossip daemon.
+ */
+import type { Command } from './command.js';
+
+type Entry = { summary: string; load: () => Promise<Command> };
+
+const commands: Record<string, Entry> = {
+  // One line per command; each module default-exports a Command.
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  return `Usage: tollgate <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tollgate <command> --help' for the options of a command.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const entry = commands[name];
+  if (entry === undefined) {
+    process.stderr.write(`tollgate: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  return command.run(rest);
+}
