@@ -57,7 +57,6 @@
  * CONN_OK, KEEP_CHALL, KEEP_POW); see docs/gossip.md.
  */
 import { createHash } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
 import { assertBytes, assertInteger } from '../util/args.js';
 import { ArgumentError, accept, reject, type Verdict } from '../util/errors.js';
 import { readU16, writeU16 } from './gossip-api.js';
@@ -85,9 +84,12 @@ export const POW_PREFIX_BYTES = 12;
 
 const ID_TAG = new TextEncoder().encode('tollgate/gossip/item/v1');
 
-/** An address the peer listens on; `host` is a canonical IPv4 or IPv6 literal. */
+/**
+ * An address a peer listens on, as bytes: 4 (IPv4) or 16 (IPv6). Text forms are the admission
+ * layer's business (`hostBytes`/`formatAddressBytes` in src/admission/endpoint.ts).
+ */
 export interface PeerAddress {
-  readonly host: string;
+  readonly addr: Uint8Array;
   readonly port: number;
 }
 
@@ -210,7 +212,7 @@ export function encodeP2P(msg: P2PMessage): Uint8Array {
       if (msg.ipv6) out[20] = 0x80;
       msg.peers.forEach((p, i) => {
         const at = 24 + i * (width + 2);
-        writeAddress(out, at, p.host, msg.ipv6, 'msg.peers[].host');
+        writeAddress(out, at, p.addr, msg.ipv6, 'msg.peers[].addr');
         assertInteger('msg.peers[].port', p.port, 1, 0xffff);
         writeU16(out, at + width, p.port);
       });
@@ -228,13 +230,13 @@ export function encodeP2P(msg: P2PMessage): Uint8Array {
       return out;
     }
     case GOSSIP_HELLO: {
-      const ipv6 = isIPv6(msg.listen.host);
+      const ipv6 = msg.listen.addr.length === 16;
       const out = head(ipv6 ? 24 : 12, GOSSIP_HELLO);
       out[4] = HELLO_VERSION;
       if (ipv6) out[5] = 0x80;
       assertInteger('msg.listen.port', msg.listen.port, 1, 0xffff);
       writeU16(out, 6, msg.listen.port);
-      writeAddress(out, 8, msg.listen.host, ipv6, 'msg.listen.host');
+      writeAddress(out, 8, msg.listen.addr, ipv6, 'msg.listen.addr');
       return out;
     }
     default:
@@ -299,10 +301,10 @@ export function decodeP2P(frame: Uint8Array): Verdict<P2PMessage, P2PCode> {
       }
       const peers: PeerAddress[] = [];
       for (let at = 24; at < size; at += entry) {
-        const host = readAddress(frame, at, ipv6);
+        const addr = readAddress(frame, at, ipv6);
         const port = readU16(frame, at + entry - 2);
-        if (host === undefined || port === 0) return reject('ERR_GOSSIP_P2P_ADDRESS', 'PEER RESPONSE');
-        peers.push({ host, port });
+        if (addr === undefined || port === 0) return reject('ERR_GOSSIP_P2P_ADDRESS', 'PEER RESPONSE');
+        peers.push({ addr, port });
       }
       return accept({
         type: GOSSIP_PEER_RESPONSE,
@@ -328,10 +330,10 @@ export function decodeP2P(frame: Uint8Array): Verdict<P2PMessage, P2PCode> {
       if (frame[4] !== HELLO_VERSION || (frame[5] !== 0 && !ipv6) || (size === 24) !== ipv6) {
         return reject('ERR_GOSSIP_P2P_RESERVED', 'HELLO');
       }
-      const host = readAddress(frame, 8, ipv6);
+      const addr = readAddress(frame, 8, ipv6);
       const port = readU16(frame, 6);
-      if (host === undefined || port === 0) return reject('ERR_GOSSIP_P2P_ADDRESS', 'HELLO');
-      return accept({ type: GOSSIP_HELLO, listen: { host, port } });
+      if (addr === undefined || port === 0) return reject('ERR_GOSSIP_P2P_ADDRESS', 'HELLO');
+      return accept({ type: GOSSIP_HELLO, listen: { addr, port } });
     }
     default:
       return reject('ERR_GOSSIP_P2P_TYPE', `type ${type}`);
@@ -358,22 +360,6 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/**
- * The canonical form of an advertised address: IPv4 dotted, IPv6 lowercase compressed,
- * IPv4-mapped IPv6 as IPv4. Unspecified, port 0 and non-literals are refused (undefined).
- */
-export function canonicalHost(host: string): string | undefined {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIPv4(bare)) return bare === '0.0.0.0' ? undefined : bare.split('.').map(Number).join('.');
-  if (!isIPv6(bare)) return undefined;
-  const bytes = ipv6Bytes(bare);
-  if (bytes === undefined) return undefined;
-  if (bytes.subarray(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return readAddress(bytes, 12, false);
-  }
-  return readAddress(bytes, 0, true);
-}
-
 function head(size: number, type: number): Uint8Array {
   const out = new Uint8Array(size);
   writeU16(out, 0, size);
@@ -396,79 +382,28 @@ function writeU64(b: Uint8Array, at: number, v: bigint, name: string): void {
   new DataView(b.buffer, b.byteOffset, b.byteLength).setBigUint64(at, v);
 }
 
-function writeAddress(out: Uint8Array, at: number, host: string, ipv6: boolean, name: string): void {
-  const canonical = canonicalHost(host);
-  if (canonical === undefined || isIPv6(canonical) !== ipv6) {
-    throw new ArgumentError(name, `expected a canonical ${ipv6 ? 'IPv6' : 'IPv4'} address, got ${host}`);
+function writeAddress(out: Uint8Array, at: number, addr: Uint8Array, ipv6: boolean, name: string): void {
+  if (!(addr instanceof Uint8Array) || addr.length !== (ipv6 ? 16 : 4) || !usableAddress(addr)) {
+    throw new ArgumentError(name, `expected ${ipv6 ? 16 : 4} address bytes, not unspecified or IPv4-mapped`);
   }
-  if (!ipv6) {
-    canonical.split('.').forEach((part, i) => {
-      out[at + i] = Number(part);
-    });
-    return;
-  }
-  out.set(ipv6Bytes(canonical)!, at);
+  out.set(addr, at);
 }
 
-function readAddress(b: Uint8Array, at: number, ipv6: boolean): string | undefined {
-  if (!ipv6) {
-    const parts = [b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!];
-    return parts.every((p) => p === 0) ? undefined : parts.join('.');
+/** One canonical form per address: no unspecified address, IPv4 never as IPv4-mapped IPv6. */
+function usableAddress(addr: Uint8Array): boolean {
+  if (addr.every((x) => x === 0)) return false;
+  if (
+    addr.length === 16 &&
+    addr.subarray(0, 10).every((x) => x === 0) &&
+    addr[10] === 0xff &&
+    addr[11] === 0xff
+  ) {
+    return false;
   }
-  const bytes = b.subarray(at, at + 16);
-  if (bytes.every((x) => x === 0)) return undefined;
-  // IPv4-mapped addresses travel with X = 0 (one canonical form per address).
-  if (bytes.subarray(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
-    return undefined;
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
-  // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on a tie.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return true;
 }
 
-function ipv6Bytes(text: string): Uint8Array | undefined {
-  let s = text.toLowerCase();
-  const zone = s.indexOf('%');
-  if (zone >= 0) return undefined;
-  // An embedded dotted IPv4 tail becomes two groups.
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    if (!isIPv4(tail)) return undefined;
-    const [a, b, c, d] = tail.split('.').map(Number) as [number, number, number, number];
-    s = `${s.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const left = halves[0] === '' ? [] : halves[0]!.split(':');
-  const right = halves.length === 2 && halves[1] !== '' ? halves[1]!.split(':') : [];
-  const missing = 8 - left.length - right.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...left, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...right];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const g = groups[i]!;
-    if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
-    const v = Number.parseInt(g, 16);
-    out[2 * i] = v >>> 8;
-    out[2 * i + 1] = v & 0xff;
-  }
-  return out;
+function readAddress(b: Uint8Array, at: number, ipv6: boolean): Uint8Array | undefined {
+  const addr = b.slice(at, at + (ipv6 ? 16 : 4));
+  return usableAddress(addr) ? addr : undefined;
 }

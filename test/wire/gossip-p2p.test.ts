@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { formatAddressBytes } from '../../src/admission/endpoint.js';
 import {
-  canonicalHost,
   decodeP2P,
   encodeP2P,
   GOSSIP_HELLO,
@@ -47,14 +47,14 @@ function plain(m: P2PMessage): Record<string, unknown> {
         nonce: `0x${m.nonce.toString(16)}`,
         challenge: `0x${m.challenge.toString(16)}`,
         ipv6: m.ipv6,
-        peers: m.peers.map((p) => ({ host: p.host, port: p.port })),
+        peers: m.peers.map((p) => ({ host: formatAddressBytes(p.addr), port: p.port })),
       };
     case GOSSIP_VERIFICATION_REQUEST:
       return { type: m.type, nonce: `0x${m.nonce.toString(16)}` };
     case GOSSIP_VERIFICATION_RESPONSE:
       return { type: m.type, nonce: `0x${m.nonce.toString(16)}`, challenge: `0x${m.challenge.toString(16)}` };
     case GOSSIP_HELLO:
-      return { type: m.type, listen: { host: m.listen.host, port: m.listen.port } };
+      return { type: m.type, listen: { host: formatAddressBytes(m.listen.addr), port: m.listen.port } };
   }
 }
 
@@ -115,28 +115,14 @@ test('PUSH carries at most P2P_MAX_DATA bytes (limit + 1 refused)', () => {
   );
 });
 
-test('canonicalHost: one form per address', () => {
-  assert.equal(canonicalHost('127.0.0.1'), '127.0.0.1');
-  assert.equal(canonicalHost('[::1]'), '::1');
-  assert.equal(canonicalHost('2001:DB8:0:0:0:0:0:1'), '2001:db8::1');
-  assert.equal(canonicalHost('::ffff:10.0.0.1'), '10.0.0.1');
-  assert.equal(canonicalHost('0.0.0.0'), undefined);
-  assert.equal(canonicalHost('::'), undefined);
-  assert.equal(canonicalHost('example.org'), undefined);
-  assert.equal(canonicalHost('1:0:0:2:0:0:0:3'), '1:0:0:2::3');
-});
-
 const arbId = fc.uint8Array({ minLength: 16, maxLength: 16 });
 const arbU64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
-const arbV4 = fc
-  .ipV4()
-  .filter((h) => h !== '0.0.0.0')
-  .map((h) => canonicalHost(h)!)
-  .filter(Boolean);
+const arbV4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).filter((a) => a.some((x) => x !== 0));
+const isMapped = (a: Uint8Array) =>
+  a.subarray(0, 10).every((x) => x === 0) && a[10] === 0xff && a[11] === 0xff;
 const arbV6 = fc
-  .ipV6()
-  .map((h) => canonicalHost(h))
-  .filter((h): h is string => h !== undefined && h.includes(':'));
+  .uint8Array({ minLength: 16, maxLength: 16 })
+  .filter((a) => a.some((x) => x !== 0) && !isMapped(a));
 const arbMsg: fc.Arbitrary<P2PMessage> = fc.oneof(
   fc
     .record({
@@ -163,8 +149,8 @@ const arbMsg: fc.Arbitrary<P2PMessage> = fc.oneof(
       nonce: arbU64,
       challenge: arbU64,
       ipv6: fc.boolean(),
-      v4: fc.array(fc.record({ host: arbV4, port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 4 }),
-      v6: fc.array(fc.record({ host: arbV6, port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 4 }),
+      v4: fc.array(fc.record({ addr: arbV4, port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 4 }),
+      v6: fc.array(fc.record({ addr: arbV6, port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 4 }),
     })
     .map(
       ({ nonce, challenge, ipv6, v4, v6 }) =>
@@ -175,7 +161,7 @@ const arbMsg: fc.Arbitrary<P2PMessage> = fc.oneof(
     .record({ nonce: arbU64, challenge: arbU64 })
     .map((r) => ({ type: GOSSIP_VERIFICATION_RESPONSE, ...r }) as P2PMessage),
   fc
-    .record({ host: fc.oneof(arbV4, arbV6), port: fc.integer({ min: 1, max: 65535 }) })
+    .record({ addr: fc.oneof(arbV4, arbV6), port: fc.integer({ min: 1, max: 65535 }) })
     .map((listen) => ({ type: GOSSIP_HELLO, listen }) as P2PMessage),
 );
 

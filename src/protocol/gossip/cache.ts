@@ -20,8 +20,10 @@ export interface CachedItem {
   ihaveRounds: number;
   /** Neighbours (link ids) that told us they have it: they sent it or offered it. */
   readonly told: Set<number>;
-  /** Neighbours we sent the item to (by push or on IWANT); each is served at most once. */
+  /** Neighbours we pushed the item to. */
   readonly sentTo: Set<number>;
+  /** Neighbours served on IWANT, and how often (bounded: IWANT must not amplify). */
+  readonly served: Map<number, number>;
 }
 
 export class KnowledgeCache {
@@ -68,6 +70,7 @@ export class KnowledgeCache {
     for (const item of this.items.values()) {
       item.told.delete(link);
       item.sentTo.delete(link);
+      item.served.delete(link);
     }
   }
 }

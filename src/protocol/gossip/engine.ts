@@ -37,7 +37,14 @@ import {
   onVerificationRequest,
   onVerificationResponse,
 } from './peers.js';
-import { type Effect, type EngineDeps, type EngineEvent, type EngineState, initialState, Step } from './state.js';
+import {
+  type Effect,
+  type EngineDeps,
+  type EngineEvent,
+  type EngineState,
+  initialState,
+  Step,
+} from './state.js';
 
 export type { Effect, EngineDeps, EngineEvent, EngineState } from './state.js';
 

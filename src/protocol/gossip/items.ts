@@ -3,12 +3,7 @@
  * neighbours, and the lazy repair (IHAVE/IWANT). Spec clauses enforced here are quoted where
  * they are enforced; the choices the spec leaves open are in docs/gossip.md.
  */
-import {
-  type Announce,
-  encodeApi,
-  GOSSIP_NOTIFICATION,
-  type Validation,
-} from '../../wire/gossip-api.js';
+import { type Announce, encodeApi, GOSSIP_NOTIFICATION, type Validation } from '../../wire/gossip-api.js';
 import {
   encodeP2P,
   GOSSIP_IHAVE,
@@ -19,7 +14,6 @@ import {
   itemId,
   P2P_MAX_DATA,
   P2P_MAX_IHAVE,
-  P2P_MAX_IWANT,
   type Push,
 } from '../../wire/gossip-p2p.js';
 import type { CachedItem } from './cache.js';
@@ -210,6 +204,7 @@ function spread(
     ihaveRounds: s.deps.params.ihaveRounds,
     told: new Set(item.told),
     sentTo: new Set(),
+    served: new Map(),
   };
   s.state.cache.add(cached);
   const targets = neighbours(s).filter((l) => !cached.told.has(l));
@@ -263,13 +258,24 @@ export function onIHave(s: Step, link: LinkId, msg: IHave): void {
 export function onIWant(s: Step, link: LinkId, msg: IWant): void {
   for (const id of msg.ids) {
     const item = s.state.cache.get(keyOf(id));
-    // Each neighbour is served an item at most once: IWANT cannot be used to amplify.
-    if (item === undefined || item.sentTo.has(link)) continue;
-    item.sentTo.add(link);
+    // A neighbour is served an item a bounded number of times (a lost push, then a lost
+    // repair), so IWANT cannot be used to amplify traffic.
+    const times = item?.served.get(link) ?? 0;
+    if (item === undefined || times >= s.deps.params.maxServesPerItem) {
+      s.count('gossip_iwant_refused');
+      continue;
+    }
+    item.served.set(link, times + 1);
     s.emit({
       kind: 'peer-send',
       link,
-      frame: encodeP2P({ type: GOSSIP_PUSH, ttl: item.ttl, dataType: item.dataType, id: item.id, data: item.data }),
+      frame: encodeP2P({
+        type: GOSSIP_PUSH,
+        ttl: item.ttl,
+        dataType: item.dataType,
+        id: item.id,
+        data: item.data,
+      }),
     });
     s.count('gossip_push_sent');
     s.count('gossip_iwant_served');
@@ -300,7 +306,10 @@ export function heartbeatItems(s: Step): void {
     for (const link of links) {
       if (item.told.has(link)) continue;
       let list = offers.get(link);
-      if (list === undefined) offers.set(link, (list = []));
+      if (list === undefined) {
+        list = [];
+        offers.set(link, list);
+      }
       list.push({ dataType: item.dataType, id: item.id });
     }
   }
@@ -339,7 +348,10 @@ export function onNotify(s: Step, connId: ApiConnId, dataType: number): void {
   if (conn === undefined) return;
   conn.subscriptions.add(dataType);
   let subs = s.state.subscribers.get(dataType);
-  if (subs === undefined) s.state.subscribers.set(dataType, (subs = new Set()));
+  if (subs === undefined) {
+    subs = new Set();
+    s.state.subscribers.set(dataType, subs);
+  }
   subs.add(connId);
 }
 

@@ -26,8 +26,10 @@ export interface GossipParams {
   readonly ihaveRounds: number;
   /** Most IHAVE entries read from one message; the rest are ignored. */
   readonly maxIhaveEntries: number;
-  /** After this, an IWANT that got no PUSH may be sent again to another peer. */
+  /** After this, an IWANT that got no PUSH may be sent again (to whoever offers next). */
   readonly iwantTimeoutMs: number;
+  /** Times one item is sent to one neighbour on IWANT. */
+  readonly maxServesPerItem: number;
   /** Most verified peers remembered in the known-peers list. */
   readonly maxKnownPeers: number;
   /** Most offered (not yet verified) addresses kept for dialling. */
@@ -40,6 +42,10 @@ export interface GossipParams {
   readonly peerRequestMinIntervalMs: number;
   /** Re-join through the bootstrapper this often (seed 002's eclipse counter-measure). */
   readonly rejoinMs: number;
+  /** Short of neighbours with no address left to try: ask the bootstrapper again after this. */
+  readonly joinRetryMs: number;
+  /** Bootstrapper: most links at once (they are short-lived). */
+  readonly maxBootstrapLinks: number;
   /** Dials in flight at once. */
   readonly maxDials: number;
   /** A link whose peer has not proven its PoW by then is closed. */
@@ -68,15 +74,18 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   maxPending: 1024,
   validationTimeoutMs: 10_000,
   heartbeatMs: 100,
-  ihaveRounds: 3,
+  ihaveRounds: 5,
   maxIhaveEntries: 512,
-  iwantTimeoutMs: 1_000,
+  iwantTimeoutMs: 300,
+  maxServesPerItem: 3,
   maxKnownPeers: 1_000,
   maxCandidates: 1_000,
   peerRequestLimit: 60,
   peerExchangeMs: 10_000,
   peerRequestMinIntervalMs: 1_000,
   rejoinMs: 300_000,
+  joinRetryMs: 2_000,
+  maxBootstrapLinks: 1024,
   maxDials: 4,
   verifyTimeoutMs: 120_000,
   verifiedTtlMs: 3_600_000,

@@ -9,6 +9,8 @@
  * dialled and verified them; PEER RESPONSEs are read only from verified peers and from the
  * configured bootstrapper.
  */
+
+import { type Endpoint, formatAddressBytes, hostBytes } from '../../admission/endpoint.js';
 import {
   encodeP2P,
   GOSSIP_HELLO,
@@ -17,15 +19,23 @@ import {
   GOSSIP_VERIFICATION_REQUEST,
   GOSSIP_VERIFICATION_RESPONSE,
   type Hello,
-  type PeerAddress,
   type PeerRequest,
   type PeerResponse,
   type VerificationRequest,
   type VerificationResponse,
   verificationPowParts,
   verificationPowPrefix,
+  type PeerAddress as WireAddress,
 } from '../../wire/gossip-p2p.js';
 import { addressKey, type Link, type LinkId, type Step } from './state.js';
+
+function toWire(e: Endpoint): WireAddress {
+  return { addr: hostBytes(e.host), port: e.port };
+}
+
+function fromWire(w: WireAddress): Endpoint {
+  return { host: formatAddressBytes(w.addr), port: w.port };
+}
 
 /** Links that carry items: verified, not the bootstrap link. */
 export function neighbours(s: Step): LinkId[] {
@@ -42,7 +52,7 @@ function freshNonce(s: Step): bigint {
 
 export function onPeerOpen(
   s: Step,
-  ev: { link: LinkId; identity: string; dialled?: PeerAddress; bootstrap?: boolean },
+  ev: { link: LinkId; identity: string; dialled?: Endpoint; bootstrap?: boolean },
 ): void {
   const st = s.state;
   const bootstrap = ev.bootstrap === true;
@@ -54,7 +64,8 @@ export function onPeerOpen(
     if (ev.dialled !== undefined) forgetAddress(s, ev.dialled);
     return;
   }
-  if (st.links.size >= s.deps.params.maxLinks && !bootstrap) {
+  const cap = s.deps.isBootstrapper ? s.deps.params.maxBootstrapLinks : s.deps.params.maxLinks;
+  if (st.links.size >= cap && !bootstrap) {
     s.emit({ kind: 'peer-close', link: ev.link, code: 'ERR_GOSSIP_TOO_MANY_LINKS' });
     s.count('ERR_GOSSIP_TOO_MANY_LINKS');
     return;
@@ -94,7 +105,11 @@ export function onPeerOpen(
     gotPeerResponse: false,
   };
   st.links.set(link.id, link);
-  s.emit({ kind: 'peer-send', link: link.id, frame: encodeP2P({ type: GOSSIP_HELLO, listen: s.deps.listen }) });
+  s.emit({
+    kind: 'peer-send',
+    link: link.id,
+    frame: encodeP2P({ type: GOSSIP_HELLO, listen: toWire(s.deps.listen) }),
+  });
   // The bootstrapper asks for the PoW inside its PEER RESPONSE instead (one round trip less).
   if (!link.verified && !s.deps.isBootstrapper) {
     link.challenge = freshNonce(s);
@@ -111,7 +126,7 @@ export function onPeerOpen(
 export function onHello(s: Step, link: Link, msg: Hello): void {
   // A dialled peer is known by the address we reached it on; HELLO matters for inbound links.
   if (link.dialled !== undefined) return;
-  link.listen = msg.listen;
+  link.listen = fromWire(msg.listen);
   if (link.verified) markKnown(s, link);
 }
 
@@ -127,7 +142,13 @@ function askSolve(s: Step, link: Link, nonce: bigint): void {
   }
   link.solves++;
   link.solving = true;
-  s.emit({ kind: 'solve', link: link.id, nonce, prefix: verificationPowPrefix(nonce), bits: s.deps.params.powBits });
+  s.emit({
+    kind: 'solve',
+    link: link.id,
+    nonce,
+    prefix: verificationPowPrefix(nonce),
+    bits: s.deps.params.powBits,
+  });
 }
 
 export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigint): void {
@@ -141,7 +162,12 @@ export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigin
   });
 }
 
-export function onVerificationResponse(s: Step, link: Link, msg: VerificationResponse, frame: Uint8Array): void {
+export function onVerificationResponse(
+  s: Step,
+  link: Link,
+  msg: VerificationResponse,
+  frame: Uint8Array,
+): void {
   if (link.challenge === undefined || msg.nonce !== link.challenge) {
     s.count('ERR_GOSSIP_UNSOLICITED');
     return;
@@ -223,10 +249,10 @@ export function onPeerRequest(s: Step, link: Link, msg: PeerRequest): void {
     link.challenge = freshNonce(s);
     challenge = link.challenge;
   }
-  const v4 = chosen.filter((a) => !a.host.includes(':'));
-  const v6 = chosen.filter((a) => a.host.includes(':'));
+  const v4 = chosen.filter((a) => !a.host.includes(':')).map(toWire);
+  const v6 = chosen.filter((a) => a.host.includes(':')).map(toWire);
   // One family per message (the X flag); the challenge rides on the first one.
-  const groups: [boolean, PeerAddress[]][] = [[false, v4]];
+  const groups: [boolean, WireAddress[]][] = [[false, v4]];
   if (v6.length > 0) groups.push([true, v6]);
   for (const [ipv6, peers] of groups) {
     s.emit({
@@ -251,8 +277,9 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   }
   link.gotPeerResponse = true;
   const own = addressKey(s.deps.listen);
-  for (const address of msg.peers.slice(0, req.left)) {
+  for (const wire of msg.peers.slice(0, req.left)) {
     req.left--;
+    const address = fromWire(wire);
     const key = addressKey(address);
     if (key === own || s.state.known.has(key) || s.state.candidates.has(key)) continue;
     if (s.state.candidates.size >= s.deps.params.maxCandidates) {
@@ -276,7 +303,7 @@ export function dropLink(s: Step, link: Link, code: string, forget: boolean): vo
   }
 }
 
-export function forgetAddress(s: Step, address: PeerAddress): void {
+export function forgetAddress(s: Step, address: Endpoint): void {
   const key = addressKey(address);
   s.state.known.delete(key);
   s.state.candidates.delete(key);
@@ -296,7 +323,7 @@ export function onPeerClose(s: Step, linkId: LinkId, failed: boolean): void {
   }
 }
 
-export function onDialFailed(s: Step, address: PeerAddress, bootstrap: boolean): void {
+export function onDialFailed(s: Step, address: Endpoint, bootstrap: boolean): void {
   if (bootstrap) {
     s.state.bootstrapDialling = false;
     s.count('ERR_GOSSIP_BOOTSTRAP_UNREACHABLE');
@@ -328,7 +355,8 @@ export function heartbeatPeers(s: Step): void {
     // Leases in all but name: a listed peer must re-join to stay listed (seed 003 later).
     for (const [key, entry] of st.known) if (s.now - entry.lastSeen > p.peerTtlMs) st.known.delete(key);
     for (const link of [...st.links.values()]) {
-      if (s.now - link.openedAt > p.bootstrapLinkMs) dropLink(s, link, 'gossip_bootstrap_link_expired', false);
+      if (s.now - link.openedAt > p.bootstrapLinkMs)
+        dropLink(s, link, 'gossip_bootstrap_link_expired', false);
     }
     return;
   }
@@ -340,29 +368,32 @@ export function heartbeatPeers(s: Step): void {
       if (entry !== undefined) entry.lastSeen = s.now;
     }
   }
+  const pendingLinks = [...st.links.values()].filter((l) => !l.verified).length;
+  let missing = p.degree - current.length - st.dialling.size - pendingLinks;
+  const connected = new Set<string>();
+  for (const link of st.links.values()) if (link.listen !== undefined) connected.add(addressKey(link.listen));
+  const own = addressKey(s.deps.listen);
+  const options = [
+    ...st.candidates.entries(),
+    ...[...st.known.entries()].map(([k, e]) => [k, e.address] as const),
+  ]
+    .filter(([key]) => key !== own && !connected.has(key) && !st.dialling.has(key))
+    .map(([key, address]) => ({ key, address }));
   const bootstrapper = s.deps.bootstrapper;
-  const lonely = current.length === 0 && st.dialling.size === 0;
   if (
     bootstrapper !== undefined &&
     !st.bootstrapDialling &&
-    ((lonely && st.known.size + st.candidates.size === 0 && s.now - st.lastJoin >= p.heartbeatMs * 10) ||
+    ((missing > 0 && options.length === 0 && s.now - st.lastJoin >= p.joinRetryMs) ||
       s.now - st.lastJoin >= p.rejoinMs)
   ) {
-    // Seed 002: "periodically rejoin the network and get a new peer list from the bootstrap server".
+    // Seed 002: "periodically rejoin the network and get a new peer list from the bootstrap
+    // server"; also whenever we are short of neighbours and have no address left to try.
     st.lastJoin = s.now;
     st.bootstrapDialling = true;
     s.emit({ kind: 'dial', address: bootstrapper, bootstrap: true });
     s.count('gossip_join');
   }
-  const pendingLinks = [...st.links.values()].filter((l) => !l.verified).length;
-  let missing = p.degree - current.length - st.dialling.size - pendingLinks;
   if (missing > 0) {
-    const connected = new Set<string>();
-    for (const link of st.links.values()) if (link.listen !== undefined) connected.add(addressKey(link.listen));
-    const own = addressKey(s.deps.listen);
-    const options = [...st.candidates.entries(), ...[...st.known.entries()].map(([k, e]) => [k, e.address] as const)]
-      .filter(([key]) => key !== own && !connected.has(key) && !st.dialling.has(key))
-      .map(([key, address]) => ({ key, address }));
     for (let i = options.length - 1; i > 0; i--) {
       const j = s.deps.random.int(i + 1);
       [options[i], options[j]] = [options[j]!, options[i]!];

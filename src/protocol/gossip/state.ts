@@ -4,8 +4,9 @@
  * solver) to carry out. Randomness and PoW verification are injected (`EngineDeps`), so that
  * a simulation runs a thousand peers in one process under a fake clock.
  */
+
+import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import type { ApiRequest } from '../../wire/gossip-api.js';
-import type { PeerAddress } from '../../wire/gossip-p2p.js';
 import { KnowledgeCache, SeenSet } from './cache.js';
 import type { GossipParams } from './limits.js';
 
@@ -26,13 +27,13 @@ export type EngineEvent =
       readonly kind: 'peer-open';
       readonly link: LinkId;
       readonly identity: string;
-      readonly dialled?: PeerAddress;
+      readonly dialled?: Endpoint;
       readonly bootstrap?: boolean;
     }
   | { readonly kind: 'peer-message'; readonly link: LinkId; readonly frame: Uint8Array }
   /** The link closed or a send on it failed (seed 002: a failed send removes the peer). */
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly failed: boolean }
-  | { readonly kind: 'dial-failed'; readonly address: PeerAddress; readonly bootstrap?: boolean }
+  | { readonly kind: 'dial-failed'; readonly address: Endpoint; readonly bootstrap?: boolean }
   /** The PoW asked for by a `solve` effect is done. */
   | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint };
 
@@ -42,7 +43,7 @@ export type Effect =
   | { readonly kind: 'peer-send'; readonly link: LinkId; readonly frame: Uint8Array }
   /** Close the link; the engine has already forgotten it and expects no peer-close for it. */
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly code: string }
-  | { readonly kind: 'dial'; readonly address: PeerAddress; readonly bootstrap: boolean }
+  | { readonly kind: 'dial'; readonly address: Endpoint; readonly bootstrap: boolean }
   /** Find `solution` with sha256-bits(prefix || solution) >= bits, then send back a `solved` event. */
   | {
       readonly kind: 'solve';
@@ -67,9 +68,9 @@ export interface EngineDeps {
   /** Our own identity (hex SHA-256 of the public key), to drop links to ourselves. */
   readonly identity: string;
   /** The address we advertise in HELLO. */
-  readonly listen: PeerAddress;
+  readonly listen: Endpoint;
   /** The configured bootstrapper, if any. */
-  readonly bootstrapper?: PeerAddress;
+  readonly bootstrapper?: Endpoint;
   /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
   readonly isBootstrapper?: boolean;
 }
@@ -101,10 +102,10 @@ export interface Link {
   readonly id: LinkId;
   readonly identity: string;
   readonly openedAt: number;
-  readonly dialled: PeerAddress | undefined;
+  readonly dialled: Endpoint | undefined;
   readonly bootstrap: boolean;
   /** Where the peer listens: the dialled address, or what its HELLO said. */
-  listen: PeerAddress | undefined;
+  listen: Endpoint | undefined;
   /** The peer proved its PoW to us (or its identity did recently). */
   verified: boolean;
   /** Our outstanding verification nonce for this peer. */
@@ -119,7 +120,7 @@ export interface Link {
 }
 
 export interface KnownPeer {
-  readonly address: PeerAddress;
+  readonly address: Endpoint;
   identity: string;
   lastSeen: number;
 }
@@ -140,7 +141,7 @@ export interface EngineState {
   /** Verified peers by address key (seed 002's known-peers list). */
   readonly known: Map<string, KnownPeer>;
   /** Offered addresses, not yet verified, by address key -> when offered. */
-  readonly candidates: Map<string, PeerAddress>;
+  readonly candidates: Map<string, Endpoint>;
   /** Identities that proved a PoW, until when. */
   readonly verifiedIds: Map<string, number>;
   /** Address keys being dialled. */
@@ -171,8 +172,8 @@ export function initialState(params: GossipParams): EngineState {
   };
 }
 
-export function addressKey(a: PeerAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+export function addressKey(a: Endpoint): string {
+  return formatEndpoint(a);
 }
 
 export function keyOf(id: Uint8Array): string {
