@@ -18,13 +18,14 @@ function say(message) {
   console.log(`tollgate: ${message}`);
 }
 
+/** The few lines of a failed command that say why (error lines first). */
 function tail(result) {
-  return `${result.stderr ?? ''}${result.stdout ?? ''}${result.error?.message ?? ''}`
-    .trim()
+  const lines = `${result.stderr ?? ''}\n${result.stdout ?? ''}\n${result.error?.message ?? ''}`
     .split('\n')
-    .filter((line) => line.trim() !== '')
-    .slice(-3)
-    .join(' | ');
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const errors = lines.filter((line) => /error|not found|ENOENT|not ok/i.test(line));
+  return (errors.length > 0 ? errors : lines).slice(-3).join(' | ') || `exit status ${result.status}`;
 }
 
 /** The directory holding include/node/node_api.h and common.gypi for this Node, if any. */
