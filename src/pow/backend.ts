@@ -6,6 +6,7 @@
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { TollgateError } from '../util/errors.js';
+import { loadNativeBackend, nativeLoadError } from './native.js';
 import { tsBackend } from './ts-backend.js';
 import type { BackendName, HashBackend } from './types.js';
 
@@ -24,7 +25,10 @@ let lastChoice: { name: BackendName; fallbackReason?: string } | undefined;
 
 /** Loads the addon once. */
 function native(): NativeProbe {
-  probe ??= { backend: null, error: undefined };
+  if (probe === undefined) {
+    const backend = loadNativeBackend();
+    probe = { backend, error: backend === null ? (nativeLoadError() ?? 'unknown error') : undefined };
+  }
   return probe;
 }
 
