@@ -1,0 +1,50 @@
+/**
+ * Every limit of the powtcp service, with its default (DESIGN "Limits, errors, logs"). The
+ * reference server (seed 001) has none of these but a 60 s read deadline; each one closes a
+ * way for one peer to hold server memory or sockets without paying. Documented, one line
+ * each, in docs/powtcp.md ("Limits"); each has a test at limit + 1 in test/powtcp/limits.test.ts.
+ */
+export const POWTCP_LIMITS = {
+  /** Longest line, in bytes before the `\n` (spec: the reference has no limit). */
+  maxLineBytes: 1024,
+  /** Time from connect to the first complete line (ms): idle connections go first. */
+  firstMessageTimeoutMs: 10_000,
+  /** Time from a line's first byte to its `\n` (ms): a slow sender cannot hold a line open. */
+  messageTimeoutMs: 5_000,
+  /** Whole life of one connection (ms), solving included; the reference's read deadline is 60 s. */
+  connectionTimeoutMs: 60_000,
+  /** Open connections in total; beyond it new ones are closed at once. */
+  maxConnections: 4096,
+  /** Open connections per identity (IPv4 /32, IPv6 /64). */
+  maxConnectionsPerAddress: 64,
+  /** Complete lines in one read; more is pipelining that no honest client does (it waits for each reply). */
+  maxPipelinedMessages: 4,
+  /** Messages on one connection; `3:` always ends it, so only repeated `1:` can reach this. */
+  maxMessagesPerConnection: 16,
+  /** Lifetime of an issued puzzle (ms); the reference's TTL is 60 s. */
+  puzzleTtlMs: 60_000,
+  /** Difficulty floor and ceiling in hex digits (the format needs >= 1; each digit is 16x the work). */
+  minDifficulty: 1,
+  maxDifficulty: 6,
+  /** Highest ceiling accepted by --difficulty-max (8 digits = 32 bits, ~4e9 SHA-1 on average). */
+  maxDifficultyCeiling: 8,
+  /** Seed 003's fixed queue size q for the load controller. */
+  queueSize: 32,
+  /** Rate at which the virtual queue drains (requests per second): the service's planned capacity. */
+  serviceRatePerSec: 200,
+  /** Per-identity token bucket: sustained messages per second, and burst. */
+  ratePerSec: 20,
+  burst: 40,
+  /** Puzzles kept by the reference mode's TTL map before it refuses new ones (a memory guard for the benchmark host). */
+  referenceMaxPuzzles: 5_000_000,
+  /** Longest quote served (bytes); a --quotes file with longer lines is refused. */
+  maxQuoteBytes: 512,
+  /** Quotes in one --quotes file. */
+  maxQuotes: 100_000,
+} as const;
+
+export type PowtcpLimits = { -readonly [K in keyof typeof POWTCP_LIMITS]: number };
+
+export function powtcpLimits(overrides: Partial<PowtcpLimits> = {}): PowtcpLimits {
+  return { ...POWTCP_LIMITS, ...overrides };
+}
