@@ -31,7 +31,6 @@ import {
   PowKind,
   SigAlg,
   sameAddress,
-  type WireAddress,
 } from '../wire/handshake.js';
 import {
   concat,
@@ -120,7 +119,7 @@ function buildShare(
   config: HandshakeConfig,
   ephemeral: Ephemeral,
   nowSec: number,
-  peerAddress: WireAddress,
+  peerAddress: Uint8Array,
   nonce: Uint8Array,
 ): PendingShare {
   const enc = encodeKeyShare(
@@ -154,7 +153,7 @@ export interface InitiatorStart {
  */
 export function startInitiator(
   config: HandshakeConfig,
-  input: { nowSec: number; random: (n: number) => Uint8Array; responderAddress: WireAddress },
+  input: { nowSec: number; random: (n: number) => Uint8Array; responderAddress: Uint8Array },
 ): InitiatorStart {
   const ephemeral = ephemeralFrom(input.random(32));
   const nonce = input.random(16);
@@ -190,7 +189,7 @@ export function cheapChecks(
   type: 1 | 2,
   ctx: {
     nowSec: number;
-    ours: readonly WireAddress[] | undefined;
+    ours: readonly Uint8Array[] | undefined;
     replay: ReplayWindow | undefined;
     expectIdentity?: string | undefined;
   },
@@ -310,7 +309,7 @@ export interface ResponderState {
 export function startResponder(
   config: HandshakeConfig,
   hello: CheckedShare,
-  input: { nowSec: number; random: (n: number) => Uint8Array; initiatorAddress: WireAddress },
+  input: { nowSec: number; random: (n: number) => Uint8Array; initiatorAddress: Uint8Array },
 ): ResponderState {
   const ephemeral = ephemeralFrom(input.random(32));
   const nonce = input.random(16);

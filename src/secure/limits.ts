@@ -20,7 +20,7 @@ export interface SecureLimits {
   readonly maxPendingHandshakes: number;
   /** Milliseconds from connection to a finished handshake; past it the connection is closed. */
   readonly handshakeTimeoutMs: number;
-  /** PoW verifications waiting for the worker pool; past it new handshakes are refused. */
+  /** scrypt verifications in flight (running or queued in the pool) per context; past it new handshakes are refused. */
   readonly powQueueLimit: number;
   /** Identities whose last handshake timestamp is remembered (oldest forgotten first). */
   readonly maxReplayPeers: number;
@@ -63,7 +63,7 @@ export function resolveLimits(overrides: Partial<SecureLimits> = {}): SecureLimi
   assertInteger('limits.maxMessagesPerKey', merged.maxMessagesPerKey, merged.rekeyAfterMessages, 2 ** 48);
   assertInteger('limits.maxPendingHandshakes', merged.maxPendingHandshakes, 1, 1_000_000);
   assertInteger('limits.handshakeTimeoutMs', merged.handshakeTimeoutMs, 1, 3_600_000);
-  assertInteger('limits.powQueueLimit', merged.powQueueLimit, 0, 1_000_000);
+  assertInteger('limits.powQueueLimit', merged.powQueueLimit, 1, 1_000_000);
   assertInteger('limits.maxReplayPeers', merged.maxReplayPeers, 1, 100_000_000);
   assertInteger('limits.maxReplayNonces', merged.maxReplayNonces, 1, 100_000_000);
   assertInteger('limits.maxTrustedKeys', merged.maxTrustedKeys, 1, 10_000_000);

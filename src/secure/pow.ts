@@ -4,6 +4,8 @@
  * The puzzle input is SHA-256(label | the message bytes up to the end of m) and the varied
  * nonce is the message's u64 pow field, so the work is bound to every field of m.
  */
+import { DEFAULT_SCRYPT_PARAMS } from '../pow/scrypt.js';
+import { checkScryptCost } from '../pow/scrypt-hash.js';
 import { ArgumentError } from '../util/errors.js';
 import { PowKind } from '../wire/handshake.js';
 
@@ -18,8 +20,12 @@ export type HandshakePow =
     }
   | { readonly kind: 'sha256-bits'; readonly bits: number };
 
-/** scrypt cost C when not given: N = 2^14, r = 8, p = 1 (16 MiB, a few tens of ms per hash). */
-export const DEFAULT_SCRYPT = Object.freeze({ N: 1 << 14, r: 8, p: 1 });
+/** scrypt cost C when not given: the core's default (src/pow/limits.ts). */
+export const DEFAULT_SCRYPT = Object.freeze({
+  N: DEFAULT_SCRYPT_PARAMS.N,
+  r: DEFAULT_SCRYPT_PARAMS.r,
+  p: DEFAULT_SCRYPT_PARAMS.p,
+});
 
 /** Solves and verifies handshake puzzles; verification may reject with ERR_POOL_BUSY. */
 export interface PowEngine {
@@ -35,25 +41,27 @@ export function powBits(pow: HandshakePow): number {
   return pow.kind === 'none' ? 0 : pow.bits;
 }
 
+/** Checks a puzzle configuration (caller mistakes throw, naming the field). */
 export function checkPowConfig(name: string, pow: HandshakePow): HandshakePow {
+  if (pow === null || typeof pow !== 'object') throw new ArgumentError(name, 'expected an object');
   if (pow.kind === 'none') return pow;
   if (pow.kind !== 'scrypt' && pow.kind !== 'sha256-bits') {
     throw new ArgumentError(`${name}.kind`, 'expected none, scrypt or sha256-bits');
   }
+  // The handshake carries the difficulty in one byte; 64 bits is already beyond any honest use.
   if (!Number.isInteger(pow.bits) || pow.bits < 0 || pow.bits > 64) {
     throw new ArgumentError(`${name}.bits`, 'expected an integer in [0, 64]');
   }
   if (pow.kind === 'scrypt') {
-    const N = pow.N ?? DEFAULT_SCRYPT.N;
-    if (!Number.isInteger(N) || N < 2 || N > 1 << 20 || (N & (N - 1)) !== 0) {
-      throw new ArgumentError(`${name}.N`, 'expected a power of two in [2, 2^20]');
-    }
-    for (const [k, v, max] of [
-      ['r', pow.r ?? DEFAULT_SCRYPT.r, 32],
-      ['p', pow.p ?? DEFAULT_SCRYPT.p, 16],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > max)
-        throw new ArgumentError(`${name}.${k}`, `expected 1..${max}`);
+    try {
+      checkScryptCost({
+        N: pow.N ?? DEFAULT_SCRYPT.N,
+        r: pow.r ?? DEFAULT_SCRYPT.r,
+        p: pow.p ?? DEFAULT_SCRYPT.p,
+      });
+    } catch (error) {
+      if (error instanceof ArgumentError) throw new ArgumentError(`${name}.${error.argument}`, error.message);
+      throw error;
     }
   }
   return pow;

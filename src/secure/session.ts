@@ -4,18 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { type Endpoint, encodeEndpoint } from '../admission/endpoint.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ArgumentError, type reject, TollgateError } from '../util/errors.js';
 import { ByteQueue } from '../wire/frame.js';
-import {
-  decodeAlert,
-  encodeAlert,
-  formatWireAddress,
-  MessageType,
-  readHeader,
-  type WireAddress,
-  wireAddress,
-} from '../wire/handshake.js';
+import { decodeAlert, encodeAlert, MessageType, readHeader } from '../wire/handshake.js';
 import { SecureChannel } from './channel.js';
 import {
   type CheckedShare,
@@ -47,10 +40,8 @@ export class HandshakeError extends TollgateError {
   }
 }
 
-export interface Address {
-  readonly host: string;
-  readonly port: number;
-}
+/** An ip:port; the handshake carries it in the admission layer's canonical binary form. */
+export type Address = Endpoint;
 
 /** What a peer needs to run handshakes; shared by every connection of one context. */
 export interface SecureContextOptions {
@@ -237,14 +228,16 @@ interface SocketLike {
   remotePort?: number;
 }
 
-function resolveAddress(name: string, given: Address | undefined, host?: string, port?: number): WireAddress {
+function resolveAddress(name: string, given: Endpoint | undefined, host?: string, port?: number): Uint8Array {
   const a = given ?? (host !== undefined && port !== undefined ? { host, port } : undefined);
   if (a === undefined) {
     throw new ArgumentError(name, 'the stream has no socket address; pass it in the options');
   }
-  const wire = wireAddress(a.host, a.port);
-  if (wire === undefined) throw new ArgumentError(name, `not an IP address and port: ${a.host}:${a.port}`);
-  return wire;
+  try {
+    return encodeEndpoint(a);
+  } catch (error) {
+    throw new ArgumentError(name, `not an IP address and port: ${a.host}:${a.port} (${String(error)})`);
+  }
 }
 
 /**
@@ -470,5 +463,3 @@ export async function secureAccept(stream: Duplex, options: SecureOptions): Prom
     ctx.leave();
   }
 }
-
-export { formatWireAddress };

@@ -18,9 +18,9 @@
  *   +-----------------------------------+
  *   |  T: Unix seconds (u64)            |
  *   +--------+--------------------------+
- *   | family | ip (4 if 4, 16 if 6)     |   the other side's address as this side sees it;
- *   +--------+--------+-----------------+   IPv4-mapped IPv6 is sent as family 4
- *   | port (u16)      |
+ *   | family | ip (4 if 4, 16 if 6)     |   ip:port of the other side as this side sees it
+ *   +--------+--------+-----------------+   (src/admission/endpoint.ts binary form);
+ *   | port (u16)      |                     IPv4-mapped IPv6 is sent as family 4
  *   +-----------------+-----------------+
  *   |  nonce (16 random bytes)          |
  *   +-----------------+-----------------+
@@ -44,7 +44,6 @@
  * What is signed, hashed and PoW'd are the bytes as received, never a re-encoding
  * (DESIGN "Wire codecs").
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { accept, reject, type Verdict } from '../util/errors.js';
 
 /** Domain-separation label: prefixes every signed, hashed, MAC'd and PoW'd input. */
@@ -74,13 +73,6 @@ export type HandshakeCodecCode =
   | 'ERR_HS_TOO_LARGE'
   | 'ERR_HS_UNEXPECTED';
 
-/** An ip:port in its one binary form. */
-export interface WireAddress {
-  readonly family: 4 | 6;
-  readonly ip: Uint8Array;
-  readonly port: number;
-}
-
 /** The fields HELLO and REPLY share (the seed's m plus our additions). */
 export interface KeyShareFields {
   readonly sigAlg: SigAlg;
@@ -88,7 +80,8 @@ export interface KeyShareFields {
   readonly powBits: number;
   readonly ephemeral: Uint8Array;
   readonly time: number;
-  readonly address: WireAddress;
+  /** The other side's ip:port in the binary endpoint form (7 or 19 bytes). */
+  readonly address: Uint8Array;
   readonly nonce: Uint8Array;
   readonly key: Uint8Array;
 }
@@ -134,86 +127,15 @@ const KEY_LENGTHS: Record<SigAlg, readonly [number, number]> = {
 };
 
 // ---------------------------------------------------------------------------------------
-// Addresses
-
-/** Binary form of a textual IP and a port; IPv4-mapped IPv6 becomes IPv4. Undefined if invalid. */
-export function wireAddress(host: string, port: number): WireAddress | undefined {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIPv4(bare)) return { family: 4, ip: Uint8Array.from(bare.split('.').map(Number)), port };
-  if (!isIPv6(bare)) return undefined;
-  const ip = ipv6Bytes(bare.replace(/%.*$/, ''));
-  if (ip === undefined) return undefined;
-  if (isMappedV4(ip)) return { family: 4, ip: ip.slice(12), port };
-  return { family: 6, ip, port };
-}
+// Addresses: the admission layer's binary endpoint (family | ip | port, 7 or 19 bytes),
+// produced from text by src/admission/endpoint.ts. The codec only checks its canonical shape.
 
 function isMappedV4(ip: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (ip[i] !== 0) return false;
   return ip[10] === 0xff && ip[11] === 0xff;
 }
 
-function ipv6Bytes(text: string): Uint8Array | undefined {
-  let head = text;
-  if (text.includes('.')) {
-    // A dotted IPv4 tail ("::ffff:1.2.3.4") is the last two 16-bit groups.
-    const lastColon = text.lastIndexOf(':');
-    const v4 = text.slice(lastColon + 1);
-    if (!isIPv4(v4)) return undefined;
-    const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
-    head = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16));
-  const left = parse(halves[0] ?? '');
-  const right = halves.length === 2 ? parse(halves[1] ?? '') : [];
-  const fill = halves.length === 2 ? 8 - left.length - right.length : 0;
-  if (fill < 0) return undefined;
-  const all = [...left, ...new Array<number>(fill).fill(0), ...right];
-  if (all.length !== 8 || all.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return undefined;
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
-/** "1.2.3.4:5" or "[2001:db8::1]:5" (RFC 5952 compressed, lowercase). */
-export function formatWireAddress(a: WireAddress): string {
-  if (a.family === 4) return `${[...a.ip].join('.')}:${a.port}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((a.ip[i] ?? 0) << 8) | (a.ip[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  const text =
-    bestStart < 0
-      ? hex.join(':')
-      : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-  return `[${text}]:${a.port}`;
-}
-
-export function sameAddress(a: WireAddress, b: WireAddress): boolean {
-  return a.family === b.family && a.port === b.port && equalBytes(a.ip, b.ip);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -235,9 +157,7 @@ export function keyShareLength(fields: KeyShareFields, type: 1 | 2, sigLen: numb
     4 +
     EPHEMERAL_BYTES +
     8 +
-    1 +
-    fields.address.ip.length +
-    2 +
+    fields.address.length +
     NONCE_BYTES +
     2 +
     fields.key.length +
@@ -270,11 +190,8 @@ export function encodeKeyShare(
   o += EPHEMERAL_BYTES;
   view.setBigUint64(o, BigInt(fields.time));
   o += 8;
-  bytes[o++] = fields.address.family;
-  bytes.set(fields.address.ip, o);
-  o += fields.address.ip.length;
-  view.setUint16(o, fields.address.port);
-  o += 2;
+  bytes.set(fields.address, o);
+  o += fields.address.length;
   bytes.set(fields.nonce, o);
   o += NONCE_BYTES;
   view.setUint16(o, fields.key.length);
@@ -369,16 +286,14 @@ export function decodeKeyShare(bytes: Uint8Array, type: 1 | 2): Verdict<KeyShare
   const t = view.getBigUint64(o);
   o += 8;
   if (t > BigInt(Number.MAX_SAFE_INTEGER)) return bad('timestamp');
-  const family = view.getUint8(o++);
+  const family = view.getUint8(o);
   if (family !== 4 && family !== 6) return bad(`address family ${family}`);
-  const ipLen = family === 4 ? 4 : 16;
-  if (!need(ipLen + 2 + NONCE_BYTES + 2)) return bad('short');
-  const ip = bytes.slice(o, o + ipLen);
-  o += ipLen;
-  if (family === 6 && isMappedV4(ip)) return bad('IPv4-mapped address sent as IPv6');
-  const port = view.getUint16(o);
-  o += 2;
-  if (port === 0) return bad('port 0');
+  const addrLen = family === 4 ? 7 : 19;
+  if (!need(addrLen + NONCE_BYTES + 2)) return bad('short');
+  const address = bytes.slice(o, o + addrLen);
+  o += addrLen;
+  if (family === 6 && isMappedV4(address.subarray(1, 17))) return bad('IPv4-mapped address sent as IPv6');
+  if (view.getUint16(o - 2) === 0) return bad('port 0');
   const nonce = bytes.slice(o, o + NONCE_BYTES);
   o += NONCE_BYTES;
   const keyLen = view.getUint16(o);
@@ -414,7 +329,7 @@ export function decodeKeyShare(bytes: Uint8Array, type: 1 | 2): Verdict<KeyShare
     powBits,
     ephemeral,
     time: Number(t),
-    address: { family, ip, port },
+    address,
     nonce,
     key,
     pow,
