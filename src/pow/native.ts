@@ -98,17 +98,34 @@ export function loadNativeBackend(options: { impl?: NativeImpl } = {}): HashBack
     name,
     searchSha256Bits(challenge, bits, start, count, stop) {
       try {
-        return addon.searchSha256Bits(challenge, bits, start, count, stop ?? null, which);
+        return notFoundAsNext(
+          addon.searchSha256Bits(challenge, bits, start, count, stop ?? null, which),
+          start,
+        );
       } catch (error) {
         rethrow(error);
       }
     },
     searchHashcash(prefix, hexZeros, start, count, stop) {
       try {
-        return addon.searchHashcash(prefix, hexZeros, start, count, stop ?? null, which);
+        return notFoundAsNext(
+          addon.searchHashcash(prefix, hexZeros, start, count, stop ?? null, which),
+          start,
+        );
       } catch (error) {
         rethrow(error);
       }
     },
   };
+}
+
+/**
+ * The addon speaks u64, but a range may end exactly at 2^64, whose "first nonce not tried"
+ * does not fit. The contract (SearchResult.nonce) is start + attempts when nothing was found,
+ * so derive it here, where BigInt has no such limit.
+ */
+function notFoundAsNext(result: SearchResult, start: bigint): SearchResult {
+  return result.found
+    ? result
+    : { found: false, nonce: start + BigInt(result.attempts), attempts: result.attempts };
 }

@@ -118,7 +118,7 @@ export function searchSha256BitsTs(
     const end = lo + run;
     for (let n = lo; n < end; n++) {
       if ((n & POLL_MASK) === 0 && stopped(stop)) {
-        return { found: false, nonce: joinNonce(hi, n), attempts: attempts + (n - lo) };
+        return { found: false, nonce: start + BigInt(attempts + (n - lo)), attempts: attempts + (n - lo) };
       }
       if (two) {
         w[v] = baseV | (n >>> shift);
@@ -291,7 +291,8 @@ export function searchSha256BitsTs(
       hi++;
     }
   }
-  return { found: false, nonce: joinNonce(hi, lo), attempts };
+  // start + attempts, not the wrapped u64 counter: a range may end exactly at 2^64.
+  return { found: false, nonce: start + BigInt(attempts), attempts };
 }
 
 /**
