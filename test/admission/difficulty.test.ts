@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  arrive,
+  BoundedQueue,
+  externalDifficulty,
+  LeakyQueue,
+  QueueDifficultyController,
+} from '../../src/admission/difficulty.js';
+import { ADMISSION_LIMITS } from '../../src/admission/limits.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { ArgumentError } from '../../src/util/errors.js';
+
+test('external mapping: 0 -> 0, d -> d + 1 (seed 003)', () => {
+  const table: [number, number][] = [
+    [0, 0],
+    [1, 2],
+    [2, 3],
+    [31, 32],
+  ];
+  for (const [d, ext] of table) assert.equal(externalDifficulty(d), ext);
+});
+
+// Each row: queue size q, cap, starting d, arrivals ('F' = queue full at arrival, '.' = not),
+// then the expected (d, external, streak) after the last arrival.
+const transitions: {
+  name: string;
+  q: number;
+  max: number;
+  d0: number;
+  arrivals: string;
+  d: number;
+  external: number;
+  streak: number;
+}[] = [
+  { name: 'full at arrival grows d by 1', q: 4, max: 10, d0: 0, arrivals: 'F', d: 1, external: 2, streak: 0 },
+  { name: 'each full arrival grows d', q: 4, max: 10, d0: 0, arrivals: 'FFF', d: 3, external: 4, streak: 0 },
+  {
+    name: 'q - 1 quiet arrivals keep d',
+    q: 4,
+    max: 10,
+    d0: 2,
+    arrivals: '...',
+    d: 2,
+    external: 3,
+    streak: 3,
+  },
+  {
+    name: 'streak reaching q shrinks d by 1',
+    q: 4,
+    max: 10,
+    d0: 2,
+    arrivals: '....',
+    d: 1,
+    external: 2,
+    streak: 0,
+  },
+  {
+    name: 'streak restarts after a decrement',
+    q: 4,
+    max: 10,
+    d0: 2,
+    arrivals: '.......',
+    d: 1,
+    external: 2,
+    streak: 3,
+  },
+  {
+    name: 'two full runs of q shrink twice',
+    q: 4,
+    max: 10,
+    d0: 2,
+    arrivals: '........',
+    d: 0,
+    external: 0,
+    streak: 0,
+  },
+  {
+    name: 'a full arrival resets the streak',
+    q: 4,
+    max: 10,
+    d0: 2,
+    arrivals: '...F...',
+    d: 3,
+    external: 4,
+    streak: 3,
+  },
+  { name: 'floor at 0', q: 2, max: 10, d0: 0, arrivals: '......', d: 0, external: 0, streak: 0 },
+  {
+    name: 'from 1 down to 0: external 0',
+    q: 2,
+    max: 10,
+    d0: 1,
+    arrivals: '..',
+    d: 0,
+    external: 0,
+    streak: 0,
+  },
+  { name: 'cap at max', q: 4, max: 3, d0: 2, arrivals: 'FFFF', d: 3, external: 4, streak: 0 },
+  {
+    name: 'full at the cap still resets the streak',
+    q: 4,
+    max: 3,
+    d0: 3,
+    arrivals: '...F...',
+    d: 3,
+    external: 4,
+    streak: 3,
+  },
+  {
+    name: 'q = 1: every quiet arrival shrinks',
+    q: 1,
+    max: 10,
+    d0: 3,
+    arrivals: '..',
+    d: 1,
+    external: 2,
+    streak: 0,
+  },
+  { name: 'max 0: never grows', q: 4, max: 0, d0: 0, arrivals: 'FFF', d: 0, external: 0, streak: 0 },
+];
+
+for (const row of transitions) {
+  test(`queue controller: ${row.name}`, () => {
+    const c = new QueueDifficultyController({ queueSize: row.q, maxDifficulty: row.max, initial: row.d0 });
+    let last = c.external;
+    for (const a of row.arrivals) last = c.arrive({ queueFull: a === 'F' });
+    assert.equal(c.internal, row.d);
+    assert.equal(c.external, row.external);
+    assert.equal(last, row.external);
+    assert.equal(c.streak, row.streak);
+  });
+}
+
+test('controller limits: queue size and max difficulty at limit + 1', () => {
+  assert.throws(() => new QueueDifficultyController({ queueSize: 0 }), ArgumentError);
+  assert.throws(
+    () => new QueueDifficultyController({ queueSize: ADMISSION_LIMITS.maxQueueSize + 1 }),
+    ArgumentError,
+  );
+  assert.ok(new QueueDifficultyController({ queueSize: ADMISSION_LIMITS.maxQueueSize }));
+  assert.throws(
+    () => new QueueDifficultyController({ maxDifficulty: ADMISSION_LIMITS.maxSealedDifficulty }),
+    ArgumentError,
+  );
+  assert.ok(new QueueDifficultyController({ maxDifficulty: ADMISSION_LIMITS.maxSealedDifficulty - 1 }));
+  assert.throws(() => new QueueDifficultyController({ maxDifficulty: 3, initial: 4 }), ArgumentError);
+  const c = new QueueDifficultyController();
+  assert.equal(c.queueSize, ADMISSION_LIMITS.queueSize);
+  assert.equal(c.maxDifficulty, ADMISSION_LIMITS.maxDifficulty);
+});
+
+test('BoundedQueue: enter until full, leave frees a place; leave on empty is a caller bug', () => {
+  const q = new BoundedQueue(2);
+  assert.equal(q.enter(), true);
+  assert.equal(q.enter(), true);
+  assert.equal(q.full, true);
+  assert.equal(q.enter(), false);
+  assert.equal(q.length, 2);
+  q.leave();
+  assert.equal(q.full, false);
+  q.leave();
+  assert.throws(() => q.leave(), ArgumentError);
+  assert.throws(() => new BoundedQueue(ADMISSION_LIMITS.maxQueueSize + 1), ArgumentError);
+});
+
+test('LeakyQueue drains at the service rate on the injected clock', () => {
+  const clock = new ManualClock(0);
+  const q = new LeakyQueue({ size: 3, serviceRatePerSec: 10, clock });
+  assert.ok(q.enter() && q.enter() && q.enter());
+  assert.equal(q.full, true);
+  assert.equal(q.enter(), false);
+  clock.advance(99);
+  assert.equal(q.full, true);
+  clock.advance(1);
+  assert.equal(q.full, false);
+  assert.equal(q.enter(), true);
+  clock.advance(10_000);
+  assert.equal(q.length, 0);
+  assert.throws(() => new LeakyQueue({ serviceRatePerSec: 0 }), ArgumentError);
+});
+
+test('arrive(): a burst above the service rate drives d up, quiet time brings it back to 0', () => {
+  const clock = new ManualClock(0);
+  const queue = new LeakyQueue({ size: 4, serviceRatePerSec: 100, clock });
+  const c = new QueueDifficultyController({ queueSize: 4, maxDifficulty: 8 });
+  const seen: number[] = [];
+  // 1000 requests/s for 50 ms: the queue overflows.
+  for (let i = 0; i < 50; i++) {
+    const r = arrive(queue, c, clock.now());
+    seen.push(r.internal);
+    clock.advance(1);
+  }
+  assert.equal(Math.max(...seen), 8);
+  // Two arrivals in the same instant: the second finds the queue full.
+  arrive(queue, c);
+  assert.equal(arrive(queue, c).admitted, false);
+  // 10 requests/s: never full, d decays by one per q arrivals.
+  for (let i = 0; i < 8 * 4; i++) {
+    clock.advance(100);
+    arrive(queue, c);
+  }
+  assert.equal(c.internal, 0);
+  assert.equal(c.external, 0);
+});
