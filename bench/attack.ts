@@ -18,7 +18,11 @@ import { renderReport } from './attack/report.js';
 const MODES = ['stateless', 'reference', 'nopow'] as const;
 type Mode = (typeof MODES)[number];
 const SCENARIOS: Scenario[] = ['baseline', 'invalid', 'replay', 'puzzle-flood', 'slowloris', 'oversized'];
-const MODE_LABEL: Record<Mode, string> = { stateless: '(a) ours', reference: '(b) reference', nopow: '(c) no PoW' };
+const MODE_LABEL: Record<Mode, string> = {
+  stateless: '(a) ours',
+  reference: '(b) reference',
+  nopow: '(c) no PoW',
+};
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -47,9 +51,22 @@ export interface Sample {
 export interface RunResult {
   mode: Mode;
   scenario: Scenario;
-  honest: { sent: number; ok: number; successRate: number; p50Ms: number; p99Ms: number; reasons: Record<string, number> };
+  honest: {
+    sent: number;
+    ok: number;
+    successRate: number;
+    p50Ms: number;
+    p99Ms: number;
+    reasons: Record<string, number>;
+  };
   attacker: { requests: number; rps: number; accepted: number; errors: number };
-  server: { peakRssMb: number; rssGrowthMb: number; cpuPct: number; peakDifficulty: number; peakHeld: number };
+  server: {
+    peakRssMb: number;
+    rssGrowthMb: number;
+    cpuPct: number;
+    peakDifficulty: number;
+    peakHeld: number;
+  };
   series: {
     samples: Sample[];
     honest: { t: number; ms: number; ok: boolean }[];
@@ -187,10 +204,13 @@ async function run(mode: Mode, scenario: Scenario): Promise<RunResult> {
   await new Promise((r) => setTimeout(r, durationMs));
   const endAt = (Date.now() - t0) / 1000;
   const [a, h] = await Promise.all([
-    stopChild<{ requests: number; accepted: number; errors: number; seconds: number; perSecond: { t: number; requests: number }[] }>(
-      attacker,
-      10_000,
-    ),
+    stopChild<{
+      requests: number;
+      accepted: number;
+      errors: number;
+      seconds: number;
+      perSecond: { t: number; requests: number }[];
+    }>(attacker, 10_000),
     stopChild<{ outcomes: { t: number; ok: boolean; ms: number; reason?: string }[] }>(honest, 20_000),
   ]);
   polling = false;
@@ -208,14 +228,19 @@ async function run(mode: Mode, scenario: Scenario): Promise<RunResult> {
   });
 
   const outcomes = h?.outcomes ?? [];
-  const okMs = outcomes.filter((o) => o.ok).map((o) => o.ms).sort((x, y) => x - y);
+  const okMs = outcomes
+    .filter((o) => o.ok)
+    .map((o) => o.ms)
+    .sort((x, y) => x - y);
   const reasons: Record<string, number> = {};
   for (const o of outcomes) if (!o.ok) reasons[o.reason ?? '?'] = (reasons[o.reason ?? '?'] ?? 0) + 1;
   const during = samples.filter((s) => s.t >= startAt && s.t <= endAt + 0.5);
   const first = during.find((s) => s.t >= startAt + 1) ?? during[0];
   const last = during.at(-1);
   const cpuPct =
-    first !== undefined && last !== undefined && last.t > first.t ? ((last.cpuS - first.cpuS) / (last.t - first.t)) * 100 : 0;
+    first !== undefined && last !== undefined && last.t > first.t
+      ? ((last.cpuS - first.cpuS) / (last.t - first.t)) * 100
+      : 0;
   return {
     mode,
     scenario,
@@ -324,9 +349,13 @@ function table(results: RunResult[]): string {
 
 async function main(): Promise<void> {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
-  log(`powtcp attack benchmark: ${SCENARIOS.length} scenarios x ${MODES.length} modes, ${durationMs / 1000} s each`);
+  log(
+    `powtcp attack benchmark: ${SCENARIOS.length} scenarios x ${MODES.length} modes, ${durationMs / 1000} s each`,
+  );
   log(`machine: ${machine}`);
-  log(`honest: ${HONEST_RATE} gets/s from ${HONEST_SOURCE}; attacker: ${ATTACK_CONCURRENCY} loops from ${ATTACK_SOURCE}`);
+  log(
+    `honest: ${HONEST_RATE} gets/s from ${HONEST_SOURCE}; attacker: ${ATTACK_CONCURRENCY} loops from ${ATTACK_SOURCE}`,
+  );
   const results: RunResult[] = [];
   for (const scenario of SCENARIOS) {
     for (const mode of MODES) {
@@ -343,10 +372,15 @@ async function main(): Promise<void> {
     .join('\n')}\n`;
   mkdirSync(new URL('out/', import.meta.url), { recursive: true });
   const reportPath = fileURLToPath(new URL('out/attack-report.html', import.meta.url));
-  writeFileSync(reportPath, renderReport({ machine, durationMs, results, targets: checks, table: table(results) }));
+  writeFileSync(
+    reportPath,
+    renderReport({ machine, durationMs, results, targets: checks, table: table(results) }),
+  );
   if (json) {
     const slim = results.map(({ series: _series, ...rest }) => rest);
-    process.stdout.write(`${JSON.stringify({ machine, durationMs, results: slim, targets: checks, report: reportPath })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ machine, durationMs, results: slim, targets: checks, report: reportPath })}\n`,
+    );
   } else {
     process.stdout.write(`\nmachine: ${machine}\n\n${text}\nreport: ${reportPath}\n`);
   }

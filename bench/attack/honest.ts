@@ -22,7 +22,13 @@ let stopping = false;
 
 function one(): void {
   if (inFlight >= args.maxInFlight) {
-    outcomes.push({ t: (Date.now() - started) / 1000, ok: false, ms: 0, difficulty: 0, reason: 'client-backlog' });
+    outcomes.push({
+      t: (Date.now() - started) / 1000,
+      ok: false,
+      ms: 0,
+      difficulty: 0,
+      reason: 'client-backlog',
+    });
     return;
   }
   inFlight++;
@@ -31,19 +37,24 @@ function one(): void {
   powtcpGet(
     { host: args.host, port: args.port },
     { localAddress: args.source, replyTimeoutMs: args.timeoutMs, solveTimeoutMs: args.timeoutMs },
-  ).then(
-    (r) => outcomes.push({ t: at, ok: true, ms: performance.now() - t0, difficulty: r.difficulty }),
-    (err: unknown) =>
-      outcomes.push({
-        t: at,
-        ok: false,
-        ms: performance.now() - t0,
-        difficulty: 0,
-        reason: (err as { reason?: string; code?: string }).reason ?? (err as { code?: string }).code ?? String(err),
-      }),
-  ).finally(() => {
-    inFlight--;
-  });
+  )
+    .then(
+      (r) => outcomes.push({ t: at, ok: true, ms: performance.now() - t0, difficulty: r.difficulty }),
+      (err: unknown) =>
+        outcomes.push({
+          t: at,
+          ok: false,
+          ms: performance.now() - t0,
+          difficulty: 0,
+          reason:
+            (err as { reason?: string; code?: string }).reason ??
+            (err as { code?: string }).code ??
+            String(err),
+        }),
+    )
+    .finally(() => {
+      inFlight--;
+    });
 }
 
 const timer = setInterval(() => {

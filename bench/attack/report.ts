@@ -6,7 +6,11 @@
 import type { RunResult, Target } from '../attack.js';
 
 const COLORS: Record<string, string> = { stateless: '#1f77b4', reference: '#d62728', nopow: '#7f7f7f' };
-const LABELS: Record<string, string> = { stateless: '(a) ours', reference: '(b) reference', nopow: '(c) no PoW' };
+const LABELS: Record<string, string> = {
+  stateless: '(a) ours',
+  reference: '(b) reference',
+  nopow: '(c) no PoW',
+};
 
 interface Line {
   name: string;
@@ -54,10 +58,14 @@ function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): st
     if (l.points.length === 0) continue;
     if (l.dots) {
       for (const [px, py] of l.points) {
-        parts.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="1.8" fill="${l.color}" fill-opacity="0.7"/>`);
+        parts.push(
+          `<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="1.8" fill="${l.color}" fill-opacity="0.7"/>`,
+        );
       }
     } else {
-      const d = l.points.map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join('');
+      const d = l.points
+        .map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`)
+        .join('');
       parts.push(`<path d="${d}" fill="none" stroke="${l.color}" stroke-width="1.5"/>`);
     }
   }
@@ -88,23 +96,51 @@ export function renderReport(input: {
       chart(
         'honest latency (successful gets)',
         'ms',
-        runs.map((r) => line(r, r.series.honest.filter((o) => o.ok).map((o) => [o.t, o.ms]), true)),
+        runs.map((r) =>
+          line(
+            r,
+            r.series.honest.filter((o) => o.ok).map((o) => [o.t, o.ms]),
+            true,
+          ),
+        ),
       ),
       chart(
         'difficulty of new puzzles',
         'hex digits',
-        runs.map((r) => line(r, r.series.samples.map((p) => [p.t, p.difficulty]))),
+        runs.map((r) =>
+          line(
+            r,
+            r.series.samples.map((p) => [p.t, p.difficulty]),
+          ),
+        ),
       ),
       chart(
         'attacker requests',
         'req/s',
-        runs.map((r) => line(r, r.series.attacker.map((p) => [p.t, p.requests]))),
+        runs.map((r) =>
+          line(
+            r,
+            r.series.attacker.map((p) => [p.t, p.requests]),
+          ),
+        ),
       ),
-      chart('server RSS', 'MB', runs.map((r) => line(r, r.series.samples.map((p) => [p.t, p.rssMb])))),
+      chart(
+        'server RSS',
+        'MB',
+        runs.map((r) =>
+          line(
+            r,
+            r.series.samples.map((p) => [p.t, p.rssMb]),
+          ),
+        ),
+      ),
     ];
     const checks = input.targets
       .filter((t) => t.scenario === s)
-      .map((t) => `<li class="${t.met ? 'met' : 'miss'}">${t.met ? 'met' : 'NOT MET'}: ${esc(t.name)} (${esc(t.detail)})</li>`)
+      .map(
+        (t) =>
+          `<li class="${t.met ? 'met' : 'miss'}">${t.met ? 'met' : 'NOT MET'}: ${esc(t.name)} (${esc(t.detail)})</li>`,
+      )
       .join('');
     return `<section><h2>${esc(s)}</h2><div class="charts">${charts.join('')}</div><ul>${checks}</ul></section>`;
   });

@@ -9,7 +9,10 @@ type Entry = { summary: string; load: () => Promise<Command> };
 
 const commands: Record<string, Entry> = {
   // One line per command; each module default-exports a Command.
-  powtcp: { summary: 'PoW-protected quote server and client (seed 001)', load: async () => (await import('./commands/powtcp.js')).default },
+  powtcp: {
+    summary: 'PoW-protected quote server and client (seed 001)',
+    load: async () => (await import('./commands/powtcp.js')).default,
+  },
 };
 
 function usage(): string {

@@ -34,29 +34,3 @@ export interface PowtcpAdmission {
   readonly puzzlesHeld: number;
   close(): Promise<void>;
 }
-
-/** `YYYYMMDDhhmmss` in UTC, the hashcash `date` field of spec/powtcp.md. */
-export function hashcashDate(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
-}
-
-/** Parses a hashcash `date`; undefined unless it is 14 digits naming a real UTC second. */
-export function parseHashcashDate(text: string): number | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(text);
-  if (m === null) return undefined;
-  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  return hashcashDate(ms) === text ? ms : undefined;
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Strict standard base64 with padding (spec: `rand` and `counter`); undefined otherwise. */
-export function decodeBase64Strict(text: string): Uint8Array | undefined {
-  if (!BASE64.test(text)) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  // Canonical: unused bits of the last character must be zero.
-  if (bytes.toString('base64') !== text) return undefined;
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}

@@ -12,48 +12,55 @@
  *   5. the replay guard marks the challenge, only after 4 passed.
  * Nothing is stored for a puzzle that was only issued: its state rides in `rand`.
  */
-import { createHash, randomInt } from 'node:crypto';
-import { formatEndpoint } from '../admission/endpoint.js';
+import { randomInt } from 'node:crypto';
 import {
   arrive,
   type DifficultyController,
   LeakyQueue,
   QueueDifficultyController,
 } from '../admission/difficulty.js';
+import { formatEndpoint } from '../admission/endpoint.js';
 import { RateLimiter } from '../admission/rate-limit.js';
 import { admitSolved, ReplayGuard } from '../admission/replay.js';
 import type { ChallengeSealer } from '../admission/sealed.js';
 import type { Store } from '../admission/store.js';
-import { formatHashcash, type HashcashHeader, parseHashcash } from '../pow/hashcash.js';
+import {
+  formatHashcash,
+  formatHashcashDate,
+  type HashcashHeader,
+  hashcashDigest,
+  leadingHexZeros,
+  newHashcash,
+  parseHashcash,
+  parseHashcashDate,
+} from '../pow/hashcash.js';
 import type { Clock } from '../util/clock.js';
 import { accept, reject, TollgateError, type Verdict } from '../util/errors.js';
-import {
-  type ConnInfo,
-  decodeBase64Strict,
-  hashcashDate,
-  type PowtcpAdmission,
-  parseHashcashDate,
-} from './powtcp-admission.js';
+import type { ConnInfo, PowtcpAdmission } from './powtcp-admission.js';
 
 /** Picks an index in [0, n); injected so tests can fix the quote served. */
 export type Pick = (n: number) => number;
 const defaultPick: Pick = (n) => randomInt(n);
 
 /** Leading `0` characters of the lowercase hex SHA-1 of the header as received. */
-export function hexZeros(header: string): number {
-  const hex = createHash('sha1').update(header, 'utf8').digest('hex');
-  let n = 0;
-  while (n < hex.length && hex.charCodeAt(n) === 0x30) n++;
-  return n;
+function hexZeros(header: string): number {
+  return leadingHexZeros(hashcashDigest(header));
 }
 
-/** base64 of the decimal counter "0" (spec: counter = base64 of a decimal string). */
-const COUNTER_ZERO = Buffer.from('0').toString('base64');
-
+/**
+ * Step 1 of the pipeline: the header parses. A header that fails only for its base64 fields
+ * (`rand`, `counter`) gets its own reason, since that is a distinct client bug.
+ */
 function parseHeader(text: string): Verdict<HashcashHeader> {
   const parsed = parseHashcash(text);
-  if (!parsed.ok) return reject('ERR_POWTCP_BAD_HEADER', parsed.code);
-  return parsed;
+  if (parsed.ok) return parsed;
+  const fields = text.split(':');
+  if (fields.length >= 7) {
+    fields[fields.length - 2] = 'AA==';
+    fields[fields.length - 1] = 'MA==';
+    if (parseHashcash(fields.join(':')).ok) return reject('ERR_POWTCP_BAD_BASE64', parsed.detail);
+  }
+  return reject('ERR_POWTCP_BAD_HEADER', parsed.detail);
 }
 
 class HeaderMismatchError extends TollgateError {
@@ -103,7 +110,11 @@ export class StatelessAdmission implements PowtcpAdmission {
       queueSize: o.queueSize,
       maxDifficulty: Math.max(0, o.maxDifficulty - 1),
     });
-    this.queue = new LeakyQueue({ size: o.queueSize, serviceRatePerSec: o.serviceRatePerSec, clock: o.clock });
+    this.queue = new LeakyQueue({
+      size: o.queueSize,
+      serviceRatePerSec: o.serviceRatePerSec,
+      clock: o.clock,
+    });
     this.rate = new RateLimiter({ store: o.store, ratePerSec: o.ratePerSec, burst: o.burst, clock: o.clock });
     this.guard = new ReplayGuard(o.store);
     this.pick = o.pick ?? defaultPick;
@@ -143,15 +154,14 @@ export class StatelessAdmission implements PowtcpAdmission {
     const opened = this.o.sealer.open(sealed, conn);
     if (!opened.ok) throw new TollgateError('ERR_POWTCP_INTERNAL', `fresh seal did not open: ${opened.code}`);
     return accept(
-      formatHashcash({
-        version: 1,
-        bits: difficulty,
-        date: hashcashDate(opened.value.issuedAt),
-        resource: formatEndpoint(conn.client),
-        ext: '',
-        rand: Buffer.from(sealed).toString('base64'),
-        counter: COUNTER_ZERO,
-      }),
+      formatHashcash(
+        newHashcash({
+          bits: difficulty,
+          resource: formatEndpoint(conn.client),
+          nowMs: opened.value.issuedAt,
+          rand: sealed,
+        }),
+      ),
     );
   }
 
@@ -160,8 +170,8 @@ export class StatelessAdmission implements PowtcpAdmission {
     const parsed = parseHeader(text);
     if (!parsed.ok) return parsed;
     const h = parsed.value;
-    const sealed = decodeBase64Strict(h.rand);
-    if (sealed === undefined) return reject('ERR_POWTCP_BAD_BASE64', 'rand');
+    // parseHashcash accepted `rand` as canonical base64.
+    const sealed = new Uint8Array(Buffer.from(h.rand, 'base64'));
     // 2. rate limit (and the request counts as load)
     const limited = await this.rate.take(conn.client.host);
     if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
@@ -178,7 +188,7 @@ export class StatelessAdmission implements PowtcpAdmission {
       verify: (state, difficulty) => {
         if (state.kind !== 'hashcash-sha1') throw new HeaderMismatchError('kind');
         if (h.bits !== state.difficulty) throw new HeaderMismatchError('bits');
-        if (h.date !== hashcashDate(state.issuedAt)) throw new HeaderMismatchError('date');
+        if (h.date !== formatHashcashDate(state.issuedAt)) throw new HeaderMismatchError('date');
         if (h.resource !== resource) throw new HeaderMismatchError('resource');
         if (h.ext !== '') throw new HeaderMismatchError('ext');
         return hexZeros(text) >= difficulty;
@@ -186,6 +196,11 @@ export class StatelessAdmission implements PowtcpAdmission {
     });
     if (!verdict.ok) return reject(verdict.code, verdict.detail);
     return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
+  }
+
+  /** The store, for its live sizes in tests and metrics (MemoryStore has `stats()`). */
+  get store(): Store {
+    return this.o.store;
   }
 
   close(): Promise<void> {
@@ -243,15 +258,12 @@ export class ReferenceAdmission implements PowtcpAdmission {
     const now = this.o.clock.now();
     this.sweep(now);
     if (this.puzzles.size >= this.o.maxPuzzles) return reject('ERR_POWTCP_PUZZLE_CACHE_FULL');
-    const h: HashcashHeader = {
-      version: 1,
+    const h = newHashcash({
       bits: this.o.difficulty,
-      date: hashcashDate(now),
       resource: formatEndpoint(conn.client),
-      ext: '',
-      rand: Buffer.from(this.random()).toString('base64'),
-      counter: COUNTER_ZERO,
-    };
+      nowMs: now,
+      rand: this.random(),
+    });
     this.puzzles.set(`${h.bits}:${h.date}:${h.resource}:${h.rand}`, now + this.o.puzzleTtlMs);
     return accept(formatHashcash(h));
   }
@@ -287,21 +299,22 @@ export class NoPowAdmission implements PowtcpAdmission {
   readonly puzzlesHeld = 0;
   private readonly pick: Pick;
 
-  constructor(private readonly o: { readonly quotes: readonly string[]; readonly clock: Clock; readonly pick?: Pick }) {
+  constructor(
+    private readonly o: { readonly quotes: readonly string[]; readonly clock: Clock; readonly pick?: Pick },
+  ) {
     this.pick = o.pick ?? defaultPick;
   }
 
   async issue(conn: ConnInfo): Promise<Verdict<string>> {
     return accept(
-      formatHashcash({
-        version: 1,
-        bits: 1,
-        date: hashcashDate(this.o.clock.now()),
-        resource: formatEndpoint(conn.client),
-        ext: '',
-        rand: 'AAAAAA==',
-        counter: COUNTER_ZERO,
-      }),
+      formatHashcash(
+        newHashcash({
+          bits: 1,
+          resource: formatEndpoint(conn.client),
+          nowMs: this.o.clock.now(),
+          rand: new Uint8Array(4),
+        }),
+      ),
     );
   }
 

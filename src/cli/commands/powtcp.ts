@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { endpoint, formatEndpoint, parseEndpoint } from '../../admission/endpoint.js';
 import { expectedAttempts } from '../../pow/hashcash.js';
 import { ADMISSION_MODES, type AdmissionMode } from '../../protocol/powtcp-admission.js';
-import { POWTCP_LIMITS, type PowtcpLimits } from '../../services/powtcp/limits.js';
-import { createLogger, isLogLevel } from '../../services/powtcp/log.js';
 import { powtcpGet } from '../../services/powtcp/client.js';
 import { startPowtcpService } from '../../services/powtcp/index.js';
+import { POWTCP_LIMITS, type PowtcpLimits } from '../../services/powtcp/limits.js';
+import { createLogger, isLogLevel } from '../../services/powtcp/log.js';
 import { loadQuotes } from '../../services/powtcp/quotes.js';
 import { ArgumentError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
@@ -37,7 +37,7 @@ Options:
   --secret-file FILE       shared key secret (>= 32 bytes) for several instances; or set
                            TOLLGATE_POWTCP_SECRET to 64+ hex digits
   --public-address ADDR    the address clients connect to, if not --listen (load balancer)
-  --rate N --burst N       per-address token bucket (default ${POWTCP_LIMITS.ratePerSec}/s, burst ${POWTCP_LIMITS.burst})
+  --rate R --burst N       per-address token bucket (R may be fractional) (default ${POWTCP_LIMITS.ratePerSec}/s, burst ${POWTCP_LIMITS.burst})
   --service-rate N         requests/s the virtual load queue drains at (default ${POWTCP_LIMITS.serviceRatePerSec})
   --queue-size N           seed 003's queue size q (default ${POWTCP_LIMITS.queueSize})
   --max-connections N      open connections in total (default ${POWTCP_LIMITS.maxConnections})
@@ -63,9 +63,19 @@ Options:
 
 function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new ArgumentError(name, `expected an integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new ArgumentError(name, `expected an integer, got ${JSON.stringify(value)}`);
   const n = Number(value);
   if (n < min || n > max) throw new ArgumentError(name, `expected ${min}..${max}, got ${n}`);
+  return n;
+}
+
+function numOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(?:\.\d+)?$/.test(value))
+    throw new ArgumentError(name, `expected a number, got ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (!(n >= min && n <= max)) throw new ArgumentError(name, `expected ${min}..${max}, got ${n}`);
   return n;
 }
 
@@ -128,7 +138,8 @@ async function serve(argv: string[]): Promise<number> {
   };
   set('minDifficulty', '--difficulty-min', 1, POWTCP_LIMITS.maxDifficultyCeiling);
   set('maxDifficulty', '--difficulty-max', 1, POWTCP_LIMITS.maxDifficultyCeiling);
-  set('ratePerSec', '--rate', 1, 1_000_000);
+  const rate = numOption('--rate', v.rate, 0.001, 1_000_000);
+  if (rate !== undefined) limits.ratePerSec = rate;
   set('burst', '--burst', 1, 1_000_000);
   set('serviceRatePerSec', '--service-rate', 1, 1_000_000);
   set('queueSize', '--queue-size', 1, 1_000_000);
@@ -182,7 +193,8 @@ async function get(argv: string[]): Promise<number> {
   if (parsed === null) return 0;
   const [target, ...extra] = parsed.positionals;
   if (target === undefined) throw new ArgumentError('HOST:PORT', 'expected the server address');
-  if (extra.length > 0) throw new ArgumentError('HOST:PORT', `unexpected argument ${JSON.stringify(extra[0])}`);
+  if (extra.length > 0)
+    throw new ArgumentError('HOST:PORT', `unexpected argument ${JSON.stringify(extra[0])}`);
   const workers = intOption('--workers', parsed.values.workers, 1, 256) ?? 1;
   const solveTimeoutMs = intOption('--timeout', parsed.values.timeout, 1, 86_400_000);
   const bind = parsed.values.bind;
@@ -195,7 +207,8 @@ async function get(argv: string[]): Promise<number> {
       ...(bind === undefined ? {} : { localAddress: bind }),
       ...(solveTimeoutMs === undefined ? {} : { solveTimeoutMs }),
       onPuzzle: (_puzzle, difficulty) => {
-        if (!json) progress = createProgress(`solving ${difficulty} hex digits`, expectedAttempts(difficulty));
+        if (!json)
+          progress = createProgress(`solving ${difficulty} hex digits`, expectedAttempts(difficulty));
       },
       onProgress: (p) => progress?.update(p),
     });

@@ -9,7 +9,13 @@ import { type Endpoint, parseEndpoint } from '../../admission/endpoint.js';
 import { parseHashcash, solveHashcash } from '../../pow/hashcash.js';
 import type { SolveProgress } from '../../pow/types.js';
 import { TollgateError } from '../../util/errors.js';
-import { Command, decodeMessage, encodeMessage, LineSplitter, type PowtcpMessage } from '../../wire/powtcp.js';
+import {
+  Command,
+  decodeMessage,
+  encodeMessage,
+  LineSplitter,
+  type PowtcpMessage,
+} from '../../wire/powtcp.js';
 
 /** The server answered `0:<reason>`. */
 export class PowtcpRefusedError extends TollgateError {
@@ -65,7 +71,8 @@ class LineReader {
   ) {
     this.splitter = new LineSplitter(maxLineBytes);
     socket.on('data', (chunk: Buffer) => {
-      for (const item of this.splitter.push(chunk)) this.lines.push(item.kind === 'line' ? item.line : 'overlong');
+      for (const item of this.splitter.push(chunk))
+        this.lines.push(item.kind === 'line' ? item.line : 'overlong');
       this.wake();
     });
     socket.on('end', () => {
@@ -107,7 +114,8 @@ class LineReader {
     if (line === 'overlong') throw new PowtcpProtocolError(`${what}: reply line too long`);
     const msg = decodeMessage(line);
     if (!msg.ok) throw new PowtcpProtocolError(`${what}: bad reply (${msg.code})`);
-    if (msg.value.command === Command.Error) throw new PowtcpRefusedError(msg.value.payload || 'no reason given');
+    if (msg.value.command === Command.Error)
+      throw new PowtcpRefusedError(msg.value.payload || 'no reason given');
     return msg.value;
   }
 }

@@ -61,5 +61,7 @@ export function loadQuotes(path: string): string[] {
 
 export function checkQuotes(quotes: readonly string[]): void {
   if (quotes.length === 0) throw new ArgumentError('quotes', 'expected at least one quote');
-  quotes.forEach((q, i) => checkQuote(q, `quotes[${i}]`));
+  quotes.forEach((q, i) => {
+    checkQuote(q, `quotes[${i}]`);
+  });
 }

@@ -177,7 +177,15 @@ export class PowtcpServer {
           if (e.at !== armedAt) {
             armedAt = e.at;
             if (timer !== undefined) clearTimeout(timer);
-            timer = setTimeout(() => dispatch({ type: 'timer' }), Math.max(0, e.at - this.clock.now()));
+            timer = setTimeout(
+              () => {
+                // A timer may fire a little before the clock reaches `at`; the step then asks
+                // for the same deadline again, which must re-arm.
+                armedAt = Number.NaN;
+                dispatch({ type: 'timer' });
+              },
+              Math.max(0, e.at - this.clock.now()),
+            );
             timer.unref();
           }
           break;
