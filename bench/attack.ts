@@ -8,7 +8,7 @@
  * Prints one table with the three modes side by side, the targets marked met / not met, and
  * writes a self-contained HTML report with SVG charts to bench/out/attack-report.html.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +27,16 @@ const MODE_LABEL: Record<Mode, string> = {
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
-const durationMs = quick ? 4_000 : 12_000;
+const durationMs = quick ? 3_000 : 12_000;
 const HONEST_RATE = 4;
 const ATTACK_CONCURRENCY = 32;
 const HONEST_SOURCE = '127.0.0.2';
 const ATTACK_SOURCE = '127.0.0.3';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+// The server runs from the compiled build, as it would be deployed: its RSS is then the
+// service's own, without the TypeScript loader of the source tree.
+const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const log = (line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
 };
@@ -93,8 +95,6 @@ function startServer(mode: Mode): Promise<{ child: ChildProcess; port: number; m
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
       cli,
       'powtcp',
       'serve',
@@ -192,6 +192,7 @@ async function run(mode: Mode, scenario: Scenario): Promise<RunResult> {
       ratePerSec: HONEST_RATE,
       maxInFlight: 32,
       timeoutMs: 15_000,
+      drainMs: 3_000,
     }),
     forkChild('./attack/attacker.ts', {
       ...target,
@@ -211,7 +212,7 @@ async function run(mode: Mode, scenario: Scenario): Promise<RunResult> {
       seconds: number;
       perSecond: { t: number; requests: number }[];
     }>(attacker, 10_000),
-    stopChild<{ outcomes: { t: number; ok: boolean; ms: number; reason?: string }[] }>(honest, 20_000),
+    stopChild<{ outcomes: { t: number; ok: boolean; ms: number; reason?: string }[] }>(honest, 8_000),
   ]);
   polling = false;
   await poll;
@@ -356,6 +357,22 @@ async function main(): Promise<void> {
   log(
     `honest: ${HONEST_RATE} gets/s from ${HONEST_SOURCE}; attacker: ${ATTACK_CONCURRENCY} loops from ${ATTACK_SOURCE}`,
   );
+  if (!argv.includes('--no-build')) {
+    log('building dist/ (npm run build) so that the server runs compiled ...');
+    const built = spawnSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)),
+        '-p',
+        'tsconfig.build.json',
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    if (built.status !== 0) throw new Error('build failed');
+  }
   const results: RunResult[] = [];
   for (const scenario of SCENARIOS) {
     for (const mode of MODES) {

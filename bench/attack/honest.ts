@@ -12,12 +12,15 @@ interface Args {
   ratePerSec: number;
   maxInFlight: number;
   timeoutMs: number;
+  drainMs: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const started = Date.now();
 const outcomes: { t: number; ok: boolean; ms: number; difficulty: number; reason?: string }[] = [];
 let inFlight = 0;
+/** Start times of requests still running, so that the ones unfinished at stop count as failures. */
+const running = new Set<number>();
 let stopping = false;
 
 function one(): void {
@@ -34,6 +37,7 @@ function one(): void {
   inFlight++;
   const t0 = performance.now();
   const at = (Date.now() - started) / 1000;
+  running.add(at);
   powtcpGet(
     { host: args.host, port: args.port },
     { localAddress: args.source, replyTimeoutMs: args.timeoutMs, solveTimeoutMs: args.timeoutMs },
@@ -65,9 +69,14 @@ process.on('message', async (msg: { type: string }) => {
   if (msg.type !== 'stop') return;
   stopping = true;
   clearInterval(timer);
-  // Requests in flight get to finish (bounded by their own timeouts).
-  const deadline = Date.now() + args.timeoutMs + 1000;
+  // Requests in flight get a short while to finish; those still running then count as
+  // failures (a server that lets honest requests pile up is failing them).
+  const deadline = Date.now() + args.drainMs;
   while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const now = (Date.now() - started) / 1000;
+  for (const at of running) {
+    outcomes.push({ t: at, ok: false, ms: (now - at) * 1000, difficulty: 0, reason: 'unfinished-at-stop' });
+  }
   process.send?.({ type: 'result', outcomes }, () => process.exit(0));
 });
 process.send?.({ type: 'ready' });
