@@ -30,7 +30,7 @@ export class ReplayGuard {
   /** The store key of a replay id. */
   keyOf(id: Uint8Array): string {
     assertBytes('id', id, 1, 48);
-    return this.prefix + Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+    return this.prefix + Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('base64url');
   }
 
   /**

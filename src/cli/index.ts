@@ -9,6 +9,14 @@ type Entry = { summary: string; load: () => Promise<Command> };
 
 const commands: Record<string, Entry> = {
   // One line per command; each module default-exports a Command.
+  demo: {
+    summary: 'solve and verify puzzles of each kind, then print what was done',
+    load: async () => (await import('./commands/demo.js')).default,
+  },
+  pow: {
+    summary: 'solve or verify a proof-of-work puzzle',
+    load: async () => (await import('./commands/pow.js')).default,
+  },
   powtcp: {
     summary: 'PoW-protected quote server and client (seed 001)',
     load: async () => (await import('./commands/powtcp.js')).default,

@@ -70,6 +70,7 @@ export interface SolveResult {
   readonly nonce: bigint;
   readonly attempts: number;
   readonly ms: number;
-  readonly backend: BackendName;
+  /** The hash backend, or node:crypto for scrypt (one library call per attempt). */
+  readonly backend: BackendName | 'node-crypto';
   readonly workers: number;
 }

@@ -1,0 +1,142 @@
+/*
+ * SHA-1 compression (FIPS 180-4 section 6.1.2), portable C and x86 SHA extensions.
+ * SHA-1 is used only because powtcp's hashcash puzzle is defined with it.
+ */
+#ifndef TG_SHA1_IMPL_H
+#define TG_SHA1_IMPL_H
+
+#include "sha256_impl.h"
+
+static const uint32_t tg_sha1_iv[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+
+TG_INLINE uint32_t tg_rotl32(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
+
+/* ---- portable ---- */
+
+TG_INLINE void tg_sha1_block_portable(uint32_t h[5], const uint8_t *p) {
+  uint32_t w[80];
+  for (int i = 0; i < 16; i++) w[i] = tg_load_be32(p + 4 * i);
+  for (int i = 16; i < 80; i++) w[i] = tg_rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  for (int i = 0; i < 80; i++) {
+    uint32_t f, k;
+    if (i < 20) {
+      f = (b & c) | (~b & d);
+      k = 0x5a827999;
+    } else if (i < 40) {
+      f = b ^ c ^ d;
+      k = 0x6ed9eba1;
+    } else if (i < 60) {
+      f = (b & c) | (b & d) | (c & d);
+      k = 0x8f1bbcdc;
+    } else {
+      f = b ^ c ^ d;
+      k = 0xca62c1d6;
+    }
+    uint32_t t = tg_rotl32(a, 5) + f + e + k + w[i];
+    e = d;
+    d = c;
+    c = tg_rotl32(b, 30);
+    b = a;
+    a = t;
+  }
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+}
+
+/* ---- SHA extensions ---- */
+#if TG_X86_SHANI
+
+typedef struct {
+  __m128i abcd; /* lanes 3..0: A B C D */
+  __m128i e;    /* lane 3: E; other lanes zero */
+} tg_s1x;
+
+TG_SHANI_INLINE tg_s1x tg_s1x_from_words(const uint32_t h[5]) {
+  tg_s1x s;
+  s.abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0x1B);
+  s.e = _mm_set_epi32((int)h[4], 0, 0, 0);
+  return s;
+}
+
+TG_SHANI_INLINE void tg_s1x_to_words(tg_s1x s, uint32_t h[5]) {
+  _mm_storeu_si128((__m128i *)h, _mm_shuffle_epi32(s.abcd, 0x1B));
+  h[4] = (uint32_t)_mm_extract_epi32(s.e, 3);
+}
+
+TG_SHANI_INLINE uint32_t tg_s1x_a(tg_s1x s) { return (uint32_t)_mm_extract_epi32(s.abcd, 3); }
+
+/*
+ * Group g (rounds 4g..4g+3) with message vector mg; `prev` holds the state that entered
+ * group g-1, from which sha1nexte derives E. Function/constant index is g / 5.
+ */
+#define TG_S1_GROUP(mg, f)                                 \
+  do {                                                     \
+    __m128i e_ = _mm_sha1nexte_epu32(prev, (mg));          \
+    prev = abcd;                                           \
+    abcd = _mm_sha1rnds4_epu32(abcd, e_, (f));             \
+  } while (0)
+/* ma <- W[i..i+3] from ma = W[i-16..], mb = W[i-12..], mc = W[i-8..], md = W[i-4..]. */
+#define TG_S1_SCHED(ma, mb, mc, md) ma = _mm_sha1msg2_epu32(_mm_xor_si128(_mm_sha1msg1_epu32(ma, mb), mc), md)
+
+/* pshufb mask turning 16 message bytes into W[0..3] with W[0] in lane 3. */
+#define TG_S1_BSWAP _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL)
+
+/* One compression of the message vectors m0..m3, including the feed-forward. */
+TG_SHANI_INLINE tg_s1x tg_s1x_block_m(tg_s1x s, __m128i m0, __m128i m1, __m128i m2, __m128i m3) {
+  __m128i abcd = s.abcd, prev = abcd;
+  abcd = _mm_sha1rnds4_epu32(abcd, _mm_add_epi32(s.e, m0), 0);
+  TG_S1_GROUP(m1, 0);
+  TG_S1_GROUP(m2, 0);
+  TG_S1_GROUP(m3, 0);
+  TG_S1_SCHED(m0, m1, m2, m3);
+  TG_S1_GROUP(m0, 0); /* group 4 */
+  TG_S1_SCHED(m1, m2, m3, m0);
+  TG_S1_GROUP(m1, 1);
+  TG_S1_SCHED(m2, m3, m0, m1);
+  TG_S1_GROUP(m2, 1);
+  TG_S1_SCHED(m3, m0, m1, m2);
+  TG_S1_GROUP(m3, 1);
+  TG_S1_SCHED(m0, m1, m2, m3);
+  TG_S1_GROUP(m0, 1); /* group 8 */
+  TG_S1_SCHED(m1, m2, m3, m0);
+  TG_S1_GROUP(m1, 1);
+  TG_S1_SCHED(m2, m3, m0, m1);
+  TG_S1_GROUP(m2, 2);
+  TG_S1_SCHED(m3, m0, m1, m2);
+  TG_S1_GROUP(m3, 2);
+  TG_S1_SCHED(m0, m1, m2, m3);
+  TG_S1_GROUP(m0, 2); /* group 12 */
+  TG_S1_SCHED(m1, m2, m3, m0);
+  TG_S1_GROUP(m1, 2);
+  TG_S1_SCHED(m2, m3, m0, m1);
+  TG_S1_GROUP(m2, 2);
+  TG_S1_SCHED(m3, m0, m1, m2);
+  TG_S1_GROUP(m3, 3);
+  TG_S1_SCHED(m0, m1, m2, m3);
+  TG_S1_GROUP(m0, 3); /* group 16 */
+  TG_S1_SCHED(m1, m2, m3, m0);
+  TG_S1_GROUP(m1, 3);
+  TG_S1_SCHED(m2, m3, m0, m1);
+  TG_S1_GROUP(m2, 3);
+  TG_S1_SCHED(m3, m0, m1, m2);
+  TG_S1_GROUP(m3, 3);
+  tg_s1x out;
+  out.e = _mm_sha1nexte_epu32(prev, s.e);
+  out.abcd = _mm_add_epi32(abcd, s.abcd);
+  return out;
+}
+
+TG_SHANI_INLINE tg_s1x tg_s1x_block(tg_s1x s, const uint8_t *p) {
+  const __m128i bswap = TG_S1_BSWAP;
+  return tg_s1x_block_m(s, _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 0)), bswap),
+                        _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), bswap),
+                        _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), bswap),
+                        _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), bswap));
+}
+#endif /* TG_X86_SHANI */
+
+#endif

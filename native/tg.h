@@ -1,0 +1,58 @@
+/*
+ * tollgate native solver: shared declarations.
+ *
+ * Layout of a search (DESIGN "Speed rules"): the fixed part of the message (challenge or
+ * hashcash prefix) is compressed once, block by block, up to its last full 64-byte block
+ * (the midstate). The rest of the message (the tail of the fixed part, the variable field
+ * and the SHA padding) sits in one or two final blocks held in `tg_tail.buf`; each attempt
+ * rewrites only the bytes of the variable field that changed and compresses the final
+ * block(s) from the midstate.
+ */
+#ifndef TG_H
+#define TG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define TG_X86_SHANI 1
+#else
+#define TG_X86_SHANI 0
+#endif
+
+/* Longest challenge / hashcash prefix the search functions accept. */
+#define TG_MAX_FIXED 4096
+/* Attempts between two polls of the stop flag. */
+#define TG_POLL_INTERVAL 65536u
+
+typedef enum { TG_IMPL_PORTABLE = 0, TG_IMPL_SHANI = 1 } tg_impl;
+
+typedef struct {
+  int found;
+  uint64_t nonce;    /* the winning nonce, or the first one not tried */
+  uint64_t attempts; /* final-block sets compressed in this call */
+} tg_result;
+
+/* 1 when the CPU has the SHA extensions plus the SSSE3/SSE4.1 the code around them uses. */
+int tg_cpu_has_shani(void);
+
+/* One-shot hashes of a whole buffer (tests and cross-checks). */
+void tg_sha256(tg_impl impl, const uint8_t *data, size_t len, uint8_t out[32]);
+void tg_sha1(tg_impl impl, const uint8_t *data, size_t len, uint8_t out[20]);
+
+/*
+ * SHA-256(challenge || u64be(nonce)) with at least `bits` leading zero bits, for nonces
+ * start, start+1, ... (count of them). `stop` may be NULL; a non-zero value read at a poll
+ * ends the search with found = 0. The caller guarantees start + count <= 2^64.
+ */
+tg_result tg_search_sha256_bits(tg_impl impl, const uint8_t *challenge, size_t len, unsigned bits,
+                                uint64_t start, uint64_t count, const int32_t *stop);
+
+/*
+ * SHA-1(prefix || base64(decimal(counter))) with at least `hex_zeros` leading zero hex
+ * digits (powtcp hashcash: standard base64 with padding, e.g. "MA==" for 0).
+ */
+tg_result tg_search_hashcash(tg_impl impl, const uint8_t *prefix, size_t len, unsigned hex_zeros,
+                             uint64_t start, uint64_t count, const int32_t *stop);
+
+#endif

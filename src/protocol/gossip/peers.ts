@@ -1,0 +1,415 @@
+/**
+ * Peers: links, the PoW verification of seed 002, the known-peers list, peer exchange and
+ * the upkeep that keeps `degree` neighbours and re-joins through the bootstrapper.
+ *
+ * Seed 002: "Peers will be validated before they are to be added to a known-peers-list or if
+ * they provide peers via a GOSSIP PEER REQUEST and RESPONSE." So: a link carries items only
+ * once its peer proved a 24-bit sha256-bits PoW over our VERIFICATION REQUEST's nonce; an
+ * address enters the known list only then; offered addresses are mere candidates until we
+ * dialled and verified them; PEER RESPONSEs are read only from verified peers and from the
+ * configured bootstrapper.
+ */
+
+import { type Endpoint, formatAddressBytes, hostBytes } from '../../admission/endpoint.js';
+import {
+  encodeP2P,
+  GOSSIP_HELLO,
+  GOSSIP_PEER_REQUEST,
+  GOSSIP_PEER_RESPONSE,
+  GOSSIP_VERIFICATION_REQUEST,
+  GOSSIP_VERIFICATION_RESPONSE,
+  type Hello,
+  type PeerRequest,
+  type PeerResponse,
+  type VerificationRequest,
+  type VerificationResponse,
+  verificationPowParts,
+  verificationPowPrefix,
+  type PeerAddress as WireAddress,
+} from '../../wire/gossip-p2p.js';
+import { addressKey, type Link, type LinkId, type Step } from './state.js';
+
+function toWire(e: Endpoint): WireAddress {
+  return { addr: hostBytes(e.host), port: e.port };
+}
+
+function fromWire(w: WireAddress): Endpoint {
+  return { host: formatAddressBytes(w.addr), port: w.port };
+}
+
+/** Links that carry items: verified, not the bootstrap link. */
+export function neighbours(s: Step): LinkId[] {
+  const out: LinkId[] = [];
+  for (const link of s.state.links.values()) if (link.verified && !link.bootstrap) out.push(link.id);
+  return out;
+}
+
+/** A nonce that is never 0 (0 marks "no challenge" in a PEER RESPONSE). */
+function freshNonce(s: Step): bigint {
+  const n = s.deps.random.u64();
+  return n === 0n ? 1n : n;
+}
+
+export function onPeerOpen(
+  s: Step,
+  ev: { link: LinkId; identity: string; dialled?: Endpoint; bootstrap?: boolean },
+): void {
+  const st = s.state;
+  const bootstrap = ev.bootstrap === true;
+  if (bootstrap) st.bootstrapDialling = false;
+  if (ev.dialled !== undefined) st.dialling.delete(addressKey(ev.dialled));
+  if (ev.identity === s.deps.identity) {
+    s.emit({ kind: 'peer-close', link: ev.link, code: 'ERR_GOSSIP_SELF_LINK' });
+    s.count('ERR_GOSSIP_SELF_LINK');
+    if (ev.dialled !== undefined) forgetAddress(s, ev.dialled);
+    return;
+  }
+  const cap = s.deps.isBootstrapper ? s.deps.params.maxBootstrapLinks : s.deps.params.maxLinks;
+  if (st.links.size >= cap && !bootstrap) {
+    s.emit({ kind: 'peer-close', link: ev.link, code: 'ERR_GOSSIP_TOO_MANY_LINKS' });
+    s.count('ERR_GOSSIP_TOO_MANY_LINKS');
+    return;
+  }
+  if (!bootstrap) {
+    // One link per identity. When both dialled each other at once, both keep the link dialled
+    // by the smaller identity, so they agree without talking.
+    for (const other of st.links.values()) {
+      if (other.identity !== ev.identity || other.bootstrap) continue;
+      const newDialler = ev.dialled !== undefined ? s.deps.identity : ev.identity;
+      const oldDialler = other.dialled !== undefined ? s.deps.identity : other.identity;
+      if (newDialler === oldDialler || oldDialler < newDialler) {
+        s.emit({ kind: 'peer-close', link: ev.link, code: 'ERR_GOSSIP_DUPLICATE_LINK' });
+        s.count('ERR_GOSSIP_DUPLICATE_LINK');
+        return;
+      }
+      dropLink(s, other, 'ERR_GOSSIP_DUPLICATE_LINK', false);
+      break;
+    }
+  }
+  const until = st.verifiedIds.get(ev.identity);
+  const link: Link = {
+    id: ev.link,
+    identity: ev.identity,
+    openedAt: s.now,
+    dialled: ev.dialled,
+    bootstrap,
+    listen: ev.dialled,
+    // The configured bootstrapper is trusted by configuration, not by PoW (docs/gossip.md).
+    verified: bootstrap || (until !== undefined && until > s.now),
+    challenge: undefined,
+    peerRequest: undefined,
+    lastPeerRequestServed: Number.NEGATIVE_INFINITY,
+    solves: 0,
+    solving: false,
+    invalid: 0,
+    gotPeerResponse: false,
+  };
+  st.links.set(link.id, link);
+  s.emit({
+    kind: 'peer-send',
+    link: link.id,
+    frame: encodeP2P({ type: GOSSIP_HELLO, listen: toWire(s.deps.listen) }),
+  });
+  // The bootstrapper asks for the PoW inside its PEER RESPONSE instead (one round trip less).
+  if (!link.verified && !s.deps.isBootstrapper) {
+    link.challenge = freshNonce(s);
+    s.emit({
+      kind: 'peer-send',
+      link: link.id,
+      frame: encodeP2P({ type: GOSSIP_VERIFICATION_REQUEST, nonce: link.challenge }),
+    });
+  }
+  if (link.verified) markKnown(s, link);
+  if (bootstrap) sendPeerRequest(s, link);
+}
+
+export function onHello(s: Step, link: Link, msg: Hello): void {
+  // A dialled peer is known by the address we reached it on; HELLO matters for inbound links.
+  if (link.dialled !== undefined) return;
+  link.listen = fromWire(msg.listen);
+  if (link.verified) markKnown(s, link);
+}
+
+export function onVerificationRequest(s: Step, link: Link, msg: VerificationRequest): void {
+  askSolve(s, link, msg.nonce);
+}
+
+function askSolve(s: Step, link: Link, nonce: bigint): void {
+  // Each solve costs us 2^24 hashes on average: a peer gets a fixed number per link.
+  if (link.solving || link.solves >= s.deps.params.maxSolvesPerLink) {
+    dropLink(s, link, 'ERR_GOSSIP_TOO_MANY_REQUESTS', false);
+    return;
+  }
+  link.solves++;
+  link.solving = true;
+  s.emit({
+    kind: 'solve',
+    link: link.id,
+    nonce,
+    prefix: verificationPowPrefix(nonce),
+    bits: s.deps.params.powBits,
+  });
+}
+
+export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigint): void {
+  const link = s.state.links.get(linkId);
+  if (link === undefined) return;
+  link.solving = false;
+  s.emit({
+    kind: 'peer-send',
+    link: linkId,
+    frame: encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution }),
+  });
+}
+
+export function onVerificationResponse(
+  s: Step,
+  link: Link,
+  msg: VerificationResponse,
+  frame: Uint8Array,
+): void {
+  if (link.challenge === undefined || msg.nonce !== link.challenge) {
+    s.count('ERR_GOSSIP_UNSOLICITED');
+    return;
+  }
+  // Seed 002: SHA-256 of the whole VERIFICATION RESPONSE, as received, has >= 24 leading zero bits.
+  const { challenge, nonce } = verificationPowParts(frame);
+  if (!s.deps.verifyPow(challenge, nonce, s.deps.params.powBits)) {
+    dropLink(s, link, 'ERR_GOSSIP_POW_INVALID', false);
+    return;
+  }
+  link.challenge = undefined;
+  link.verified = true;
+  s.state.verifiedIds.set(link.identity, s.now + s.deps.params.verifiedTtlMs);
+  s.count('gossip_peer_verified');
+  markKnown(s, link);
+}
+
+/** Puts a verified peer with a known listen address into the known-peers list. */
+function markKnown(s: Step, link: Link): void {
+  if (link.listen === undefined || link.bootstrap) return;
+  const key = addressKey(link.listen);
+  s.state.candidates.delete(key);
+  const entry = s.state.known.get(key);
+  if (entry !== undefined) {
+    entry.identity = link.identity;
+    entry.lastSeen = s.now;
+    return;
+  }
+  if (s.state.known.size >= s.deps.params.maxKnownPeers) evictOldestKnown(s);
+  s.state.known.set(key, { address: link.listen, identity: link.identity, lastSeen: s.now });
+}
+
+function evictOldestKnown(s: Step): void {
+  let oldest: string | undefined;
+  let at = Number.POSITIVE_INFINITY;
+  for (const [key, entry] of s.state.known) {
+    if (entry.lastSeen < at && !isConnected(s, key)) {
+      at = entry.lastSeen;
+      oldest = key;
+    }
+  }
+  if (oldest !== undefined) s.state.known.delete(oldest);
+}
+
+function isConnected(s: Step, key: string): boolean {
+  for (const link of s.state.links.values()) if (link.listen && addressKey(link.listen) === key) return true;
+  return false;
+}
+
+export function sendPeerRequest(s: Step, link: Link): void {
+  const nonce = freshNonce(s);
+  const limit = Math.min(255, Math.max(1, s.deps.params.peerRequestLimit));
+  link.peerRequest = { nonce, at: s.now, left: limit };
+  s.emit({ kind: 'peer-send', link: link.id, frame: encodeP2P({ type: GOSSIP_PEER_REQUEST, limit, nonce }) });
+}
+
+export function onPeerRequest(s: Step, link: Link, msg: PeerRequest): void {
+  // The bootstrapper serves newcomers (that is its job); peers serve verified peers only.
+  if (!link.verified && !s.deps.isBootstrapper) {
+    s.count('ERR_GOSSIP_UNVERIFIED');
+    return;
+  }
+  if (s.now - link.lastPeerRequestServed < s.deps.params.peerRequestMinIntervalMs) {
+    s.count('ERR_GOSSIP_TOO_MANY_REQUESTS');
+    return;
+  }
+  link.lastPeerRequestServed = s.now;
+  // Only verified peers are handed out (seed 002; issue: "a bootstrapper that only hands out
+  // verified peers"), never the asker itself.
+  const own = link.listen === undefined ? undefined : addressKey(link.listen);
+  const pool = [...s.state.known.entries()].filter(([key, e]) => key !== own && e.identity !== link.identity);
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = s.deps.random.int(i + 1);
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  const chosen = pool.slice(0, msg.limit).map(([, e]) => e.address);
+  let challenge = 0n;
+  if (!link.verified && link.challenge === undefined) {
+    link.challenge = freshNonce(s);
+    challenge = link.challenge;
+  }
+  const v4 = chosen.filter((a) => !a.host.includes(':')).map(toWire);
+  const v6 = chosen.filter((a) => a.host.includes(':')).map(toWire);
+  // One family per message (the X flag); the challenge rides on the first one.
+  const groups: [boolean, WireAddress[]][] = [[false, v4]];
+  if (v6.length > 0) groups.push([true, v6]);
+  for (const [ipv6, peers] of groups) {
+    s.emit({
+      kind: 'peer-send',
+      link: link.id,
+      frame: encodeP2P({ type: GOSSIP_PEER_RESPONSE, nonce: msg.nonce, challenge, ipv6, peers }),
+    });
+    challenge = 0n;
+  }
+  s.count('gossip_peer_request_served');
+}
+
+export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
+  const req = link.peerRequest;
+  if (req === undefined || req.nonce !== msg.nonce || s.now - req.at > s.deps.params.verifyTimeoutMs) {
+    s.count('ERR_GOSSIP_UNSOLICITED');
+    return;
+  }
+  if (!link.verified) {
+    s.count('ERR_GOSSIP_UNVERIFIED');
+    return;
+  }
+  link.gotPeerResponse = true;
+  const own = addressKey(s.deps.listen);
+  for (const wire of msg.peers.slice(0, req.left)) {
+    req.left--;
+    const address = fromWire(wire);
+    const key = addressKey(address);
+    if (key === own || s.state.known.has(key) || s.state.candidates.has(key)) continue;
+    if (s.state.candidates.size >= s.deps.params.maxCandidates) {
+      const first = s.state.candidates.keys().next().value;
+      if (first !== undefined) s.state.candidates.delete(first);
+    }
+    s.state.candidates.set(key, address);
+  }
+  if (msg.challenge !== 0n) askSolve(s, link, msg.challenge);
+}
+
+/** Forgets a link (and, when `forget`, the peer's address: seed 002 "removed from the known-peers-list"). */
+export function dropLink(s: Step, link: Link, code: string, forget: boolean): void {
+  s.state.links.delete(link.id);
+  s.state.cache.forgetLink(link.id);
+  s.emit({ kind: 'peer-close', link: link.id, code });
+  s.count(code);
+  if (forget) {
+    if (link.listen !== undefined) forgetAddress(s, link.listen);
+    s.state.verifiedIds.delete(link.identity);
+  }
+}
+
+export function forgetAddress(s: Step, address: Endpoint): void {
+  const key = addressKey(address);
+  s.state.known.delete(key);
+  s.state.candidates.delete(key);
+}
+
+/** The transport reports a closed link, or a failed send on it. */
+export function onPeerClose(s: Step, linkId: LinkId, failed: boolean): void {
+  const link = s.state.links.get(linkId);
+  if (link === undefined) return;
+  s.state.links.delete(linkId);
+  s.state.cache.forgetLink(linkId);
+  if (failed && link.listen !== undefined) {
+    // Seed 002: "detected when we want to send a message to it and the sending fails. The
+    // peer is then removed from the known-peers-list."
+    forgetAddress(s, link.listen);
+    s.count('ERR_GOSSIP_SEND_FAILED');
+  }
+}
+
+export function onDialFailed(s: Step, address: Endpoint, bootstrap: boolean): void {
+  if (bootstrap) {
+    s.state.bootstrapDialling = false;
+    s.count('ERR_GOSSIP_BOOTSTRAP_UNREACHABLE');
+    return;
+  }
+  s.state.dialling.delete(addressKey(address));
+  forgetAddress(s, address);
+  s.count('ERR_GOSSIP_DIAL_FAILED');
+}
+
+/** Heartbeat part of peer upkeep. */
+export function heartbeatPeers(s: Step): void {
+  const st = s.state;
+  const p = s.deps.params;
+  for (const [id, until] of st.verifiedIds) if (until <= s.now) st.verifiedIds.delete(id);
+  for (const link of [...st.links.values()]) {
+    // The bootstrap link has done its job once we have its peers (all families: closed on the
+    // heartbeat after the first response) and it has our PoW.
+    if (link.bootstrap && link.gotPeerResponse && !link.solving) {
+      st.links.delete(link.id);
+      s.emit({ kind: 'peer-close', link: link.id, code: 'gossip_bootstrap_done' });
+    } else if (!link.verified && s.now - link.openedAt > p.verifyTimeoutMs && !link.solving) {
+      dropLink(s, link, 'ERR_GOSSIP_VERIFY_TIMEOUT', false);
+    } else if (link.bootstrap && s.now - link.openedAt > p.verifyTimeoutMs) {
+      dropLink(s, link, 'ERR_GOSSIP_VERIFY_TIMEOUT', false);
+    }
+  }
+  if (s.deps.isBootstrapper) {
+    // Leases in all but name: a listed peer must re-join to stay listed (seed 003 later).
+    for (const [key, entry] of st.known) if (s.now - entry.lastSeen > p.peerTtlMs) st.known.delete(key);
+    for (const link of [...st.links.values()]) {
+      if (s.now - link.openedAt > p.bootstrapLinkMs)
+        dropLink(s, link, 'gossip_bootstrap_link_expired', false);
+    }
+    return;
+  }
+  const current = neighbours(s);
+  // Refresh our own entries for peers we are connected to, so that they are not evicted.
+  for (const link of st.links.values()) {
+    if (link.verified && link.listen !== undefined) {
+      const entry = st.known.get(addressKey(link.listen));
+      if (entry !== undefined) entry.lastSeen = s.now;
+    }
+  }
+  const pendingLinks = [...st.links.values()].filter((l) => !l.verified).length;
+  let missing = p.degree - current.length - st.dialling.size - pendingLinks;
+  const connected = new Set<string>();
+  for (const link of st.links.values()) if (link.listen !== undefined) connected.add(addressKey(link.listen));
+  const own = addressKey(s.deps.listen);
+  const options = [
+    ...st.candidates.entries(),
+    ...[...st.known.entries()].map(([k, e]) => [k, e.address] as const),
+  ]
+    .filter(([key]) => key !== own && !connected.has(key) && !st.dialling.has(key))
+    .map(([key, address]) => ({ key, address }));
+  const bootstrapper = s.deps.bootstrapper;
+  if (
+    bootstrapper !== undefined &&
+    !st.bootstrapDialling &&
+    ((missing > 0 && options.length === 0 && s.now - st.lastJoin >= p.joinRetryMs) ||
+      s.now - st.lastJoin >= p.rejoinMs)
+  ) {
+    // Seed 002: "periodically rejoin the network and get a new peer list from the bootstrap
+    // server"; also whenever we are short of neighbours and have no address left to try.
+    st.lastJoin = s.now;
+    st.bootstrapDialling = true;
+    s.emit({ kind: 'dial', address: bootstrapper, bootstrap: true });
+    s.count('gossip_join');
+  }
+  if (missing > 0) {
+    for (let i = options.length - 1; i > 0; i--) {
+      const j = s.deps.random.int(i + 1);
+      [options[i], options[j]] = [options[j]!, options[i]!];
+    }
+    for (const { key, address } of options) {
+      if (missing <= 0 || st.dialling.size >= p.maxDials) break;
+      st.dialling.add(key);
+      st.candidates.delete(key);
+      s.emit({ kind: 'dial', address, bootstrap: false });
+      missing--;
+    }
+  }
+  // Grow the known list by asking a random neighbour while it is short.
+  if (current.length > 0 && st.known.size < 2 * p.degree && s.now - st.lastPeerExchange >= p.peerExchangeMs) {
+    st.lastPeerExchange = s.now;
+    const link = st.links.get(current[s.deps.random.int(current.length)]!)!;
+    sendPeerRequest(s, link);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The state, events and effects of the Gossip engine. The engine is pure logic: it reads an
+ * event and the current time and returns effects for the IO shell (sockets, timers, the PoW
+ * solver) to carry out. Randomness and PoW verification are injected (`EngineDeps`), so that
+ * a simulation runs a thousand peers in one process under a fake clock.
+ */
+
+import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
+import type { ApiRequest } from '../../wire/gossip-api.js';
+import { KnowledgeCache, SeenSet } from './cache.js';
+import type { GossipParams } from './limits.js';
+
+export type ApiConnId = number;
+export type LinkId = number;
+
+export type EngineEvent =
+  | { readonly kind: 'tick' }
+  | { readonly kind: 'api-open'; readonly conn: ApiConnId }
+  | { readonly kind: 'api-message'; readonly conn: ApiConnId; readonly msg: ApiRequest }
+  | { readonly kind: 'api-close'; readonly conn: ApiConnId }
+  /**
+   * A P2P link is up: the secure channel authenticated `identity`. `dialled` is set for the
+   * links we dialled (the address we reached them on); `bootstrap` marks the link to the
+   * configured bootstrapper.
+   */
+  | {
+      readonly kind: 'peer-open';
+      readonly link: LinkId;
+      readonly identity: string;
+      readonly dialled?: Endpoint;
+      readonly bootstrap?: boolean;
+    }
+  | { readonly kind: 'peer-message'; readonly link: LinkId; readonly frame: Uint8Array }
+  /** The link closed or a send on it failed (seed 002: a failed send removes the peer). */
+  | { readonly kind: 'peer-close'; readonly link: LinkId; readonly failed: boolean }
+  | { readonly kind: 'dial-failed'; readonly address: Endpoint; readonly bootstrap?: boolean }
+  /** The PoW asked for by a `solve` effect is done. */
+  | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint };
+
+export type Effect =
+  | { readonly kind: 'api-send'; readonly conn: ApiConnId; readonly frame: Uint8Array }
+  | { readonly kind: 'api-close'; readonly conn: ApiConnId; readonly code: string }
+  | { readonly kind: 'peer-send'; readonly link: LinkId; readonly frame: Uint8Array }
+  /** Close the link; the engine has already forgotten it and expects no peer-close for it. */
+  | { readonly kind: 'peer-close'; readonly link: LinkId; readonly code: string }
+  | { readonly kind: 'dial'; readonly address: Endpoint; readonly bootstrap: boolean }
+  /** Find `solution` with sha256-bits(prefix || solution) >= bits, then send back a `solved` event. */
+  | {
+      readonly kind: 'solve';
+      readonly link: LinkId;
+      readonly nonce: bigint;
+      readonly prefix: Uint8Array;
+      readonly bits: number;
+    };
+
+export interface Random {
+  /** A uniformly random 64-bit value. */
+  u64(): bigint;
+  /** A uniformly random integer in [0, n). */
+  int(n: number): number;
+}
+
+export interface EngineDeps {
+  readonly params: GossipParams;
+  readonly random: Random;
+  /** sha256-bits verification (one hash); injected so the engine stays free of IO and pools. */
+  readonly verifyPow: (challenge: Uint8Array, nonce: bigint, bits: number) => boolean;
+  /** Our own identity (hex SHA-256 of the public key), to drop links to ourselves. */
+  readonly identity: string;
+  /** The address we advertise in HELLO. */
+  readonly listen: Endpoint;
+  /** The configured bootstrapper, if any. */
+  readonly bootstrapper?: Endpoint;
+  /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
+  readonly isBootstrapper?: boolean;
+}
+
+export interface ApiConn {
+  readonly id: ApiConnId;
+  readonly subscriptions: Set<number>;
+  /** Message ID (u16, scoped to this connection) -> item key awaiting its VALIDATION, and until when. */
+  readonly pending: Map<number, { readonly key: string; readonly deadline: number }>;
+}
+
+export interface PendingItem {
+  readonly key: string;
+  readonly id: Uint8Array;
+  readonly dataType: number;
+  readonly data: Uint8Array;
+  /** TTL as received (local announcements: as announced). */
+  readonly ttl: number;
+  /** The link it came from, or undefined for a local announcement (not gated). */
+  readonly from: LinkId | undefined;
+  readonly deadline: number;
+  /** Connection -> the message ID it was notified with, for those still to answer. */
+  readonly waiting: Map<ApiConnId, number>;
+  validCount: number;
+  readonly told: Set<LinkId>;
+}
+
+export interface Link {
+  readonly id: LinkId;
+  readonly identity: string;
+  readonly openedAt: number;
+  readonly dialled: Endpoint | undefined;
+  readonly bootstrap: boolean;
+  /** Where the peer listens: the dialled address, or what its HELLO said. */
+  listen: Endpoint | undefined;
+  /** The peer proved its PoW to us (or its identity did recently). */
+  verified: boolean;
+  /** Our outstanding verification nonce for this peer. */
+  challenge: bigint | undefined;
+  /** Our outstanding PEER REQUEST nonce, its time, and peers still welcome under it. */
+  peerRequest: { nonce: bigint; at: number; left: number } | undefined;
+  lastPeerRequestServed: number;
+  solves: number;
+  solving: boolean;
+  invalid: number;
+  gotPeerResponse: boolean;
+}
+
+export interface KnownPeer {
+  readonly address: Endpoint;
+  identity: string;
+  lastSeen: number;
+}
+
+export interface Counters {
+  [code: string]: number;
+}
+
+export interface EngineState {
+  readonly api: Map<ApiConnId, ApiConn>;
+  readonly subscribers: Map<number, Set<ApiConnId>>;
+  readonly pending: Map<string, PendingItem>;
+  readonly cache: KnowledgeCache;
+  readonly seen: SeenSet;
+  /** Item key -> when an IWANT for it may be sent again. */
+  readonly wanted: Map<string, number>;
+  readonly links: Map<LinkId, Link>;
+  /** Verified peers by address key (seed 002's known-peers list). */
+  readonly known: Map<string, KnownPeer>;
+  /** Offered addresses, not yet verified, by address key -> when offered. */
+  readonly candidates: Map<string, Endpoint>;
+  /** Identities that proved a PoW, until when. */
+  readonly verifiedIds: Map<string, number>;
+  /** Address keys being dialled. */
+  readonly dialling: Set<string>;
+  bootstrapDialling: boolean;
+  lastJoin: number;
+  lastPeerExchange: number;
+  readonly counters: Counters;
+}
+
+export function initialState(params: GossipParams): EngineState {
+  return {
+    api: new Map(),
+    subscribers: new Map(),
+    pending: new Map(),
+    cache: new KnowledgeCache(params.cacheSize, params.cacheBytes),
+    seen: new SeenSet(params.seenTtlMs, params.maxSeen),
+    wanted: new Map(),
+    links: new Map(),
+    known: new Map(),
+    candidates: new Map(),
+    verifiedIds: new Map(),
+    dialling: new Set(),
+    bootstrapDialling: false,
+    lastJoin: Number.NEGATIVE_INFINITY,
+    lastPeerExchange: Number.NEGATIVE_INFINITY,
+    counters: {},
+  };
+}
+
+export function addressKey(a: Endpoint): string {
+  return formatEndpoint(a);
+}
+
+export function keyOf(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+}
+
+/** Collects effects and counts reason codes for one step of the engine. */
+export class Step {
+  readonly effects: Effect[] = [];
+  constructor(
+    readonly state: EngineState,
+    readonly deps: EngineDeps,
+    readonly now: number,
+  ) {}
+  emit(effect: Effect): void {
+    this.effects.push(effect);
+  }
+  count(code: string, n = 1): void {
+    this.state.counters[code] = (this.state.counters[code] ?? 0) + n;
+  }
+}
