@@ -38,7 +38,8 @@ function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): st
   const x = (v: number) => pad.l + (v / xMax) * (w - pad.l - pad.r);
   const y = (v: number) => h - pad.b - (v / yMax) * (h - pad.t - pad.b);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="10">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="10" role="img">`,
+    `<title>${esc(title)}</title>`,
     `<text x="${w / 2}" y="14" text-anchor="middle" font-size="12">${esc(title)}</text>`,
     `<line x1="${pad.l}" y1="${h - pad.b}" x2="${w - pad.r}" y2="${h - pad.b}" stroke="#999"/>`,
     `<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${h - pad.b}" stroke="#999"/>`,
