@@ -132,9 +132,10 @@ export interface KeyRingOptions {
   readonly rotationMs?: number;
   readonly random?: RandomFill;
   /**
-   * A shared secret (at least 32 bytes). With it, the key of every period is derived
-   * (HKDF-SHA256), so instances behind one address agree on keys without talking to each
-   * other; without it, each period's key is random and lives only in this process.
+   * A shared secret (at least 32 bytes). With it, the key of every period is derived as
+   * HKDF-SHA256(ikm = secret, salt = "tollgate sealed challenge v1", info = period as u64
+   * big-endian, 32 bytes), so instances behind one address agree on keys without talking to
+   * each other; without it, each period's key is random and lives only in this process.
    */
   readonly secret?: Uint8Array;
   /** Clock skew allowed between instances sharing a secret (ms); default ADMISSION_LIMITS.clockSkewMs. */

@@ -11,7 +11,9 @@ test('README "Admission control" example runs and prints what it says', () => {
   const section = readme.slice(readme.indexOf('## Admission control'));
   const match = /```ts\n([\s\S]*?)```/.exec(section);
   assert.ok(match, 'no ts block in the Admission control section');
-  const code = match[1]!.replace("'tollgate/admission'", JSON.stringify(resolve('src/admission/index.ts')));
+  const code = match[1]!
+    .replace("'tollgate/admission'", JSON.stringify(resolve('src/admission/index.ts')))
+    .replace("'tollgate/pow'", JSON.stringify(resolve('src/pow/index.ts')));
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-readme-'));
   try {
     const file = join(dir, 'example.mts');

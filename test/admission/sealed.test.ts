@@ -365,3 +365,27 @@ test('property: a rotated-out key is unknown, whatever the rotation period and d
     { numRuns: 200 },
   );
 });
+
+test('key ring: a clock stepping back keeps the newest key; the next period is accepted within the skew', () => {
+  const clock = new ManualClock(T0);
+  const keys = new KeyRing({ clock, rotationMs: 60_000 });
+  const id = keys.current().id;
+  clock.set(T0 - 120_000);
+  assert.equal(keys.current().id, id);
+  assert.ok(keys.lookup(id));
+
+  const secret = new Uint8Array(32).fill(3);
+  const start = 100 * 60_000;
+  const here = new ManualClock(start + 60_000 - ADMISSION_LIMITS.clockSkewMs - 1);
+  const ring = new KeyRing({ clock: here, rotationMs: 60_000, secret });
+  assert.equal(ring.lookup(101), undefined);
+  here.advance(1);
+  assert.ok(ring.lookup(101));
+  // With a secret, a fresh instance still opens the previous period's challenges.
+  assert.ok(ring.lookup(99));
+  assert.equal(ring.lookup(98), undefined);
+  here.set(start + 60_000);
+  assert.ok(ring.lookup(101));
+  assert.ok(ring.lookup(100));
+  assert.equal(ring.lookup(99), undefined);
+});
