@@ -8,7 +8,7 @@
  * only if formatting the result gives back the same text, so the bytes hashed are the bytes
  * received and no two texts stand for the same puzzle.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { assertInteger } from '../util/args.js';
 import { ArgumentError, accept, reject, type Verdict } from '../util/errors.js';
 import { getBackend } from './backend.js';
@@ -151,8 +151,9 @@ export function leadingHexZeros(digest: Uint8Array): number {
   return zeros;
 }
 
+/** SHA-1 of the header's bytes (printable ASCII, so the UTF-8 and Latin-1 bytes agree). */
 export function hashcashDigest(text: string): Buffer {
-  return createHash('sha1').update(text, 'latin1').digest();
+  return hash('sha1', text, 'buffer');
 }
 
 /** Parses and checks the work; the verdict names why a header fails. */

@@ -2,7 +2,7 @@
  * sha256-bits (seed 000 "Proof of Work"): a nonce is valid for (challenge, d) iff
  * SHA-256(challenge || nonce as 8-byte big-endian) has at least d leading zero bits.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { assertBytes, assertInteger } from '../util/args.js';
 import { ArgumentError } from '../util/errors.js';
 import { getBackend } from './backend.js';
@@ -33,11 +33,19 @@ export function leadingZeroBits(bytes: Uint8Array): number {
   return bits;
 }
 
+// One scratch buffer for every hash: verification runs per inbound proof, so it allocates
+// nothing but the digest (crypto.hash is node:crypto's one-shot API, without a Hash object).
+const scratch = Buffer.alloc(MAX_CHALLENGE_BYTES + 8);
+
 /** SHA-256(challenge || nonce as u64 big-endian). */
 export function sha256BitsHash(challenge: Uint8Array, nonce: bigint): Buffer {
-  const suffix = Buffer.alloc(8);
-  suffix.writeBigUInt64BE(nonce);
-  return createHash('sha256').update(challenge).update(suffix).digest();
+  assertBytes('challenge', challenge, 0, MAX_CHALLENGE_BYTES);
+  if (typeof nonce !== 'bigint' || nonce < 0n || nonce >= U64_END) {
+    throw new ArgumentError('nonce', 'expected an unsigned 64-bit bigint');
+  }
+  scratch.set(challenge, 0);
+  scratch.writeBigUInt64BE(nonce, challenge.length);
+  return hash('sha256', scratch.subarray(0, challenge.length + 8), 'buffer');
 }
 
 /** Expected attempts to solve at `difficulty` bits: 2^difficulty. */

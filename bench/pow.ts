@@ -1,0 +1,320 @@
+/**
+ * `npm run bench:pow [-- --json]`: attempts per second per core of our solver backends, beside
+ * anchors measured in the same run (DESIGN "Speed rules"):
+ *
+ * - `openssl speed -evp sha256|sha1 -bytes 16384`: bytes/s / 64 = compressions/s, the
+ *   physical limit of one core (an attempt costs one compression);
+ * - a loop over node:crypto `createHash` (what a naive solver does);
+ * - hash-wasm with a reused hasher (the fastest library a user would pick instead);
+ *
+ * then scaling from 1 to 2 pool workers, and verification throughput per core (open the
+ * sealed challenge, check the PoW, mark it redeemed). Prints a table with the ratios and the
+ * targets; with --json, one JSON object on the last line.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { availableParallelism, cpus } from 'node:os';
+import { createSHA1, createSHA256 } from 'hash-wasm';
+import { admitSolved, ReplayGuard } from '../src/admission/replay.js';
+import { ChallengeSealer, KeyRing } from '../src/admission/sealed.js';
+import { MemoryStore } from '../src/admission/store.js';
+import { getBackend } from '../src/pow/backend.js';
+import { loadNativeBackend } from '../src/pow/native.js';
+import { closePools } from '../src/pow/pool.js';
+import { solveSha256Bits, verifySha256Bits } from '../src/pow/sha256-bits.js';
+import { tsBackend } from '../src/pow/ts-backend.js';
+import type { HashBackend } from '../src/pow/types.js';
+
+const json = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+const MEASURE_MS = quick ? 300 : 1500;
+const WARM_MS = quick ? 300 : 1500;
+
+function log(line: string): void {
+  // Progress goes to stderr so that stdout carries only the table (or the JSON line).
+  process.stderr.write(`${line}\n`);
+}
+
+/** Calls `step(n)` (which does n attempts) until `ms` passed; returns attempts per second. */
+function rate(step: (n: number) => number, ms: number, batch: number): number {
+  const end = performance.now() + WARM_MS;
+  while (performance.now() < end) step(batch);
+  let attempts = 0;
+  const began = performance.now();
+  let now = began;
+  while (now - began < ms) {
+    attempts += step(batch);
+    now = performance.now();
+  }
+  return (attempts * 1000) / (now - began);
+}
+
+const CHALLENGE = new Uint8Array(16).map((_, i) => i * 17);
+const HASHCASH_PREFIX = Buffer.from('1:5:20261121093000:127.0.0.1:53422::Vmh0Yw==:');
+
+function backendRate(backend: HashBackend, kind: 'sha256-bits' | 'hashcash-sha1'): number {
+  let start = 0n;
+  // Impossible difficulties, so that every call runs its whole range.
+  return rate(
+    (n) => {
+      const r =
+        kind === 'sha256-bits'
+          ? backend.searchSha256Bits(CHALLENGE, 64, start, n)
+          : backend.searchHashcash(HASHCASH_PREFIX, 16, start, n);
+      start += BigInt(n);
+      return r.attempts;
+    },
+    MEASURE_MS,
+    backend.name === 'ts' ? 1 << 16 : 1 << 20,
+  );
+}
+
+function createHashRate(kind: 'sha256-bits' | 'hashcash-sha1'): number {
+  const suffix = Buffer.alloc(8);
+  let nonce = 0n;
+  return rate(
+    (n) => {
+      for (let i = 0; i < n; i++, nonce++) {
+        if (kind === 'sha256-bits') {
+          suffix.writeBigUInt64BE(nonce);
+          createHash('sha256').update(CHALLENGE).update(suffix).digest();
+        } else {
+          createHash('sha1')
+            .update(HASHCASH_PREFIX)
+            .update(Buffer.from(nonce.toString()).toString('base64'))
+            .digest();
+        }
+      }
+      return n;
+    },
+    MEASURE_MS,
+    4096,
+  );
+}
+
+async function hashWasmRate(kind: 'sha256-bits' | 'hashcash-sha1'): Promise<number> {
+  const hasher = kind === 'sha256-bits' ? await createSHA256() : await createSHA1();
+  const suffix = new Uint8Array(8);
+  const view = new DataView(suffix.buffer);
+  let nonce = 0;
+  return rate(
+    (n) => {
+      for (let i = 0; i < n; i++, nonce++) {
+        hasher.init();
+        if (kind === 'sha256-bits') {
+          view.setUint32(4, nonce);
+          hasher.update(CHALLENGE);
+          hasher.update(suffix);
+        } else {
+          hasher.update(HASHCASH_PREFIX);
+          hasher.update(Buffer.from(String(nonce)).toString('base64'));
+        }
+        hasher.digest('binary');
+      }
+      return n;
+    },
+    MEASURE_MS,
+    4096,
+  );
+}
+
+/** openssl's compression rate: bytes/s over 16 KiB buffers / 64 bytes per block. */
+function opensslRate(alg: 'sha256' | 'sha1'): number | undefined {
+  const seconds = quick ? '1' : '2';
+  const run = spawnSync('openssl', ['speed', '-evp', alg, '-bytes', '16384', '-seconds', seconds], {
+    encoding: 'utf8',
+  });
+  const line = run.stdout?.split('\n').find((l) => l.startsWith(`${alg} `));
+  const k = line === undefined ? undefined : /([\d.]+)k\s*$/.exec(line)?.[1];
+  return k === undefined ? undefined : (Number(k) * 1000) / 64;
+}
+
+/** Pool throughput with `workers` workers: a solve that cannot succeed, ended by its budget. */
+async function poolRate(workers: number, prefer: 'auto' | 'ts', perCore: number): Promise<number> {
+  const maxAttempts = Math.max(1 << 20, Math.round((perCore * workers * MEASURE_MS) / 1000));
+  const run = async (attempts: number): Promise<number> => {
+    const began = performance.now();
+    await solveSha256Bits(
+      { challenge: CHALLENGE, difficulty: 64 },
+      { workers, backend: prefer, maxAttempts: attempts },
+    ).catch((e: { code?: string }) => {
+      if (e.code !== 'ERR_POW_BUDGET') throw e;
+    });
+    return (attempts * 1000) / (performance.now() - began);
+  };
+  await run(Math.round(maxAttempts / 4)); // warm-up: starts the workers, warms their JIT
+  return run(maxAttempts);
+}
+
+/** Verifications per second on this thread: open sealed challenge + PoW check + replay mark. */
+async function verifyRate(backend: HashBackend): Promise<number> {
+  const keys = new KeyRing();
+  const sealer = new ChallengeSealer(keys);
+  const guard = new ReplayGuard(new MemoryStore());
+  const client = { host: '192.0.2.10', port: 40000 };
+  const server = { host: '198.51.100.1', port: 7000 };
+  const difficulty = 8;
+  const count = quick ? 20_000 : 100_000;
+  const items: { sealed: Uint8Array; nonce: bigint }[] = [];
+  for (let i = 0; i < count; i++) {
+    const sealed = sealer.seal({ kind: 'sha256-bits', difficulty, client, server });
+    const state = sealer.open(sealed, { client, server });
+    if (!state.ok) throw new Error(`sealing failed: ${state.code}`);
+    const r = backend.searchSha256Bits(state.value.challenge, difficulty, 0n, 1 << 20);
+    items.push({ sealed, nonce: r.nonce });
+  }
+  const verify = (nonce: bigint) => (state: { challenge: Uint8Array }, d: number) =>
+    verifySha256Bits({ challenge: state.challenge, difficulty: d }, nonce);
+  const began = performance.now();
+  let accepted = 0;
+  for (const { sealed, nonce } of items) {
+    const v = await admitSolved({ sealer, guard, sealed, client, server, verify: verify(nonce) });
+    if (v.ok) accepted++;
+  }
+  const ms = performance.now() - began;
+  if (accepted !== count) throw new Error(`only ${accepted} of ${count} verifications accepted`);
+  // A replayed proof must be refused: the benchmark measures the real pipeline.
+  const replay = await admitSolved({
+    sealer,
+    guard,
+    sealed: items[0]!.sealed,
+    client,
+    server,
+    verify: verify(items[0]!.nonce),
+  });
+  if (replay.ok) throw new Error('replay accepted');
+  return (count * 1000) / ms;
+}
+
+interface Row {
+  what: string;
+  sha256: number | undefined;
+  sha1: number | undefined;
+}
+
+async function main(): Promise<void> {
+  const shani = loadNativeBackend();
+  const portable = loadNativeBackend({ impl: 'portable' });
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  log(`bench:pow on ${cpu}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`);
+
+  log('openssl speed ...');
+  const opensslSha256 = opensslRate('sha256');
+  const opensslSha1 = opensslRate('sha1');
+
+  const rows: Row[] = [];
+  const measure = async (
+    what: string,
+    f: (k: 'sha256-bits' | 'hashcash-sha1') => number | Promise<number>,
+  ) => {
+    log(`${what} ...`);
+    rows.push({ what, sha256: await f('sha256-bits'), sha1: await f('hashcash-sha1') });
+  };
+  if (shani !== null && shani.name === 'native-shani')
+    await measure('native-shani', (k) => backendRate(shani, k));
+  if (portable !== null) await measure('native-portable', (k) => backendRate(portable, k));
+  await measure('ts', (k) => backendRate(tsBackend, k));
+  await measure('node:crypto createHash loop', createHashRate);
+  await measure('hash-wasm 4.13.0 (reused hasher)', hashWasmRate);
+  rows.push({ what: 'openssl speed (compressions/s)', sha256: opensslSha256, sha1: opensslSha1 });
+
+  const best = getBackend('auto');
+  const bestRate = rows.find((r) => r.what === best.name)?.sha256 ?? 0;
+  log(`pool scaling (${best.name}) ...`);
+  const one = await poolRate(1, 'auto', bestRate);
+  const two = await poolRate(2, 'auto', bestRate);
+  const tsRate = rows.find((r) => r.what === 'ts')?.sha256 ?? 0;
+  log('pool scaling (ts) ...');
+  const oneTs = await poolRate(1, 'ts', tsRate);
+  const twoTs = await poolRate(2, 'ts', tsRate);
+  await closePools();
+
+  log('verification (open sealed challenge + PoW check + replay mark) ...');
+  const verifications = await verifyRate(best);
+
+  const nativeSha256 =
+    rows.find((r) => r.what === 'native-shani')?.sha256 ??
+    rows.find((r) => r.what === 'native-portable')?.sha256;
+  const fmt = (n: number | undefined) => (n === undefined ? '-' : `${(n / 1e6).toFixed(2)} M/s`);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
+
+  const lines: string[] = [];
+  const table = (header: string[], body: string[][]) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+    const line = (c: string[]) =>
+      c
+        .map((x, i) => x.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd();
+    lines.push(line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line));
+  };
+  lines.push(`bench:pow  ${cpu}, ${availableParallelism()} cores, one core per figure unless said`, '');
+  table(
+    ['backend / anchor', 'sha256-bits', 'vs openssl', 'hashcash-sha1', 'vs openssl'],
+    rows.map((r) => [
+      r.what,
+      fmt(r.sha256),
+      ratio(r.sha256, opensslSha256),
+      fmt(r.sha1),
+      ratio(r.sha1, opensslSha1),
+    ]),
+  );
+  lines.push('');
+  const cryptoLoop = rows.find((r) => r.what.startsWith('node:crypto'));
+  const wasm = rows.find((r) => r.what.startsWith('hash-wasm'));
+  const bestRow = rows.find((r) => r.what === best.name);
+  lines.push(
+    `${best.name} vs createHash loop: sha256-bits ${ratio(bestRow?.sha256, cryptoLoop?.sha256)}, hashcash ${ratio(bestRow?.sha1, cryptoLoop?.sha1)}; vs hash-wasm: ${ratio(bestRow?.sha256, wasm?.sha256)}, ${ratio(bestRow?.sha1, wasm?.sha1)}`,
+  );
+  lines.push(
+    `pool sha256-bits ${best.name}: 1 worker ${fmt(one)}, 2 workers ${fmt(two)} (${ratio(two, one)}); ts: 1 worker ${fmt(oneTs)}, 2 workers ${fmt(twoTs)} (${ratio(twoTs, oneTs)})`,
+  );
+  lines.push(
+    `verification (sealed open + sha256-bits check + replay mark): ${Math.round(verifications).toLocaleString('en')}/s on one core`,
+    '',
+  );
+
+  const targets = [
+    {
+      target: 'native sha256-bits >= 0.9x openssl SHA-256 compressions/s',
+      value: ratio(nativeSha256, opensslSha256),
+      met: nativeSha256 !== undefined && opensslSha256 !== undefined && nativeSha256 >= 0.9 * opensslSha256,
+    },
+    { target: 'TS sha256-bits >= 2.5 M/s per core', value: fmt(tsRate), met: tsRate >= 2.5e6 },
+    { target: `2 workers >= 1.8x one (${best.name})`, value: ratio(two, one), met: two >= 1.8 * one },
+    {
+      target: 'verification >= 200,000/s per core',
+      value: `${Math.round(verifications).toLocaleString('en')}/s`,
+      met: verifications >= 200_000,
+    },
+  ];
+  table(
+    ['target', 'measured', 'status'],
+    targets.map((t) => [t.target, t.value, t.met ? 'met' : 'NOT MET']),
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (json) {
+    const result = {
+      cpu,
+      cores: availableParallelism(),
+      quick,
+      perCore: Object.fromEntries(
+        rows.map((r) => [r.what, { sha256Bits: r.sha256 ?? null, hashcashSha1: r.sha1 ?? null }]),
+      ),
+      opensslCompressionsPerSec: { sha256: opensslSha256 ?? null, sha1: opensslSha1 ?? null },
+      pool: {
+        backend: best.name,
+        oneWorker: one,
+        twoWorkers: two,
+        scaling: two / one,
+        ts: { oneWorker: oneTs, twoWorkers: twoTs },
+      },
+      verificationsPerSec: verifications,
+      targets: targets.map((t) => ({ target: t.target, measured: t.value, met: t.met })),
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+}
+
+await main();
