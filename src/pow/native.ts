@@ -5,6 +5,7 @@
  * fixed prefix precomputed, using the CPU's SHA extensions when present (DESIGN "Speed rules").
  * This module never prints: `backend.ts` decides what to tell the user.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ArgumentError } from '../util/errors.js';
@@ -51,6 +52,11 @@ let loadError: string | undefined;
 /** The raw addon, or null when it is not built or does not load (see `nativeLoadError()`). */
 export function loadNativeAddon(): NativeAddon | null {
   if (loaded !== undefined) return loaded;
+  if (!existsSync(nativeAddonPath)) {
+    loaded = null;
+    loadError = 'not built (npm install builds it when a C compiler is present)';
+    return loaded;
+  }
   try {
     const require = createRequire(import.meta.url);
     const addon = require(nativeAddonPath) as NativeAddon;

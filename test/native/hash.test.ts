@@ -29,12 +29,14 @@ describe('native sha256 / sha1 compression', { skip: skipNative }, () => {
     });
   }
 
-  it('reports the SHA extensions as the CPU flags do', { skip: process.platform !== 'linux' }, async () => {
+  it('uses the SHA extensions when the CPU flags list them', {
+    skip: process.platform !== 'linux',
+  }, async () => {
+    // Catches a detector that never fires. (Under a CPU emulator /proc/cpuinfo describes the host.)
     const { readFile } = await import('node:fs/promises');
     const cpuinfo = await readFile('/proc/cpuinfo', 'utf8');
     const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.split(/\s+/) ?? [];
-    if (flags.length === 0) return;
-    assert.equal(addon!.features().shani, flags.includes('sha_ni'));
+    if (flags.includes('sha_ni')) assert.equal(addon!.features().shani, true);
   });
 
   it("'shani' is refused on a CPU without SHA extensions, 'auto' always works", () => {

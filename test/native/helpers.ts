@@ -4,9 +4,7 @@ import { loadNativeAddon, nativeLoadError } from '../../src/pow/native.js';
 /** The addon, or null; native tests skip with this message when it is absent. */
 export const addon = loadNativeAddon();
 export const skipNative: string | false =
-  addon === null
-    ? `native addon not built (${nativeLoadError() ?? 'unknown reason'}); run npm install`
-    : false;
+  addon === null ? `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}` : false;
 
 /** The implementations this CPU can run: portable always, SHA extensions when present. */
 export const impls: ReadonlyArray<'portable' | 'shani'> =

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
 import { loadNativeBackend, nativeAddonPath } from '../../src/pow/native.js';
 import { ArgumentError } from '../../src/util/errors.js';
 import {
@@ -260,5 +261,35 @@ describe('native HashBackend', { skip: skipNative }, () => {
       const search = (s: bigint, c: number) => backend.searchSha256Bits(challenge, 5, s, c);
       assert.deepEqual(nativeHits(search, 0n, 500), expected, backend.name);
     }
+  });
+});
+
+describe('native search, random layouts', { skip: skipNative }, () => {
+  it('sha256-bits and hashcash agree with node:crypto for random lengths, starts and difficulties', () => {
+    const u64 = fc.bigInt({ min: 0n, max: U64_END - 1n });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        u64,
+        fc.integer({ min: 0, max: 6 }),
+        fc.constantFrom(...impls),
+        (fixed, rawStart, bits, impl) => {
+          const count = 64;
+          const start = rawStart > U64_END - BigInt(count) ? U64_END - BigInt(count) : rawStart;
+          const bitsSearch = (s: bigint, c: number) => addon!.searchSha256Bits(fixed, bits, s, c, null, impl);
+          assert.deepEqual(
+            nativeHits(bitsSearch, start, count),
+            refHits((n) => refSha256Bits(fixed, n), bits, start, count),
+          );
+          const hexZeros = bits >> 2;
+          const hcSearch = (s: bigint, c: number) => addon!.searchHashcash(fixed, hexZeros, s, c, null, impl);
+          assert.deepEqual(
+            nativeHits(hcSearch, start, count),
+            refHits((n) => refHashcash(fixed, n), 4 * hexZeros, start, count),
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
