@@ -6,7 +6,7 @@
  * Canonical host: IPv4 dotted decimal without leading zeros; IPv6 lowercase, compressed as
  * RFC 5952 (longest run of two or more zero groups as "::", the first on a tie), without
  * brackets or zone; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address, since
- * a dual-stack socket reports IPv4 peers that way.
+ * a dual-stack socket reports IPv4 peers that way; an IPv6 zone ("%eth0") is dropped.
  *
  * Binary form (inside sealed challenges and handshakes), big-endian:
  *
@@ -123,6 +123,14 @@ function formatV6(b: Uint8Array): string {
 
 /** Address bytes of a host in any accepted spelling, or undefined; 4 bytes for IPv4 (also IPv4-mapped). */
 function addressBytes(host: string): Uint8Array | undefined {
+  // A zone ("fe80::1%eth0", as sockets report link-local peers) names a local interface, not
+  // part of the peer's address: it is dropped, so the same peer binds the same bytes.
+  const zone = host.indexOf('%');
+  if (zone !== -1) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(host.slice(zone + 1))) return undefined;
+    const v6 = parseV6(host.slice(0, zone));
+    return v6 === undefined || isV4Mapped(v6) ? undefined : v6;
+  }
   const v4 = parseV4(host);
   if (v4 !== undefined) return v4;
   const v6 = parseV6(host);
@@ -189,7 +197,7 @@ export function parseEndpoint(text: string, name = 'endpoint'): Endpoint {
     if (close === -1 || text[close + 1] !== ':')
       throw new ArgumentError(name, `expected "[ipv6]:port", got ${JSON.stringify(text)}`);
     host = text.slice(1, close);
-    if (parseV6(host) === undefined)
+    if (parseV4(host) !== undefined || addressBytes(host) === undefined)
       throw new ArgumentError(name, `not an IPv6 address: ${JSON.stringify(host)}`);
     portText = text.slice(close + 2);
   } else {

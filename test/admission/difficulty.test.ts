@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   arrive,
   BoundedQueue,
@@ -202,4 +203,57 @@ test('arrive(): a burst above the service rate drives d up, quiet time brings it
   }
   assert.equal(c.internal, 0);
   assert.equal(c.external, 0);
+});
+
+/** Seed 003's rule written out once more, as plainly as the seed states it, to compare against. */
+function reference(q: number, max: number, arrivals: boolean[]): number[] {
+  let d = 0;
+  let sinceIncrement = 0;
+  const out: number[] = [];
+  for (const full of arrivals) {
+    if (full) {
+      d = Math.min(max, d + 1);
+      sinceIncrement = 0;
+    } else {
+      sinceIncrement++;
+      if (sinceIncrement === q) {
+        d = Math.max(0, d - 1);
+        sinceIncrement = 0;
+      }
+    }
+    out.push(d === 0 ? 0 : d + 1);
+  }
+  return out;
+}
+
+test('property: the controller follows the rule on any arrival trace, stays in [0, max], external is 0 or d + 1', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 0, max: 40 }),
+      fc.array(fc.boolean(), { maxLength: 400 }),
+      (q, max, trace) => {
+        const c = new QueueDifficultyController({ queueSize: q, maxDifficulty: max });
+        const got = trace.map((full) => {
+          const ext = c.arrive({ queueFull: full });
+          assert.ok(c.internal >= 0 && c.internal <= max);
+          assert.equal(ext, c.internal === 0 ? 0 : c.internal + 1);
+          return ext;
+        });
+        assert.deepEqual(got, reference(q, max, trace));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('property: after the load stops, d returns to 0 within q x d arrivals', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 32 }), (q, d0) => {
+      const c = new QueueDifficultyController({ queueSize: q, maxDifficulty: 32, initial: d0 });
+      for (let i = 0; i < q * d0; i++) c.arrive({ queueFull: false });
+      assert.equal(c.internal, 0);
+      assert.equal(c.external, 0);
+    }),
+  );
 });

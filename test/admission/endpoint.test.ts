@@ -34,6 +34,8 @@ test('canonical hosts: IPv4 dotted, IPv6 RFC 5952, IPv4-mapped to IPv4', () => {
     ['64:ff9b::1.2.3.4', '64:ff9b::102:304'],
     ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
     ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['FE80::1%25', 'fe80::1'],
   ];
   for (const [input, want] of cases) {
     assert.equal(canonicalHost(input), want, input);
@@ -54,7 +56,10 @@ test('non-addresses and non-canonical IPv4 spellings are refused with the argume
     '1::2::3',
     '1:2:3:4:5:6:7:8:9',
     '1:2:3:4:5:6:7::8',
-    'fe80::1%eth0',
+    'fe80::1%',
+    'fe80::1%a b',
+    '1.2.3.4%eth0',
+    '::ffff:1.2.3.4%eth0',
     '[::1]',
     '12345::',
     'g::1',
@@ -73,6 +78,7 @@ test('parseEndpoint and formatEndpoint', () => {
   assert.deepEqual(parseEndpoint('[::1]:5'), { host: '::1', port: 5 });
   assert.deepEqual(parseEndpoint('[::ffff:10.0.0.1]:65535'), { host: '10.0.0.1', port: 65535 });
   assert.deepEqual(parseEndpoint('[2001:DB8::0:1]:0'), { host: '2001:db8::1', port: 0 });
+  assert.deepEqual(parseEndpoint('[fe80::1%eth0]:7'), { host: 'fe80::1', port: 7 });
   assert.equal(formatEndpoint({ host: '::1', port: 5 }), '[::1]:5');
   assert.equal(formatEndpoint({ host: '::ffff:1.2.3.4', port: 80 }), '1.2.3.4:80');
   for (const bad of [

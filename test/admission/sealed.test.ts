@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { Endpoint } from '../../src/admission/endpoint.js';
+import { encodeEndpoint } from '../../src/admission/endpoint.js';
 import { ADMISSION_LIMITS } from '../../src/admission/limits.js';
 import type { PuzzleKind, RandomFill, SealRequest } from '../../src/admission/sealed.js';
 import { ChallengeSealer, KeyRing, PUZZLE_KINDS, readSealedHeader } from '../../src/admission/sealed.js';
@@ -335,8 +336,6 @@ test('property: another endpoint is refused with ERR_CHALLENGE_ENDPOINT', () => 
     { numRuns: 500 },
   );
 });
-
-import { encodeEndpoint } from '../../src/admission/endpoint.js';
 
 function encode(e: Endpoint): Uint8Array {
   return encodeEndpoint(e);
