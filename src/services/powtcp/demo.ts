@@ -63,7 +63,10 @@ function floodLoop(
   return new Promise((resolve) => {
     let n = index;
     const next = (): void => {
-      if (stop()) return resolve();
+      if (stop()) {
+        resolve();
+        return;
+      }
       const source = `127.0.1.${(n++ % FLOOD_SOURCES) + 1}`;
       const s: Socket = connect({ host: '127.0.0.1', port, localAddress: source });
       let buf = '';
