@@ -121,7 +121,10 @@ static inline uint64_t tg_bswap64(uint64_t x) { return __builtin_bswap64(x); }
 static tg_result tg_bits_portable(const tg_bits_job *j, unsigned bits, uint64_t start, uint64_t count,
                                   const int32_t *stop) {
   tg_layout l = j->l;
-  uint32_t mid2[8], h[8];
+  uint32_t mid2[8], h[8], w1[64];
+  /* nonce wholly in the first of two final blocks: the second is the same every attempt */
+  const int const_b1 = l.nb == 2 && l.win + l.wlen <= 64;
+  if (const_b1) tg_sha256_expand(l.buf + 64, w1);
   uint64_t prev0 = 0;
   int have_mid2 = 0;
   const uint32_t mask0 = tg_first_mask(bits);
@@ -134,7 +137,10 @@ static tg_result tg_bits_portable(const tg_bits_job *j, unsigned bits, uint64_t 
       uint64_t v = tg_bswap64(nonce);
       tg_layout_put(&l, v);
       memcpy(h, j->mid, sizeof h);
-      if (l.nb == 2) {
+      if (const_b1) {
+        tg_sha256_block_portable(h, l.buf);
+        tg_sha256_rounds_portable(h, w1);
+      } else if (l.nb == 2) {
         if (!have_mid2 || (v & l.b0mask) != prev0) {
           memcpy(mid2, j->mid, sizeof mid2);
           tg_sha256_block_portable(mid2, l.buf);
@@ -202,6 +208,10 @@ TG_SHANI_TARGET static tg_result tg_bits_shani_2(const tg_bits_job *j, const tg_
   const tg_s256x mid = tg_s256x_from_words(j->mid);
   tg_s256x mid2 = mid;
   const uint64_t b0mask = j->l.b0mask;
+  /* nonce wholly in the first final block: the second is the same every attempt */
+  const int const_b1 = j->l.win + j->l.wlen <= 64;
+  tg_s256x_wk wk1;
+  if (const_b1) tg_s256x_schedule(j->l.buf + 64, &wk1);
   uint64_t prev0 = 0;
   int have_mid2 = 0;
   const uint32_t mask0 = tg_first_mask(bits);
@@ -218,8 +228,9 @@ TG_SHANI_TARGET static tg_result tg_bits_shani_2(const tg_bits_job *j, const tg_
         prev0 = v & b0mask;
         have_mid2 = 1;
       }
-      tg_s256x s =
-          tg_s256x_block_m(mid2, TG_XMSG(x, vv, 4), TG_XMSG(x, vv, 5), TG_XMSG(x, vv, 6), TG_XMSG(x, vv, 7));
+      tg_s256x s = const_b1 ? tg_s256x_block_wk(mid2, &wk1)
+                            : tg_s256x_block_m(mid2, TG_XMSG(x, vv, 4), TG_XMSG(x, vv, 5), TG_XMSG(x, vv, 6),
+                                               TG_XMSG(x, vv, 7));
       if ((tg_s256x_a(s) & mask0) != 0) continue;
       uint32_t h[8];
       tg_s256x_to_words(s, h);
@@ -371,22 +382,34 @@ static inline __attribute__((always_inline)) int tg_hc_step(tg_hc_job *j) {
   return 0;
 }
 
+/* The counter lies wholly in the first of two final blocks: the second is the same every attempt. */
+#define TG_HC_CONST_B1_PORTABLE()                                   \
+  do {                                                              \
+    const_b1 = j->l.nb == 2 && j->l.win + j->l.wlen <= 64;          \
+    if (const_b1) tg_sha1_expand(j->l.buf + 64, w1);                \
+  } while (0)
+
 static tg_result tg_hc_portable(tg_hc_job *j, unsigned bits, uint64_t start, uint64_t count,
                                 const int32_t *stop) {
-  uint32_t mid2[5], h[5];
+  uint32_t mid2[5], h[5], w1[80];
   uint64_t prev0 = 0;
-  int have_mid2 = 0;
+  int have_mid2 = 0, const_b1;
   const uint32_t mask0 = tg_first_mask(bits);
   tg_result r = {0, start, 0};
   uint64_t counter = start, left = count;
   tg_hc_layout(j, counter);
+  TG_HC_CONST_B1_PORTABLE();
   while (left > 0) {
     if (tg_stopped(stop)) break;
     uint64_t n = left < TG_POLL_INTERVAL ? left : TG_POLL_INTERVAL;
     for (uint64_t i = 0; i < n; i++) {
       uint64_t v = tg_hc_value(j);
       tg_layout_put(&j->l, v);
-      if (j->l.nb == 2) {
+      if (const_b1) {
+        memcpy(h, j->mid, sizeof h);
+        tg_sha1_block_portable(h, j->l.buf);
+        tg_sha1_rounds_portable(h, w1);
+      } else if (j->l.nb == 2) {
         if (!have_mid2 || (v & j->l.b0mask) != prev0) {
           memcpy(mid2, j->mid, sizeof mid2);
           tg_sha1_block_portable(mid2, j->l.buf);
@@ -408,6 +431,7 @@ static tg_result tg_hc_portable(tg_hc_job *j, unsigned bits, uint64_t start, uin
       counter++;
       if (tg_hc_step(j)) {
         tg_hc_layout(j, counter);
+        TG_HC_CONST_B1_PORTABLE();
         have_mid2 = 0;
       }
     }
@@ -419,6 +443,13 @@ static tg_result tg_hc_portable(tg_hc_job *j, unsigned bits, uint64_t start, uin
 }
 
 #if TG_X86_SHANI
+/* As TG_HC_CONST_B1_PORTABLE, with the schedule in vectors. */
+#define TG_HC_CONST_B1()                                            \
+  do {                                                              \
+    const_b1 = j->l.nb == 2 && j->l.win + j->l.wlen <= 64;          \
+    if (const_b1) tg_s1x_schedule(j->l.buf + 64, w1);               \
+  } while (0)
+
 TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64_t start, uint64_t count,
                                              const int32_t *stop) {
   tg_xmsg x;
@@ -429,8 +460,11 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
   const uint32_t mask0 = tg_first_mask(bits);
   tg_result r = {0, start, 0};
   uint64_t counter = start, left = count;
+  __m128i w1[20];
+  int const_b1 = 0;
   tg_hc_layout(j, counter);
   tg_xmsg_init(&x, &j->l, 1);
+  TG_HC_CONST_B1();
   while (left > 0) {
     if (tg_stopped(stop)) break;
     uint64_t n = left < TG_POLL_INTERVAL ? left : TG_POLL_INTERVAL;
@@ -438,7 +472,10 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
       uint64_t v = tg_hc_value(j);
       __m128i vv = _mm_set_epi64x(0, (long long)v);
       tg_s1x s;
-      if (j->l.nb == 2) {
+      if (const_b1) {
+        s = tg_s1x_block_m(mid, TG_XMSG(&x, vv, 0), TG_XMSG(&x, vv, 1), TG_XMSG(&x, vv, 2), TG_XMSG(&x, vv, 3));
+        s = tg_s1x_block_w(s, w1);
+      } else if (j->l.nb == 2) {
         if (!have_mid2 || (v & j->l.b0mask) != prev0) {
           mid2 = tg_s1x_block_m(mid, TG_XMSG(&x, vv, 0), TG_XMSG(&x, vv, 1), TG_XMSG(&x, vv, 2),
                                 TG_XMSG(&x, vv, 3));
@@ -465,6 +502,7 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
       if (tg_hc_step(j)) {
         tg_hc_layout(j, counter);
         tg_xmsg_init(&x, &j->l, 1);
+        TG_HC_CONST_B1();
         have_mid2 = 0;
       }
     }

@@ -13,10 +13,14 @@ TG_INLINE uint32_t tg_rotl32(uint32_t x, unsigned n) { return (x << n) | (x >> (
 
 /* ---- portable ---- */
 
-TG_INLINE void tg_sha1_block_portable(uint32_t h[5], const uint8_t *p) {
-  uint32_t w[80];
+/* The 80 schedule words of a block (kept when the same block is compressed many times). */
+TG_INLINE void tg_sha1_expand(const uint8_t *p, uint32_t w[80]) {
   for (int i = 0; i < 16; i++) w[i] = tg_load_be32(p + 4 * i);
   for (int i = 16; i < 80; i++) w[i] = tg_rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+}
+
+/* The 80 rounds and the feed-forward, from the schedule words. */
+TG_INLINE void tg_sha1_rounds_portable(uint32_t h[5], const uint32_t w[80]) {
   uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
   for (int i = 0; i < 80; i++) {
     uint32_t f, k;
@@ -45,6 +49,12 @@ TG_INLINE void tg_sha1_block_portable(uint32_t h[5], const uint8_t *p) {
   h[2] += c;
   h[3] += d;
   h[4] += e;
+}
+
+TG_INLINE void tg_sha1_block_portable(uint32_t h[5], const uint8_t *p) {
+  uint32_t w[80];
+  tg_sha1_expand(p, w);
+  tg_sha1_rounds_portable(h, w);
 }
 
 /* ---- SHA extensions ---- */
@@ -124,6 +134,51 @@ TG_SHANI_INLINE tg_s1x tg_s1x_block_m(tg_s1x s, __m128i m0, __m128i m1, __m128i 
   TG_S1_GROUP(m2, 3);
   TG_S1_SCHED(m3, m0, m1, m2);
   TG_S1_GROUP(m3, 3);
+  tg_s1x out;
+  out.e = _mm_sha1nexte_epu32(prev, s.e);
+  out.abcd = _mm_add_epi32(abcd, s.abcd);
+  return out;
+}
+
+/* The 20 message vectors of a block that is compressed many times (W[4g] in lane 3 of w[g]). */
+TG_SHANI_INLINE void tg_s1x_schedule(const uint8_t *p, __m128i w[20]) {
+  const __m128i bswap = TG_S1_BSWAP;
+  for (int g = 0; g < 4; g++) w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+  for (int g = 4; g < 20; g++) {
+    w[g] = _mm_sha1msg2_epu32(_mm_xor_si128(_mm_sha1msg1_epu32(w[g - 4], w[g - 3]), w[g - 2]), w[g - 1]);
+  }
+}
+
+#define TG_S1_GW(g, f)                                  \
+  do {                                                  \
+    __m128i e_ = _mm_sha1nexte_epu32(prev, w[g]);       \
+    prev = abcd;                                        \
+    abcd = _mm_sha1rnds4_epu32(abcd, e_, (f));          \
+  } while (0)
+
+/* One compression of a block whose schedule tg_s1x_schedule computed, with the feed-forward. */
+TG_SHANI_INLINE tg_s1x tg_s1x_block_w(tg_s1x s, const __m128i w[20]) {
+  __m128i abcd = s.abcd, prev = abcd;
+  abcd = _mm_sha1rnds4_epu32(abcd, _mm_add_epi32(s.e, w[0]), 0);
+  TG_S1_GW(1, 0);
+  TG_S1_GW(2, 0);
+  TG_S1_GW(3, 0);
+  TG_S1_GW(4, 0);
+  TG_S1_GW(5, 1);
+  TG_S1_GW(6, 1);
+  TG_S1_GW(7, 1);
+  TG_S1_GW(8, 1);
+  TG_S1_GW(9, 1);
+  TG_S1_GW(10, 2);
+  TG_S1_GW(11, 2);
+  TG_S1_GW(12, 2);
+  TG_S1_GW(13, 2);
+  TG_S1_GW(14, 2);
+  TG_S1_GW(15, 3);
+  TG_S1_GW(16, 3);
+  TG_S1_GW(17, 3);
+  TG_S1_GW(18, 3);
+  TG_S1_GW(19, 3);
   tg_s1x out;
   out.e = _mm_sha1nexte_epu32(prev, s.e);
   out.abcd = _mm_add_epi32(abcd, s.abcd);

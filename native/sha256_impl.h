@@ -42,14 +42,18 @@ TG_INLINE uint32_t tg_rotr32(uint32_t x, unsigned n) { return (x >> n) | (x << (
 
 /* ---- portable ---- */
 
-TG_INLINE void tg_sha256_block_portable(uint32_t h[8], const uint8_t *p) {
-  uint32_t w[64];
+/* The 64 schedule words of a block (kept when the same block is compressed many times). */
+TG_INLINE void tg_sha256_expand(const uint8_t *p, uint32_t w[64]) {
   for (int i = 0; i < 16; i++) w[i] = tg_load_be32(p + 4 * i);
   for (int i = 16; i < 64; i++) {
     uint32_t s0 = tg_rotr32(w[i - 15], 7) ^ tg_rotr32(w[i - 15], 18) ^ (w[i - 15] >> 3);
     uint32_t s1 = tg_rotr32(w[i - 2], 17) ^ tg_rotr32(w[i - 2], 19) ^ (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
+}
+
+/* The 64 rounds and the feed-forward, from the schedule words. */
+TG_INLINE void tg_sha256_rounds_portable(uint32_t h[8], const uint32_t w[64]) {
   uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
   for (int i = 0; i < 64; i++) {
     uint32_t t1 = hh + (tg_rotr32(e, 6) ^ tg_rotr32(e, 11) ^ tg_rotr32(e, 25)) + ((e & f) ^ (~e & g)) +
@@ -72,6 +76,12 @@ TG_INLINE void tg_sha256_block_portable(uint32_t h[8], const uint8_t *p) {
   h[5] += f;
   h[6] += g;
   h[7] += hh;
+}
+
+TG_INLINE void tg_sha256_block_portable(uint32_t h[8], const uint8_t *p) {
+  uint32_t w[64];
+  tg_sha256_expand(p, w);
+  tg_sha256_rounds_portable(h, w);
 }
 
 /* ---- SHA extensions ---- */
@@ -164,6 +174,39 @@ TG_SHANI_INLINE tg_s256x tg_s256x_first_quads(tg_s256x s, int quads, __m128i m0,
 /* One compression of the message words m0..m3 (W[0..15]), including the feed-forward. */
 TG_SHANI_INLINE tg_s256x tg_s256x_block_m(tg_s256x s, __m128i m0, __m128i m1, __m128i m2, __m128i m3) {
   return tg_s256x_rounds(s, s, 0, m0, m1, m2, m3);
+}
+
+/*
+ * For a block compressed many times: its schedule words plus round constants, four per
+ * vector, and the same moved to the low lanes for the second sha256rnds2 of each group.
+ */
+typedef struct {
+  __m128i lo[16];
+  __m128i hi[16];
+} tg_s256x_wk;
+
+TG_SHANI_INLINE void tg_s256x_schedule(const uint8_t *p, tg_s256x_wk *wk) {
+  uint32_t w[64];
+  tg_sha256_expand(p, w);
+  for (int q = 0; q < 16; q++) {
+    __m128i v = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(w + 4 * q)),
+                              _mm_loadu_si128((const __m128i *)(tg_k256 + 4 * q)));
+    wk->lo[q] = v;
+    wk->hi[q] = _mm_shuffle_epi32(v, 0x0E);
+  }
+}
+
+/* One compression of a block whose schedule tg_s256x_schedule computed, with the feed-forward. */
+TG_SHANI_INLINE tg_s256x tg_s256x_block_wk(tg_s256x s, const tg_s256x_wk *wk) {
+  __m128i abef = s.abef, cdgh = s.cdgh;
+  for (int q = 0; q < 16; q++) {
+    cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk->lo[q]);
+    abef = _mm_sha256rnds2_epu32(abef, cdgh, wk->hi[q]);
+  }
+  tg_s256x out;
+  out.abef = _mm_add_epi32(abef, s.abef);
+  out.cdgh = _mm_add_epi32(cdgh, s.cdgh);
+  return out;
 }
 
 TG_SHANI_INLINE tg_s256x tg_s256x_block(tg_s256x s, const uint8_t *p) {
