@@ -17,6 +17,10 @@ const commands: Record<string, Entry> = {
     summary: 'solve or verify a proof-of-work puzzle',
     load: async () => (await import('./commands/pow.js')).default,
   },
+  powtcp: {
+    summary: 'PoW-protected quote server and client (seed 001)',
+    load: async () => (await import('./commands/powtcp.js')).default,
+  },
 };
 
 function usage(): string {

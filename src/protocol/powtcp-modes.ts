@@ -1,0 +1,328 @@
+/**
+ * The three admission modes of the powtcp server (see powtcp-admission.ts).
+ *
+ * Stateless mode runs DESIGN's admission pipeline on `3:<header>`, cheapest check first:
+ *   1. shape: the header parses (hashcash v1), `rand` is strict base64 of a sealed blob;
+ *   2. the per-address token bucket (IPv4 /32, IPv6 /64);
+ *   3. the sealed challenge opens under our key ring, for this client ip:port and this
+ *      service's address, and has not expired; the header's `bits`, `date` and `resource`
+ *      are the sealed ones (spec/powtcp.md: the server binds what it issued);
+ *   4. one SHA-1: leading hex zeros >= the sealed difficulty (and >= seed 003's internal
+ *      difficulty now);
+ *   5. the replay guard marks the challenge, only after 4 passed.
+ * Nothing is stored for a puzzle that was only issued: its state rides in `rand`.
+ */
+import { randomInt } from 'node:crypto';
+import {
+  arrive,
+  type DifficultyController,
+  LeakyQueue,
+  QueueDifficultyController,
+} from '../admission/difficulty.js';
+import { formatEndpoint } from '../admission/endpoint.js';
+import { RateLimiter } from '../admission/rate-limit.js';
+import { admitSolved, ReplayGuard } from '../admission/replay.js';
+import type { ChallengeSealer } from '../admission/sealed.js';
+import type { Store } from '../admission/store.js';
+import {
+  formatHashcash,
+  formatHashcashDate,
+  type HashcashHeader,
+  hashcashDigest,
+  leadingHexZeros,
+  newHashcash,
+  parseHashcash,
+  parseHashcashDate,
+} from '../pow/hashcash.js';
+import type { Clock } from '../util/clock.js';
+import { accept, reject, TollgateError, type Verdict } from '../util/errors.js';
+import type { ConnInfo, PowtcpAdmission } from './powtcp-admission.js';
+
+/** Picks an index in [0, n); injected so tests can fix the quote served. */
+export type Pick = (n: number) => number;
+const defaultPick: Pick = (n) => randomInt(n);
+
+/** Leading `0` characters of the lowercase hex SHA-1 of the header as received. */
+function hexZeros(header: string): number {
+  return leadingHexZeros(hashcashDigest(header));
+}
+
+/**
+ * Step 1 of the pipeline: the header parses. A header that fails only for its base64 fields
+ * (`rand`, `counter`) gets its own reason, since that is a distinct client bug.
+ */
+function parseHeader(text: string): Verdict<HashcashHeader> {
+  const parsed = parseHashcash(text);
+  if (parsed.ok) return parsed;
+  const fields = text.split(':');
+  if (fields.length >= 7) {
+    fields[fields.length - 2] = 'AA==';
+    fields[fields.length - 1] = 'MA==';
+    if (parseHashcash(fields.join(':')).ok) return reject('ERR_POWTCP_BAD_BASE64', parsed.detail);
+  }
+  return reject('ERR_POWTCP_BAD_HEADER', parsed.detail);
+}
+
+class HeaderMismatchError extends TollgateError {
+  constructor(field: string) {
+    super('ERR_POWTCP_HEADER_MISMATCH', `header ${field} differs from the sealed challenge`);
+  }
+}
+
+export interface StatelessOptions {
+  readonly sealer: ChallengeSealer;
+  /** Replay marks and token buckets (MemoryStore, or RedisStore shared by instances). */
+  readonly store: Store;
+  readonly quotes: readonly string[];
+  readonly clock: Clock;
+  readonly puzzleTtlMs: number;
+  /** Floor and ceiling of the difficulty in hex digits. */
+  readonly minDifficulty: number;
+  readonly maxDifficulty: number;
+  /** Seed 003's q and the rate at which the virtual queue drains (requests/s). */
+  readonly queueSize: number;
+  readonly serviceRatePerSec: number;
+  /** Per-address token bucket. */
+  readonly ratePerSec: number;
+  readonly burst: number;
+  readonly pick?: Pick;
+}
+
+/**
+ * Ours: stateless sealed puzzles, load-driven difficulty, per-address rate limits, replay
+ * guard. Difficulty: seed 003's controller counts in its own unit; a hex digit is the
+ * format's step (16x the work), so external difficulty e maps to max(1, e) digits, clamped
+ * to [minDifficulty, maxDifficulty]: idle -> 1 digit (the format needs >= 1), and every
+ * increment of d adds one digit.
+ */
+export class StatelessAdmission implements PowtcpAdmission {
+  readonly mode = 'stateless' as const;
+  readonly puzzlesHeld = 0;
+  readonly controller: DifficultyController;
+  private readonly queue: LeakyQueue;
+  private readonly rate: RateLimiter;
+  private readonly guard: ReplayGuard;
+  private readonly pick: Pick;
+
+  constructor(private readonly o: StatelessOptions) {
+    // External = d + 1 digits at most maxDifficulty, so d stops at maxDifficulty - 1.
+    this.controller = new QueueDifficultyController({
+      queueSize: o.queueSize,
+      maxDifficulty: Math.max(0, o.maxDifficulty - 1),
+    });
+    this.queue = new LeakyQueue({
+      size: o.queueSize,
+      serviceRatePerSec: o.serviceRatePerSec,
+      clock: o.clock,
+    });
+    this.rate = new RateLimiter({ store: o.store, ratePerSec: o.ratePerSec, burst: o.burst, clock: o.clock });
+    this.guard = new ReplayGuard(o.store);
+    this.pick = o.pick ?? defaultPick;
+  }
+
+  private clamp(digits: number): number {
+    return Math.min(this.o.maxDifficulty, Math.max(this.o.minDifficulty, digits));
+  }
+
+  get difficulty(): number {
+    return this.clamp(Math.max(1, this.controller.external));
+  }
+
+  /** Seed 003: solutions must meet the internal difficulty d in force when they are checked. */
+  get requiredDifficulty(): number {
+    return this.clamp(Math.max(1, this.controller.internal));
+  }
+
+  private arrive(): void {
+    arrive(this.queue, this.controller, this.o.clock.now());
+  }
+
+  async issue(conn: ConnInfo): Promise<Verdict<string>> {
+    const limited = await this.rate.take(conn.client.host);
+    if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
+    this.arrive();
+    const difficulty = this.difficulty;
+    const sealed = this.o.sealer.seal({
+      kind: 'hashcash-sha1',
+      difficulty,
+      client: conn.client,
+      server: conn.server,
+      ttlMs: this.o.puzzleTtlMs,
+    });
+    // The header's date must be the sealed issue time to the second; read it back rather
+    // than trust a second clock reading (one AES-GCM open, about a microsecond).
+    const opened = this.o.sealer.open(sealed, conn);
+    if (!opened.ok) throw new TollgateError('ERR_POWTCP_INTERNAL', `fresh seal did not open: ${opened.code}`);
+    return accept(
+      formatHashcash(
+        newHashcash({
+          bits: difficulty,
+          resource: formatEndpoint(conn.client),
+          nowMs: opened.value.issuedAt,
+          rand: sealed,
+        }),
+      ),
+    );
+  }
+
+  async redeem(conn: ConnInfo, text: string): Promise<Verdict<string>> {
+    // 1. shape
+    const parsed = parseHeader(text);
+    if (!parsed.ok) return parsed;
+    const h = parsed.value;
+    // parseHashcash accepted `rand` as canonical base64.
+    const sealed = new Uint8Array(Buffer.from(h.rand, 'base64'));
+    // 2. rate limit (and the request counts as load)
+    const limited = await this.rate.take(conn.client.host);
+    if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
+    this.arrive();
+    const resource = formatEndpoint(conn.client);
+    // 3.-5. open and bind, one SHA-1, then the replay mark (admitSolved keeps this order).
+    const verdict = await admitSolved({
+      sealer: this.o.sealer,
+      guard: this.guard,
+      sealed,
+      client: conn.client,
+      server: conn.server,
+      minDifficulty: this.requiredDifficulty,
+      verify: (state, difficulty) => {
+        if (state.kind !== 'hashcash-sha1') throw new HeaderMismatchError('kind');
+        if (h.bits !== state.difficulty) throw new HeaderMismatchError('bits');
+        if (h.date !== formatHashcashDate(state.issuedAt)) throw new HeaderMismatchError('date');
+        if (h.resource !== resource) throw new HeaderMismatchError('resource');
+        if (h.ext !== '') throw new HeaderMismatchError('ext');
+        return hexZeros(text) >= difficulty;
+      },
+    });
+    if (!verdict.ok) return reject(verdict.code, verdict.detail);
+    return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
+  }
+
+  /** The store, for its live sizes in tests and metrics (MemoryStore has `stats()`). */
+  get store(): Store {
+    return this.o.store;
+  }
+
+  close(): Promise<void> {
+    return this.o.store.close();
+  }
+}
+
+export interface ReferenceOptions {
+  readonly quotes: readonly string[];
+  readonly clock: Clock;
+  /** Fixed difficulty in hex digits (the reference's default is 5). */
+  readonly difficulty: number;
+  readonly puzzleTtlMs: number;
+  /** Memory guard for the benchmark host: beyond this many puzzles new ones are refused. */
+  readonly maxPuzzles: number;
+  readonly pick?: Pick;
+  /** 4 random bytes per puzzle (the reference's salt). */
+  readonly random?: () => Uint8Array;
+}
+
+/**
+ * The reference design of seed 001, for comparison: fixed difficulty, every issued puzzle in a
+ * TTL map keyed by (bits, date, resource, rand), deleted on success; checks in the reference
+ * order (parse, known, resource, age, hash). No rate limit and no load control: memory grows
+ * with the rate of `1:` times the TTL, which is what the puzzle-request flood shows.
+ */
+export class ReferenceAdmission implements PowtcpAdmission {
+  readonly mode = 'reference' as const;
+  /** key -> expiry; insertion order is expiry order (one TTL), so sweeping stops at the first live entry. */
+  private readonly puzzles = new Map<string, number>();
+  private readonly pick: Pick;
+  private readonly random: () => Uint8Array;
+
+  constructor(private readonly o: ReferenceOptions) {
+    this.pick = o.pick ?? defaultPick;
+    this.random = o.random ?? (() => Uint8Array.from(Buffer.alloc(4).map(() => randomInt(256))));
+  }
+
+  get difficulty(): number {
+    return this.o.difficulty;
+  }
+
+  get puzzlesHeld(): number {
+    return this.puzzles.size;
+  }
+
+  private sweep(now: number): void {
+    for (const [key, exp] of this.puzzles) {
+      if (exp > now) break;
+      this.puzzles.delete(key);
+    }
+  }
+
+  async issue(conn: ConnInfo): Promise<Verdict<string>> {
+    const now = this.o.clock.now();
+    this.sweep(now);
+    if (this.puzzles.size >= this.o.maxPuzzles) return reject('ERR_POWTCP_PUZZLE_CACHE_FULL');
+    const h = newHashcash({
+      bits: this.o.difficulty,
+      resource: formatEndpoint(conn.client),
+      nowMs: now,
+      rand: this.random(),
+    });
+    this.puzzles.set(`${h.bits}:${h.date}:${h.resource}:${h.rand}`, now + this.o.puzzleTtlMs);
+    return accept(formatHashcash(h));
+  }
+
+  async redeem(conn: ConnInfo, text: string): Promise<Verdict<string>> {
+    const now = this.o.clock.now();
+    this.sweep(now);
+    const parsed = parseHeader(text);
+    if (!parsed.ok) return parsed;
+    const h = parsed.value;
+    const key = `${h.bits}:${h.date}:${h.resource}:${h.rand}`;
+    if (!this.puzzles.has(key)) return reject('ERR_POWTCP_UNKNOWN_PUZZLE');
+    if (h.resource !== formatEndpoint(conn.client)) return reject('ERR_CHALLENGE_ENDPOINT');
+    const issued = parseHashcashDate(h.date);
+    if (issued === undefined || now - issued > this.o.puzzleTtlMs) return reject('ERR_CHALLENGE_EXPIRED');
+    if (hexZeros(text) < h.bits) return reject('ERR_POW_INSUFFICIENT');
+    this.puzzles.delete(key);
+    return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
+  }
+
+  async close(): Promise<void> {
+    this.puzzles.clear();
+  }
+}
+
+/**
+ * No proof of work at all, for the benchmark's floor: `1:` gets a one-digit puzzle (the
+ * format's minimum; ~16 hashes) that is never checked, and any `3:` that parses gets a quote.
+ */
+export class NoPowAdmission implements PowtcpAdmission {
+  readonly mode = 'nopow' as const;
+  readonly difficulty = 1;
+  readonly puzzlesHeld = 0;
+  private readonly pick: Pick;
+
+  constructor(
+    private readonly o: { readonly quotes: readonly string[]; readonly clock: Clock; readonly pick?: Pick },
+  ) {
+    this.pick = o.pick ?? defaultPick;
+  }
+
+  async issue(conn: ConnInfo): Promise<Verdict<string>> {
+    return accept(
+      formatHashcash(
+        newHashcash({
+          bits: 1,
+          resource: formatEndpoint(conn.client),
+          nowMs: this.o.clock.now(),
+          rand: new Uint8Array(4),
+        }),
+      ),
+    );
+  }
+
+  async redeem(_conn: ConnInfo, text: string): Promise<Verdict<string>> {
+    const parsed = parseHeader(text);
+    if (!parsed.ok) return parsed;
+    return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,222 @@
+/**
+ * The powtcp socket shell: accepts TCP connections, enforces the connection caps, splits
+ * lines, runs the pure connection logic (protocol/powtcp-server.ts) and carries out its
+ * effects: writes, admission calls, the one timer per connection, closing. Everything a
+ * hostile peer can make the server hold is bounded by a limit of limits.ts.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { type Endpoint, endpoint, formatEndpoint } from '../../admission/endpoint.js';
+import { identityOf } from '../../admission/rate-limit.js';
+import type { ConnInfo, PowtcpAdmission } from '../../protocol/powtcp-admission.js';
+import {
+  initialState,
+  type ServerConnState,
+  type ServerEffect,
+  type ServerEvent,
+  step,
+} from '../../protocol/powtcp-server.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { reject, type Verdict } from '../../util/errors.js';
+import { encodeMessage, LineSplitter } from '../../wire/powtcp.js';
+import { type PowtcpLimits, powtcpLimits } from './limits.js';
+import { type Logger, silentLogger } from './log.js';
+import { PowtcpMetrics } from './metrics.js';
+
+export interface PowtcpServerOptions {
+  readonly admission: PowtcpAdmission;
+  readonly limits?: Partial<PowtcpLimits>;
+  /** The address clients reach this service at, bound into challenges; default the listening address. */
+  readonly publicAddress?: Endpoint;
+  readonly logger?: Logger;
+  readonly metrics?: PowtcpMetrics;
+  readonly clock?: Clock;
+}
+
+/** How long a closing connection may take to flush its last line before it is destroyed (ms). */
+const CLOSE_GRACE_MS = 2_000;
+
+export class PowtcpServer {
+  readonly metrics: PowtcpMetrics;
+  readonly limits: PowtcpLimits;
+  private readonly admission: PowtcpAdmission;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly perAddress = new Map<string, number>();
+  private publicAddress: Endpoint | undefined;
+  private bound: Endpoint | undefined;
+
+  constructor(options: PowtcpServerOptions) {
+    this.admission = options.admission;
+    this.limits = powtcpLimits(options.limits);
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? new PowtcpMetrics();
+    this.clock = options.clock ?? systemClock;
+    this.publicAddress = options.publicAddress;
+    this.metrics.gauges.set('tollgate_powtcp_puzzles_held', {
+      help: 'Issued puzzles kept in server memory (reference mode only; 0 when stateless).',
+      value: () => this.admission.puzzlesHeld,
+    });
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(at: Endpoint): Promise<Endpoint> {
+    return new Promise((resolve, rejectListen) => {
+      this.server.once('error', rejectListen);
+      this.server.listen({ host: at.host, port: at.port, backlog: 511 }, () => {
+        this.server.off('error', rejectListen);
+        const a = this.server.address();
+        if (typeof a !== 'object' || a === null) return rejectListen(new Error('no address'));
+        this.bound = endpoint(a.address, a.port);
+        this.publicAddress ??= this.bound;
+        this.metrics.difficulty = this.admission.difficulty;
+        this.logger.info('powtcp listening', {
+          address: formatEndpoint(this.bound),
+          mode: this.admission.mode,
+          difficulty: this.admission.difficulty,
+        });
+        resolve(this.bound);
+      });
+    });
+  }
+
+  get address(): Endpoint | undefined {
+    return this.bound;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  /** Stops accepting, ends every connection, closes the admission's store. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    await this.admission.close();
+  }
+
+  private accept(socket: Socket): void {
+    const host = socket.remoteAddress;
+    const port = socket.remotePort;
+    if (host === undefined || port === undefined || this.publicAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    const client = endpoint(host, port);
+    const identity = identityOf(client.host);
+    const perAddress = this.perAddress.get(identity) ?? 0;
+    // DESIGN pipeline step 2, global caps: refused before any state is kept for the peer.
+    const refusal =
+      this.sockets.size >= this.limits.maxConnections
+        ? 'ERR_POWTCP_TOO_MANY_CONNECTIONS'
+        : perAddress >= this.limits.maxConnectionsPerAddress
+          ? 'ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS'
+          : undefined;
+    if (refusal !== undefined) {
+      this.metrics.reject(refusal);
+      socket.on('error', () => {});
+      socket.end(encodeMessage({ command: 0, payload: refusal }));
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      return;
+    }
+    this.sockets.add(socket);
+    this.perAddress.set(identity, perAddress + 1);
+    this.metrics.connectionsOpened++;
+    this.metrics.openConnections = this.sockets.size;
+
+    const conn: ConnInfo = { client, server: this.publicAddress };
+    const splitter = new LineSplitter(this.limits.maxLineBytes);
+    let state: ServerConnState = initialState(this.clock.now());
+    let timer: NodeJS.Timeout | undefined;
+    let armedAt = Number.NaN;
+    let closing = false;
+
+    const dispatch = (event: ServerEvent): void => {
+      const r = step(state, event, this.clock.now(), this.limits);
+      state = r.state;
+      for (const e of r.effects) run(e);
+    };
+    const settle = (type: 'issued' | 'redeemed', p: Promise<Verdict<string>>): void => {
+      p.then(
+        (result) => dispatch({ type, result }),
+        (err: unknown) => {
+          this.logger.warn('admission failed', { error: err instanceof Error ? err.message : String(err) });
+          const code = (err as { code?: unknown }).code;
+          dispatch({
+            type,
+            result: reject(
+              code === 'ERR_STORE_FULL' || code === 'ERR_STORE_UNAVAILABLE' ? code : 'ERR_POWTCP_INTERNAL',
+            ),
+          });
+        },
+      );
+    };
+    const run = (e: ServerEffect): void => {
+      switch (e.type) {
+        case 'send':
+          if (!socket.destroyed && socket.writable) socket.write(encodeMessage(e.message));
+          if (e.message.command === 2) this.metrics.puzzlesIssued++;
+          if (e.message.command === 4) this.metrics.solutionsAccepted++;
+          break;
+        case 'issue':
+          settle('issued', this.admission.issue(conn));
+          this.metrics.difficulty = this.admission.difficulty;
+          break;
+        case 'redeem':
+          settle('redeemed', this.admission.redeem(conn, e.header));
+          break;
+        case 'rejected':
+          this.metrics.reject(e.code);
+          this.logger.debug('rejected', { client: formatEndpoint(client), reason: e.code, detail: e.detail });
+          break;
+        case 'deadline':
+          if (e.at !== armedAt) {
+            armedAt = e.at;
+            if (timer !== undefined) clearTimeout(timer);
+            timer = setTimeout(
+              () => {
+                // A timer may fire a little before the clock reaches `at`; the step then asks
+                // for the same deadline again, which must re-arm.
+                armedAt = Number.NaN;
+                dispatch({ type: 'timer' });
+              },
+              Math.max(0, e.at - this.clock.now()),
+            );
+            timer.unref();
+          }
+          break;
+        case 'close':
+          if (closing) break;
+          closing = true;
+          if (timer !== undefined) clearTimeout(timer);
+          socket.end();
+          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+          break;
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      if (closing) return;
+      const items = splitter.push(chunk);
+      dispatch({ type: 'read', items, partial: splitter.buffered > 0 });
+    });
+    socket.on('end', () => dispatch({ type: 'end' }));
+    socket.on('error', (err) => {
+      this.logger.debug('socket error', { client: formatEndpoint(client), error: err.message });
+    });
+    socket.on('close', () => {
+      if (timer !== undefined) clearTimeout(timer);
+      state = { ...state, phase: 'closed' };
+      this.sockets.delete(socket);
+      const n = (this.perAddress.get(identity) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(identity);
+      else this.perAddress.set(identity, n);
+      this.metrics.openConnections = this.sockets.size;
+    });
+    dispatch({ type: 'read', items: [], partial: false });
+  }
+}

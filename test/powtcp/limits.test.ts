@@ -1,0 +1,160 @@
+// Each limit of src/services/powtcp/limits.ts at its value and at value + 1. Limits enforced
+// by the connection logic or the socket shell are tested where they act (file named beside
+// each); this file holds the rest and checks that every limit has a doc line and a test.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ChallengeSealer, KeyRing } from '../../src/admission/sealed.js';
+import { MemoryStore } from '../../src/admission/store.js';
+import { encodeCounter, hashcashDigest, leadingHexZeros, parseHashcash } from '../../src/pow/hashcash.js';
+import type { ConnInfo } from '../../src/protocol/powtcp-admission.js';
+import { ReferenceAdmission, StatelessAdmission } from '../../src/protocol/powtcp-modes.js';
+import { POWTCP_LIMITS } from '../../src/services/powtcp/limits.js';
+import { loadQuotes } from '../../src/services/powtcp/quotes.js';
+import { ManualClock } from '../../src/util/clock.js';
+
+const conn: ConnInfo = {
+  client: { host: '127.0.0.1', port: 5000 },
+  server: { host: '127.0.0.1', port: 8765 },
+};
+
+function stateless(clock: ManualClock, o: Partial<ConstructorParameters<typeof StatelessAdmission>[0]> = {}) {
+  const keys = new KeyRing({ clock });
+  return new StatelessAdmission({
+    sealer: new ChallengeSealer(keys, { clock }),
+    store: new MemoryStore({ clock }),
+    quotes: ['q'],
+    clock,
+    puzzleTtlMs: POWTCP_LIMITS.puzzleTtlMs,
+    minDifficulty: 1,
+    maxDifficulty: 6,
+    queueSize: 4,
+    serviceRatePerSec: 10,
+    ratePerSec: 1_000_000,
+    burst: 1_000_000,
+    ...o,
+  });
+}
+
+async function issuedBits(a: StatelessAdmission): Promise<number> {
+  const v = await a.issue(conn);
+  assert.ok(v.ok);
+  const h = parseHashcash(v.value);
+  assert.ok(h.ok);
+  return h.value.bits;
+}
+
+test('queueSize and serviceRatePerSec: q arrivals at once fit, the (q+1)-th finds the queue full and adds a digit', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = stateless(clock);
+  for (let i = 0; i < 4; i++) assert.equal(await issuedBits(a), 1, `arrival ${i + 1}`);
+  assert.equal(await issuedBits(a), 2);
+  // Draining at the service rate frees the queue; q quiet arrivals in a row take the digit back.
+  clock.advance(1_000);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await issuedBits(a), 2);
+    clock.advance(200);
+  }
+  await issuedBits(a);
+  assert.equal(a.difficulty, 1);
+});
+
+test('maxDifficulty: a sustained flood stops at the ceiling; minDifficulty: idle is the floor', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = stateless(clock, { maxDifficulty: 3 });
+  let peak = 0;
+  for (let i = 0; i < 100; i++) peak = Math.max(peak, await issuedBits(a));
+  assert.equal(peak, 3);
+  const floor = stateless(new ManualClock(1_700_000_000_000), { minDifficulty: 2 });
+  assert.equal(await issuedBits(floor), 2);
+});
+
+test('seed 003: a solution must meet the internal difficulty in force when it is checked', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = stateless(clock);
+  const v = await a.issue(conn);
+  assert.ok(v.ok);
+  const prefix = v.value.slice(0, v.value.lastIndexOf(':') + 1);
+  let exactlyOne = '';
+  for (let n = 0n; exactlyOne === ''; n++) {
+    const text = prefix + encodeCounter(n);
+    if (leadingHexZeros(hashcashDigest(text)) === 1) exactlyOne = text;
+  }
+  // A flood raises d to 2 while the client solves: one leading zero no longer passes.
+  while (a.requiredDifficulty < 2) await a.issue({ ...conn, client: { host: '127.0.0.9', port: 1 } });
+  const r = await a.redeem(conn, exactlyOne);
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.equal(r.code, 'ERR_POW_INSUFFICIENT');
+});
+
+test('puzzleTtlMs: a solution at the TTL opens, one ms later it is expired', async () => {
+  for (const [wait, expect] of [
+    [POWTCP_LIMITS.puzzleTtlMs - 1_000, 'ok'],
+    [POWTCP_LIMITS.puzzleTtlMs + 1, 'ERR_CHALLENGE_EXPIRED'],
+  ] as const) {
+    const clock = new ManualClock(1_700_000_000_000);
+    const a = stateless(clock);
+    const v = await a.issue(conn);
+    assert.ok(v.ok);
+    const prefix = v.value.slice(0, v.value.lastIndexOf(':') + 1);
+    let solved = '';
+    for (let n = 0n; solved === ''; n++) {
+      const text = prefix + encodeCounter(n);
+      if (leadingHexZeros(hashcashDigest(text)) >= 1) solved = text;
+    }
+    clock.advance(wait);
+    const r = await a.redeem(conn, solved);
+    assert.equal(r.ok ? 'ok' : r.code, expect);
+  }
+});
+
+test('referenceMaxPuzzles: the map takes its limit, one more is refused', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const ref = new ReferenceAdmission({
+    quotes: ['q'],
+    clock,
+    difficulty: 1,
+    puzzleTtlMs: 60_000,
+    maxPuzzles: 2,
+  });
+  assert.equal((await ref.issue(conn)).ok, true);
+  assert.equal((await ref.issue(conn)).ok, true);
+  const over = await ref.issue(conn);
+  assert.equal(over.ok ? 'ok' : over.code, 'ERR_POWTCP_PUZZLE_CACHE_FULL');
+  // Expired puzzles leave the map, as in the reference's TTL cache.
+  clock.advance(60_001);
+  assert.equal((await ref.issue(conn)).ok, true);
+  assert.equal(ref.puzzlesHeld, 1);
+});
+
+test('maxQuoteBytes and maxQuotes: a quotes file at the limits loads, one more is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-quotes-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  assert.equal(loadQuotes(file('long.txt', 'x'.repeat(POWTCP_LIMITS.maxQuoteBytes)))[0]?.length, 512);
+  assert.throws(
+    () => loadQuotes(file('longer.txt', 'x'.repeat(POWTCP_LIMITS.maxQuoteBytes + 1))),
+    /--quotes line 1/,
+  );
+  const many = Array.from({ length: POWTCP_LIMITS.maxQuotes }, (_, i) => `q${i}`).join('\n');
+  assert.equal(loadQuotes(file('many.txt', many)).length, POWTCP_LIMITS.maxQuotes);
+  assert.throws(() => loadQuotes(file('more.txt', `${many}\nq`)), /more than/);
+  assert.throws(() => loadQuotes(file('empty.txt', '\n\n')), /no quotes/);
+});
+
+test('every powtcp limit has a line in docs/powtcp.md and appears in a test', () => {
+  const docs = readFileSync('docs/powtcp.md', 'utf8');
+  const tests = readdirSync('test/powtcp')
+    .concat(readdirSync('test/protocol').map((f) => `../protocol/${f}`))
+    .map((f) => readFileSync(join('test/powtcp', f), 'utf8'))
+    .join('\n');
+  for (const name of Object.keys(POWTCP_LIMITS)) {
+    assert.match(docs, new RegExp(`\`${name}\``), `${name} is documented`);
+    if (name !== 'maxDifficultyCeiling') assert.ok(tests.includes(name), `${name} is tested`);
+  }
+});

@@ -1,0 +1,277 @@
+// Every hostile input of issue 3 item 3 over real loopback sockets: each gets its own
+// `0:<reason>` and a closed connection, or a clean close.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import type { MemoryStore } from '../../src/admission/store.js';
+import {
+  encodeCounter,
+  hashcashDigest,
+  leadingHexZeros,
+  parseHashcash,
+  solveHashcash,
+} from '../../src/pow/hashcash.js';
+import { closePools } from '../../src/pow/pool.js';
+import type { StatelessAdmission } from '../../src/protocol/powtcp-modes.js';
+import {
+  type PowtcpService,
+  type PowtcpServiceConfig,
+  startPowtcpService,
+} from '../../src/services/powtcp/index.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { RawClient } from '../helpers/powtcp.js';
+
+after(() => closePools());
+
+async function withServer(
+  config: Partial<PowtcpServiceConfig>,
+  body: (svc: PowtcpService, port: number) => Promise<void>,
+): Promise<void> {
+  const svc = await startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, ...config });
+  try {
+    await body(svc, svc.address.port);
+  } finally {
+    await svc.close();
+  }
+}
+
+async function expectRefusal(client: RawClient, line: string, reason: string): Promise<void> {
+  assert.equal(await client.request(line), `0:${reason}`);
+  assert.equal(await client.end(), '');
+}
+
+/** A counter that does NOT meet the difficulty (for the under-difficulty case). */
+function unsolved(puzzle: string): string {
+  const prefix = puzzle.slice(0, puzzle.lastIndexOf(':') + 1);
+  const bits = parseHashcash(puzzle);
+  assert.ok(bits.ok);
+  for (let n = 0n; ; n++) {
+    const text = prefix + encodeCounter(n);
+    if (leadingHexZeros(hashcashDigest(text)) < bits.value.bits) return text;
+  }
+}
+
+async function puzzleOn(client: RawClient): Promise<string> {
+  const reply = await client.request('1:\n');
+  assert.match(reply, /^2:1:\d+:\d{14}:127\.0\.0\.\d:\d+::[A-Za-z0-9+/=]+:MA==$/);
+  return reply.slice(2);
+}
+
+test('honest exchange with \\n and with \\r\\n line ends', async () => {
+  await withServer({ quotes: ['only quote'] }, async (_svc, port) => {
+    for (const eol of ['\n', '\r\n']) {
+      const c = await RawClient.open(port);
+      const puzzle = (await c.request(`1:${eol}`)).slice(2);
+      assert.equal(parseHashcash(puzzle).ok, true);
+      const { header } = await solveHashcash(puzzle);
+      assert.equal(await c.request(`3:${header}${eol}`), '4:only quote');
+      assert.equal(await c.end(), '');
+    }
+  });
+});
+
+test('the puzzle carries the client ip:port as resource and a sealed rand; difficulty 1 when idle', async () => {
+  await withServer({}, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    const h = parseHashcash(await puzzleOn(c));
+    assert.ok(h.ok);
+    assert.equal(h.value.bits, 1);
+    assert.equal(h.value.resource, `127.0.0.1:${c.localPort}`);
+    assert.ok(Buffer.from(h.value.rand, 'base64').length >= 83);
+    c.destroy();
+  });
+});
+
+test('line longer than the limit: 0:ERR_POWTCP_LINE_TOO_LONG, and the rest is never buffered', async () => {
+  await withServer({ limits: { maxLineBytes: 64 } }, async (_svc, port) => {
+    const ok = await RawClient.open(port);
+    // exactly the limit: a line of 64 bytes is judged (as malformed, not as too long)
+    await expectRefusal(ok, `${'x'.repeat(64)}\n`, 'ERR_POWTCP_MALFORMED');
+    const c = await RawClient.open(port);
+    c.send('1'.repeat(65));
+    assert.equal(await c.line(), '0:ERR_POWTCP_LINE_TOO_LONG');
+    await c.end();
+  });
+});
+
+test('unknown command, client-side commands and garbage', async () => {
+  await withServer({}, async (_svc, port) => {
+    await expectRefusal(await RawClient.open(port), '7:hello\n', 'ERR_POWTCP_UNKNOWN_COMMAND');
+    await expectRefusal(await RawClient.open(port), '4:quote?\n', 'ERR_POWTCP_UNEXPECTED_COMMAND');
+    await expectRefusal(await RawClient.open(port), 'GET / HTTP/1.1\r\n', 'ERR_POWTCP_MALFORMED');
+  });
+});
+
+test('3: with a header that does not parse, and with bad base64', async () => {
+  await withServer({}, async (_svc, port) => {
+    await expectRefusal(await RawClient.open(port), '3:not a header\n', 'ERR_POWTCP_BAD_HEADER');
+    const c = await RawClient.open(port);
+    const puzzle = await puzzleOn(c);
+    const parts = puzzle.split(':');
+    parts[parts.length - 2] = 'not*base64';
+    await expectRefusal(c, `3:${parts.join(':')}\n`, 'ERR_POWTCP_BAD_BASE64');
+  });
+});
+
+test('a puzzle not sealed by us: forged bytes, and another server key', async () => {
+  await withServer({}, async (_a, portA) => {
+    await withServer({}, async (_b, portB) => {
+      const c = await RawClient.open(portA);
+      const puzzle = await puzzleOn(c);
+      const parts = puzzle.split(':');
+      parts[parts.length - 2] = Buffer.alloc(83, 7).toString('base64');
+      const forged = await solveHashcash(parts.join(':'));
+      await expectRefusal(c, `3:${forged.header}\n`, 'ERR_CHALLENGE_MALFORMED');
+      // Solved honestly, but sealed by server B (another random key) and shown to A.
+      const fromB = await RawClient.open(portB);
+      const other = (await solveHashcash(await puzzleOn(fromB))).header;
+      fromB.destroy();
+      await expectRefusal(await RawClient.open(portA), `3:${other}\n`, 'ERR_CHALLENGE_TAG');
+    });
+  });
+});
+
+test('sealed for another address: a solution shown on another connection', async () => {
+  await withServer({}, async (_svc, port) => {
+    const first = await RawClient.open(port);
+    const { header } = await solveHashcash(await puzzleOn(first));
+    first.destroy();
+    await expectRefusal(await RawClient.open(port), `3:${header}\n`, 'ERR_CHALLENGE_ENDPOINT');
+  });
+});
+
+test('header fields must be the sealed ones: lowered bits', async () => {
+  await withServer({ limits: { minDifficulty: 2, maxDifficulty: 3 } }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    const puzzle = await puzzleOn(c);
+    const lowered = puzzle.replace(/^1:2:/, '1:1:');
+    const { header } = await solveHashcash(lowered);
+    await expectRefusal(c, `3:${header}\n`, 'ERR_POWTCP_HEADER_MISMATCH');
+  });
+});
+
+test('expired: a solution after the puzzle TTL', async () => {
+  const clock = new ManualClock(Date.now());
+  await withServer({ clock, limits: { puzzleTtlMs: 5_000 } }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    const { header } = await solveHashcash(await puzzleOn(c));
+    clock.advance(5_001);
+    await expectRefusal(c, `3:${header}\n`, 'ERR_CHALLENGE_EXPIRED');
+  });
+});
+
+test('under-difficulty: an unsolved counter', async () => {
+  await withServer({ limits: { minDifficulty: 2 } }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    await expectRefusal(c, `3:${unsolved(await puzzleOn(c))}\n`, 'ERR_POW_INSUFFICIENT');
+  });
+});
+
+test('replayed: the same solution from the same ip:port is served once', async () => {
+  await withServer({}, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    const localPort = c.localPort;
+    const { header } = await solveHashcash(await puzzleOn(c));
+    assert.match(await c.request(`3:${header}\n`), /^4:/);
+    await c.end();
+    // The server closed first, so the client's port is free to bind again.
+    const again = await RawClient.open(port, { localPort });
+    await expectRefusal(again, `3:${header}\n`, 'ERR_CHALLENGE_REPLAYED');
+  });
+});
+
+test('idle client, slow client, and whole-connection timeouts', async () => {
+  await withServer(
+    { limits: { firstMessageTimeoutMs: 100, messageTimeoutMs: 150, connectionTimeoutMs: 400 } },
+    async (_svc, port) => {
+      const idle = await RawClient.open(port);
+      assert.equal(await idle.line(), '0:ERR_POWTCP_IDLE_TIMEOUT');
+      await idle.end();
+
+      const slow = await RawClient.open(port);
+      await puzzleOn(slow);
+      slow.send('3');
+      const drip = setInterval(() => slow.send(' '), 20);
+      assert.equal(await slow.line(), '0:ERR_POWTCP_MESSAGE_TIMEOUT');
+      clearInterval(drip);
+      await slow.end();
+
+      const lingering = await RawClient.open(port);
+      await puzzleOn(lingering);
+      assert.equal(await lingering.line(), '0:ERR_POWTCP_CONNECTION_TIMEOUT');
+      await lingering.end();
+    },
+  );
+});
+
+test('too many connections: in total, and per address (limit passes, limit + 1 refused)', async () => {
+  await withServer({ limits: { maxConnections: 3, maxConnectionsPerAddress: 2 } }, async (svc, port) => {
+    const a1 = await RawClient.open(port);
+    const a2 = await RawClient.open(port);
+    await puzzleOn(a1);
+    await puzzleOn(a2);
+    const a3 = await RawClient.open(port);
+    assert.equal(await a3.line(), '0:ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS');
+    await a3.end();
+    const b1 = await RawClient.open(port, { localAddress: '127.0.0.2' });
+    await puzzleOn(b1);
+    const b2 = await RawClient.open(port, { localAddress: '127.0.0.2' });
+    assert.equal(await b2.line(), '0:ERR_POWTCP_TOO_MANY_CONNECTIONS');
+    await b2.end();
+    assert.equal(svc.server.connections, 3);
+    for (const c of [a1, a2, b1]) c.destroy();
+  });
+});
+
+test('pipelined messages in one segment: the limit passes, limit + 1 is refused', async () => {
+  await withServer({ limits: { maxPipelinedMessages: 3 } }, async (_svc, port) => {
+    const ok = await RawClient.open(port);
+    ok.send('1:\n1:\n1:\n');
+    for (let i = 0; i < 3; i++) assert.match(await ok.line(), /^2:/);
+    ok.destroy();
+    const over = await RawClient.open(port);
+    over.send('1:\n1:\n1:\n1:\n');
+    assert.equal(await over.line(), '0:ERR_POWTCP_PIPELINE_LIMIT');
+    assert.equal(await over.end(), '');
+  });
+});
+
+test('rate limit per address: burst passes, one more is refused', async () => {
+  await withServer({ limits: { ratePerSec: 1, burst: 3 } }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    for (let i = 0; i < 3; i++) await puzzleOn(c);
+    await expectRefusal(c, '1:\n', 'ERR_RATE_LIMITED');
+  });
+});
+
+test('a puzzle-request flood leaves no state behind: nothing held per puzzle, connections released', async () => {
+  await withServer({ limits: { ratePerSec: 1_000_000, burst: 1_000_000 } }, async (svc, port) => {
+    for (let i = 0; i < 50; i++) {
+      const c = await RawClient.open(port);
+      c.send('1:\n1:\n1:\n1:\n');
+      for (let j = 0; j < 4; j++) await c.line();
+      c.destroy();
+    }
+    const admission = svc.admission as StatelessAdmission;
+    assert.equal(admission.puzzlesHeld, 0);
+    assert.equal((admission.store as MemoryStore).stats().replayEntries, 0);
+    assert.equal(svc.server.metrics.puzzlesIssued, 200);
+    while (svc.server.connections > 0) await new Promise((r) => setTimeout(r, 10));
+  });
+});
+
+test('reference mode keeps every puzzle until it is redeemed; nopow accepts any parsable header', async () => {
+  await withServer({ mode: 'reference', referenceDifficulty: 1 }, async (svc, port) => {
+    const c = await RawClient.open(port);
+    const puzzle = await puzzleOn(c);
+    assert.equal(svc.admission.puzzlesHeld, 1);
+    const { header } = await solveHashcash(puzzle);
+    assert.match(await c.request(`3:${header}\n`), /^4:/);
+    assert.equal(svc.admission.puzzlesHeld, 0);
+    await expectRefusal(await RawClient.open(port), `3:${header}\n`, 'ERR_POWTCP_UNKNOWN_PUZZLE');
+  });
+  await withServer({ mode: 'nopow' }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    const puzzle = await puzzleOn(c);
+    assert.match(await c.request(`3:${puzzle}\n`), /^4:/);
+  });
+});
