@@ -4,8 +4,8 @@
  * open the sealed challenge (AES-256-GCM, key ring lookup, expiry, endpoints), check the PoW
  * (`verifySha256Bits`: one SHA-256), and mark it redeemed in the MemoryStore. Target: >= 200,000 per second.
  *
- * Run alone: `npm run bench:verify -- [seconds] [--json]`; `bench:pow` calls
- * `measureVerification`.
+ * Run alone: `npm run bench:verify -- [seconds] [--json]`; other benchmarks can call
+ * `measureVerification(seconds)`.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
