@@ -19,13 +19,17 @@ export class PriorityEventQueue<T> {
     return this.urgent.length - this.urgentHead + this.normal.length - this.normalHead;
   }
 
-  /** Queues an event; false when the normal lane is full and the event was dropped. */
-  push(event: T, urgent: boolean): boolean {
+  /**
+   * Queues an event; false when the normal lane is full and the event was dropped. `keep`
+   * exempts an event from the bound (events from trusted local modules, which have their own
+   * limits upstream, are never dropped).
+   */
+  push(event: T, urgent: boolean, keep = false): boolean {
     if (urgent) {
       this.urgent.push(event);
       return true;
     }
-    if (this.normal.length - this.normalHead >= this.maxNormal) {
+    if (!keep && this.normal.length - this.normalHead >= this.maxNormal) {
       this.dropped++;
       return false;
     }

@@ -1,0 +1,244 @@
+/**
+ * The Gossip configuration (spec/voidphone-gossip.md "Configuration file"): the VoidPhone INI
+ * file shared by all modules of a peer. We read the top-level `hostkey` (or `[global] hostkey`)
+ * and the `[gossip]` section; other modules' sections are ignored; unknown `[gossip]` keys are
+ * reported as warnings. Besides the spec's keys, `[gossip]` takes our own keys, all in
+ * `GOSSIP_KEYS` below (the table in docs/gossip.md is this table). Errors name the file, the
+ * key and what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { canonicalHost } from '../../admission/endpoint.js';
+import { GOSSIP_DEFAULTS, type GossipParams } from '../../protocol/gossip/limits.js';
+import { TollgateError } from '../../util/errors.js';
+import { parseIni } from './ini.js';
+
+export class ConfigError extends TollgateError {
+  constructor(
+    readonly file: string,
+    readonly key: string | undefined,
+    message: string,
+    code = 'ERR_CONFIG',
+  ) {
+    super(code, `${file}${key === undefined ? '' : `: ${key}`}: ${message}`);
+  }
+}
+
+/** An address as configured: an IP literal (canonical) or a host name, and a port. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GossipConfig {
+  readonly file: string;
+  /** Absolute path of the peer's private hostkey (PEM). */
+  readonly hostkey: string;
+  /** Where the P2P server listens (a bootstrapper: `p2p_address`, else its `bootstrapper` line). */
+  readonly p2pAddress: HostPort;
+  /** Where the API server listens; undefined for a bootstrapper. */
+  readonly apiAddress: HostPort | undefined;
+  readonly bootstrapper: HostPort | undefined;
+  /** Address put in HELLO (default: p2p_address); must be an IP literal. */
+  readonly advertiseAddress: HostPort | undefined;
+  /** Folder of trusted public keys for the secure channel (out-of-band key exchange, spec). */
+  readonly trustedKeys: string;
+  readonly params: GossipParams;
+  /** Unknown keys in [gossip], as "file:line: key". */
+  readonly warnings: readonly string[];
+}
+
+type ParamKey = keyof GossipParams;
+
+/** Our own `[gossip]` keys: INI key -> engine parameter, bounds. Defaults are GOSSIP_DEFAULTS. */
+export const GOSSIP_KEYS: readonly { key: string; param: ParamKey; min: number; max: number; doc: string }[] =
+  [
+    { key: 'cache_size', param: 'cacheSize', min: 0, max: 1_000_000, doc: 'items kept for spreading (spec)' },
+    { key: 'degree', param: 'degree', min: 1, max: 255, doc: 'neighbours kept and pushed to (spec)' },
+    { key: 'cache_bytes', param: 'cacheBytes', min: 0, max: 2 ** 31, doc: 'bytes of item data kept' },
+    { key: 'max_links', param: 'maxLinks', min: 1, max: 10_000, doc: 'P2P links at once' },
+    {
+      key: 'seen_ttl_ms',
+      param: 'seenTtlMs',
+      min: 1_000,
+      max: 86_400_000,
+      doc: 'duplicate suppression window',
+    },
+    { key: 'max_seen', param: 'maxSeen', min: 1, max: 100_000_000, doc: 'seen-set hard cap' },
+    { key: 'max_pending', param: 'maxPending', min: 1, max: 32_768, doc: 'items awaiting validation' },
+    {
+      key: 'validation_timeout_ms',
+      param: 'validationTimeoutMs',
+      min: 10,
+      max: 3_600_000,
+      doc: 'wait for VALIDATION',
+    },
+    { key: 'heartbeat_ms', param: 'heartbeatMs', min: 10, max: 60_000, doc: 'engine heartbeat' },
+    { key: 'ihave_rounds', param: 'ihaveRounds', min: 0, max: 100, doc: 'heartbeats an item is offered' },
+    { key: 'iwant_timeout_ms', param: 'iwantTimeoutMs', min: 10, max: 60_000, doc: 'before asking again' },
+    { key: 'pow_bits', param: 'powBits', min: 0, max: 40, doc: 'VERIFICATION PoW difficulty (seed 002: 24)' },
+    {
+      key: 'verify_timeout_ms',
+      param: 'verifyTimeoutMs',
+      min: 1_000,
+      max: 3_600_000,
+      doc: 'time to prove PoW',
+    },
+    { key: 'rejoin_ms', param: 'rejoinMs', min: 1_000, max: 86_400_000, doc: 're-join via bootstrapper' },
+    {
+      key: 'peer_exchange_ms',
+      param: 'peerExchangeMs',
+      min: 100,
+      max: 86_400_000,
+      doc: 'PEER REQUEST period',
+    },
+    {
+      key: 'invalid_limit',
+      param: 'invalidLimit',
+      min: 1,
+      max: 1_000,
+      doc: 'invalid items before a peer is dropped',
+    },
+    {
+      key: 'peer_ttl_ms',
+      param: 'peerTtlMs',
+      min: 1_000,
+      max: 86_400_000,
+      doc: 'bootstrapper: listing lifetime',
+    },
+  ];
+
+export interface ConfigOptions {
+  /** 'bootstrap': the file configures `tollgate bootstrap` (no API; listens on p2p_address or bootstrapper). */
+  readonly role?: 'peer' | 'bootstrap';
+}
+
+const STRING_KEYS = new Set([
+  'bootstrapper',
+  'p2p_address',
+  'api_address',
+  'advertise_address',
+  'trusted_keys',
+]);
+
+export function loadGossipConfig(file: string, options: ConfigOptions = {}): GossipConfig {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, undefined, `cannot read: ${(error as Error).message}`);
+  }
+  return parseGossipConfig(text, file, dirname(path), options);
+}
+
+export function parseGossipConfig(
+  text: string,
+  file: string,
+  baseDir: string,
+  options: ConfigOptions = {},
+): GossipConfig {
+  const { ini, problems } = parseIni(text, new Set(['', 'global', 'gossip']));
+  const first = problems[0];
+  if (first !== undefined) throw new ConfigError(`${file}:${first.line}`, undefined, first.message);
+  const gossip = ini.get('gossip');
+  if (gossip === undefined) throw new ConfigError(file, '[gossip]', 'section missing');
+
+  const hostkeyEntry = ini.get('')!.get('hostkey') ?? ini.get('global')?.get('hostkey');
+  if (hostkeyEntry === undefined || hostkeyEntry.value === '') {
+    throw new ConfigError(
+      file,
+      'hostkey',
+      'missing. Create a key with `tollgate keygen --out hostkey.pem` and add the line `hostkey = hostkey.pem` at the top of the file (before any section)',
+      'ERR_CONFIG_HOSTKEY',
+    );
+  }
+  const hostkey = resolve(baseDir, hostkeyEntry.value);
+
+  const warnings: string[] = [];
+  const known = new Set([...STRING_KEYS, ...GOSSIP_KEYS.map((k) => k.key)]);
+  for (const [key, entry] of gossip) {
+    if (!known.has(key)) warnings.push(`${file}:${entry.line}: unknown key "${key}" in [gossip] (ignored)`);
+  }
+
+  const params: Record<string, number> = { ...GOSSIP_DEFAULTS };
+  for (const spec of GOSSIP_KEYS) {
+    const entry = gossip.get(spec.key);
+    if (entry === undefined) continue;
+    if (!/^\d+$/.test(entry.value)) {
+      throw new ConfigError(
+        `${file}:${entry.line}`,
+        spec.key,
+        `expected a whole number, got ${JSON.stringify(entry.value)}`,
+      );
+    }
+    const n = Number(entry.value);
+    if (n < spec.min || n > spec.max) {
+      throw new ConfigError(`${file}:${entry.line}`, spec.key, `${n} is outside ${spec.min}..${spec.max}`);
+    }
+    params[spec.param] = n;
+  }
+  // Links beyond `degree` come from others dialling us; keep room for them unless configured.
+  if (!gossip.has('max_links')) params.maxLinks = Math.max(GOSSIP_DEFAULTS.maxLinks, 2 * params.degree!);
+  params.peerRequestLimit = Math.min(255, 2 * params.degree!);
+
+  const address = (key: string, allowZeroPort: boolean): HostPort | undefined => {
+    const entry = gossip.get(key);
+    if (entry === undefined) return undefined;
+    const parsed = parseHostPort(entry.value, allowZeroPort);
+    if (typeof parsed === 'string') throw new ConfigError(`${file}:${entry.line}`, key, parsed);
+    return parsed;
+  };
+  const bootstrapper = address('bootstrapper', false);
+  const isBootstrap = options.role === 'bootstrap';
+  const p2pAddress = address('p2p_address', true) ?? (isBootstrap ? bootstrapper : undefined);
+  const apiAddress = isBootstrap ? undefined : address('api_address', true);
+  if (p2pAddress === undefined) throw new ConfigError(file, 'p2p_address', 'missing in [gossip]');
+  if (apiAddress === undefined && !isBootstrap)
+    throw new ConfigError(file, 'api_address', 'missing in [gossip]');
+  const advertiseAddress = address('advertise_address', false);
+  if (advertiseAddress !== undefined && isIP(advertiseAddress.host) === 0) {
+    throw new ConfigError(file, 'advertise_address', 'must be an IP address (it is sent to other peers)');
+  }
+  const trusted = gossip.get('trusted_keys')?.value ?? 'trusted';
+  return {
+    file,
+    hostkey,
+    p2pAddress,
+    apiAddress,
+    bootstrapper,
+    advertiseAddress,
+    trustedKeys: resolve(baseDir, trusted),
+    params: params as unknown as GossipParams,
+    warnings,
+  };
+}
+
+/**
+ * "IPv4 a.b.c.d:port, IPv6 [::1]:port, or a host name; split on the last colon." Returns the
+ * address or a message saying what is wrong.
+ */
+export function parseHostPort(text: string, allowZeroPort = false): HostPort | string {
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) return `expected host:port, got ${JSON.stringify(text)}`;
+  let host = text.slice(0, colon);
+  const portText = text.slice(colon + 1);
+  if (!/^\d{1,5}$/.test(portText)) return `bad port ${JSON.stringify(portText)}`;
+  const port = Number(portText);
+  if (port > 65535 || (port === 0 && !allowZeroPort))
+    return `port ${port} is outside ${allowZeroPort ? 0 : 1}..65535`;
+  if (host.startsWith('[') && host.endsWith(']')) {
+    host = host.slice(1, -1);
+    if (isIP(host) !== 6) return `not an IPv6 address in brackets: ${JSON.stringify(host)}`;
+    return { host: canonicalHost(host), port };
+  }
+  if (host.includes(':')) return `an IPv6 address needs brackets, as in [${host}]:${port}`;
+  if (isIP(host) === 4) return { host: canonicalHost(host), port };
+  // RFC 1123 host names: labels of letters, digits and hyphens, not starting or ending with '-'.
+  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+  if (host.length > 253 || !host.split('.').every((l) => label.test(l)) || /^[\d.]+$/.test(host)) {
+    return `not an IP address or host name: ${JSON.stringify(host)}`;
+  }
+  return { host: host.toLowerCase(), port };
+}

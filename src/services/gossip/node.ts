@@ -1,0 +1,243 @@
+/**
+ * A Gossip node: the IO shell around the pure engine. It owns the API server, the P2P
+ * transport, the heartbeat timer, the receive queue (VALIDATIONs first, seed 002) and the PoW
+ * solver, and carries out the engine's effects. The same class runs a bootstrapper
+ * (`isBootstrapper`: no API, no spreading; it hands out verified peers).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { debuglog } from 'node:util';
+import { canonicalHost, type Endpoint } from '../../admission/endpoint.js';
+import { GossipEngine } from '../../protocol/gossip/engine.js';
+import { GOSSIP_SERVICE_LIMITS, type GossipParams } from '../../protocol/gossip/limits.js';
+import { PriorityEventQueue } from '../../protocol/gossip/queue.js';
+import type { Effect, EngineEvent, Random } from '../../protocol/gossip/state.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { TollgateError } from '../../util/errors.js';
+import { GOSSIP_VALIDATION } from '../../wire/gossip-api.js';
+import { ApiServer } from './api-server.js';
+import type { HostPort } from './config.js';
+import { solveVerification, verifyVerification } from './pow.js';
+import type { P2PLink, P2PTransport } from './transport.js';
+
+const debug = debuglog('tollgate:gossip');
+
+export interface GossipNodeOptions {
+  readonly params: GossipParams;
+  /** Our identity (hex SHA-256 of our public key), as the transport authenticates us. */
+  readonly identity: string;
+  readonly transport: P2PTransport;
+  readonly p2pAddress: HostPort;
+  /** Omitted for a bootstrapper. */
+  readonly apiAddress?: HostPort | undefined;
+  /** Address to advertise in HELLO; default the bound P2P address (must then be an IP). */
+  readonly advertise?: HostPort | undefined;
+  readonly bootstrapper?: HostPort | undefined;
+  readonly isBootstrapper?: boolean;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly solve?: (prefix: Uint8Array, bits: number, signal: AbortSignal) => Promise<bigint>;
+}
+
+export const cryptoRandom: Random = {
+  u64: () => randomBytes(8).readBigUInt64BE(0),
+  int: (n: number) => randomInt(n),
+};
+
+export class GossipNode {
+  engine: GossipEngine | undefined;
+  private api: ApiServer | undefined;
+  private readonly queue = new PriorityEventQueue<EngineEvent>(GOSSIP_SERVICE_LIMITS.maxQueuedEvents);
+  private readonly links = new Map<number, P2PLink>();
+  private nextLink = 1;
+  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private closed = false;
+  private readonly clock: Clock;
+  /** Reason codes counted outside the engine (API framing, queue). */
+  readonly counters: Record<string, number> = {};
+  api_bound: HostPort | undefined;
+  p2p_bound: HostPort | undefined;
+
+  constructor(private readonly options: GossipNodeOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Starts the servers and joins; returns the bound addresses. */
+  async start(): Promise<{ p2p: HostPort; api: HostPort | undefined }> {
+    const o = this.options;
+    this.p2p_bound = await o.transport.listen(o.p2pAddress, (link) => this.adopt(link, undefined, false));
+    const advertise = await resolveEndpoint(o.advertise ?? this.p2p_bound, 'advertise_address');
+    if (advertise.host === '0.0.0.0' || advertise.host === '::') {
+      throw new TollgateError(
+        'ERR_CONFIG',
+        `p2p_address ${advertise.host} is a wildcard; set [gossip] advertise_address to the address peers should dial`,
+      );
+    }
+    const bootstrapper =
+      o.bootstrapper === undefined ? undefined : await resolveEndpoint(o.bootstrapper, 'bootstrapper');
+    this.engine = new GossipEngine({
+      params: o.params,
+      random: o.random ?? cryptoRandom,
+      verifyPow: verifyVerification,
+      identity: o.identity,
+      listen: advertise,
+      ...(bootstrapper === undefined ? {} : { bootstrapper }),
+      isBootstrapper: o.isBootstrapper === true,
+    });
+    if (o.apiAddress !== undefined) {
+      this.api = new ApiServer({
+        open: (conn) => this.enqueue({ kind: 'api-open', conn }, false, true),
+        message: (conn, msg) =>
+          this.enqueue({ kind: 'api-message', conn, msg }, msg.type === GOSSIP_VALIDATION, true),
+        close: (conn) => this.enqueue({ kind: 'api-close', conn }, false, true),
+        count: (code) => this.count(code),
+      });
+      this.api_bound = await this.api.listen(o.apiAddress);
+    }
+    this.timer = setInterval(() => this.enqueue({ kind: 'tick' }, false, true), o.params.heartbeatMs);
+    this.timer.unref();
+    this.enqueue({ kind: 'tick' }, false, true);
+    return { p2p: this.p2p_bound, api: this.api_bound };
+  }
+
+  /** Engine and node counters together (reason codes and gossip_* events). */
+  stats(): Record<string, number> {
+    return { ...this.engine?.state.counters, ...this.counters, gossip_queue_dropped: this.queue.dropped };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    await this.api?.close();
+    await this.options.transport.close();
+  }
+
+  private count(code: string): void {
+    this.counters[code] = (this.counters[code] ?? 0) + 1;
+    debug('%s', code);
+  }
+
+  private enqueue(event: EngineEvent, urgent: boolean, keep = false): void {
+    if (this.closed) return;
+    if (!this.queue.push(event, urgent, keep)) this.count('ERR_GOSSIP_QUEUE_FULL');
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const engine = this.engine;
+    if (engine === undefined || this.closed) return;
+    // Bounded batches keep timers and sockets served while a burst is worked off.
+    for (let n = 0; n < 2_000; n++) {
+      const event = this.queue.shift();
+      if (event === undefined) return;
+      for (const effect of engine.step(event, this.clock.now())) this.carry(effect);
+    }
+    this.scheduled = true;
+    setImmediate(() => this.drain());
+  }
+
+  private adopt(link: P2PLink, dialled: Endpoint | undefined, bootstrap: boolean): void {
+    if (this.closed) {
+      link.close();
+      return;
+    }
+    const id = this.nextLink++;
+    this.links.set(id, link);
+    this.enqueue(
+      {
+        kind: 'peer-open',
+        link: id,
+        identity: link.identity,
+        ...(dialled === undefined ? {} : { dialled }),
+        bootstrap,
+      },
+      false,
+      true,
+    );
+    link.start({
+      onMessage: (frame) => this.enqueue({ kind: 'peer-message', link: id, frame }, false),
+      onClose: (failed) => {
+        if (this.links.delete(id)) this.enqueue({ kind: 'peer-close', link: id, failed }, false, true);
+      },
+    });
+  }
+
+  private carry(effect: Effect): void {
+    switch (effect.kind) {
+      case 'api-send':
+        this.api?.send(effect.conn, effect.frame);
+        return;
+      case 'api-close':
+        this.api?.closeConn(effect.conn, effect.code);
+        return;
+      case 'peer-send': {
+        const link = this.links.get(effect.link);
+        if (link === undefined) return;
+        if (!link.send(effect.frame)) {
+          this.links.delete(effect.link);
+          link.close();
+          this.enqueue({ kind: 'peer-close', link: effect.link, failed: true }, false, true);
+        }
+        return;
+      }
+      case 'peer-close': {
+        const link = this.links.get(effect.link);
+        this.links.delete(effect.link);
+        link?.close();
+        debug('closed link %d: %s', effect.link, effect.code);
+        return;
+      }
+      case 'dial': {
+        const { address, bootstrap } = effect;
+        const signal = AbortSignal.any([
+          this.abort.signal,
+          AbortSignal.timeout(GOSSIP_SERVICE_LIMITS.dialTimeoutMs),
+        ]);
+        this.options.transport.dial(address, signal).then(
+          (link) => this.adopt(link, address, bootstrap),
+          (error: unknown) => {
+            debug('dial %s:%d failed: %s', address.host, address.port, (error as Error).message);
+            this.enqueue({ kind: 'dial-failed', address, bootstrap }, false, true);
+          },
+        );
+        return;
+      }
+      case 'solve': {
+        const solve = this.options.solve ?? solveVerification;
+        const { link, nonce } = effect;
+        solve(effect.prefix, effect.bits, this.abort.signal).then(
+          (solution) => this.enqueue({ kind: 'solved', link, nonce, solution }, false, true),
+          (error: unknown) => {
+            if (!this.closed) debug('solve failed: %s', (error as Error).message);
+          },
+        );
+        return;
+      }
+    }
+  }
+}
+
+/** A configured address as an IP endpoint (host names resolved once, at start). */
+export async function resolveEndpoint(address: HostPort, what: string): Promise<Endpoint> {
+  if (isIP(address.host) !== 0) return { host: canonicalHost(address.host), port: address.port };
+  try {
+    const found = await lookup(address.host);
+    return { host: canonicalHost(found.address), port: address.port };
+  } catch (error) {
+    throw new TollgateError(
+      'ERR_CONFIG',
+      `${what}: cannot resolve ${address.host}: ${(error as Error).message}`,
+    );
+  }
+}

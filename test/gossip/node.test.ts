@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GossipApiClient } from '../../src/services/gossip/api-client.js';
+import type { Notification } from '../../src/wire/gossip-api.js';
+import { memoryNodes, neighbours, until } from '../helpers/gossip-nodes.js';
+
+test('the course test in one process: two notify clients, one announce, both notified and validated', async () => {
+  const net = await memoryNodes(3);
+  try {
+    await until('every peer has a neighbour', () => net.peers.every((p) => neighbours(p) >= 1));
+    await until('the peers are connected', () => net.peers.every((p) => neighbours(p) >= 2));
+    const got: Notification[][] = [[], []];
+    const clients = await Promise.all(
+      [0, 1].map(async (i) => {
+        const c = await GossipApiClient.connect(net.peers[i]!.api_bound!);
+        c.notify(1337);
+        c.onNotification((n) => {
+          got[i]!.push(n);
+          c.validate(n.messageId, true);
+        });
+        return c;
+      }),
+    );
+    const announcer = await GossipApiClient.connect(net.peers[2]!.api_bound!);
+    const ownNotifications: Notification[] = [];
+    announcer.onNotification((n) => ownNotifications.push(n));
+    await new Promise((r) => setTimeout(r, 50));
+    announcer.notify(1337);
+    announcer.announce(1337, Buffer.from('deadbeef'), 4);
+    await until('both notified', () => got.every((g) => g.length >= 1));
+    await new Promise((r) => setTimeout(r, 200));
+    for (const g of got) {
+      assert.equal(g.length, 1, 'exactly once');
+      assert.equal(g[0]!.dataType, 1337);
+      assert.equal(Buffer.from(g[0]!.data).toString(), 'deadbeef');
+    }
+    assert.equal(ownNotifications.length, 0, 'never back to the announcer');
+    for (const p of net.peers.slice(0, 2)) assert.equal(p.stats().gossip_validated, 1);
+    await Promise.all([...clients, announcer].map((c) => c.close()));
+  } finally {
+    await net.close();
+  }
+});
+
+test('only verified peers are handed out by the bootstrapper', async () => {
+  const net = await memoryNodes(4);
+  try {
+    await until('joined', () => net.peers.every((p) => neighbours(p) >= 1));
+    const boot = net.boot.engine!.state;
+    assert.ok(boot.known.size >= 4);
+    for (const entry of boot.known.values()) assert.ok(boot.verifiedIds.has(entry.identity));
+    assert.ok((boot.counters.gossip_peer_verified ?? 0) >= 4);
+  } finally {
+    await net.close();
+  }
+});
