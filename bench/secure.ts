@@ -22,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, createSecureContext, TLSSocket, connect as tlsConnect } from 'node:tls';
 import { closePools } from '../src/pow/pool.js';
 import { cheapChecks } from '../src/secure/handshake.js';
 import {
@@ -119,7 +119,7 @@ function tlsPair(material: { key: Buffer; cert: Buffer }) {
       minVersion: 'TLSv1.3',
       ciphersuites: 'TLS_AES_256_GCM_SHA384',
       ecdhCurve: 'X25519',
-    } as Parameters<typeof tlsConnect>[0]);
+    } as ConnectionOptions);
     await Promise.all([once(client, 'secureConnect'), once(server, 'secure')]);
     const cipher = client.getCipher();
     if (client.getProtocol() !== 'TLSv1.3' || cipher.name !== 'TLS_AES_256_GCM_SHA384') {
