@@ -16,7 +16,7 @@ import {
   step,
 } from '../../protocol/powtcp-server.js';
 import { type Clock, systemClock } from '../../util/clock.js';
-import { reject, type Verdict } from '../../util/errors.js';
+import { reject, TollgateError, type Verdict } from '../../util/errors.js';
 import { encodeMessage, LineSplitter } from '../../wire/powtcp.js';
 import { type PowtcpLimits, powtcpLimits } from './limits.js';
 import { type Logger, silentLogger } from './log.js';
@@ -59,15 +59,19 @@ export class PowtcpServer {
       value: () => this.admission.puzzlesHeld,
     });
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(at: Endpoint): Promise<Endpoint> {
     return new Promise((resolve, rejectListen) => {
-      this.server.once('error', rejectListen);
+      this.server.once('error', (err) =>
+        rejectListen(
+          new TollgateError('ERR_LISTEN_FAILED', `cannot listen on ${at.host}:${at.port}: ${err.message}`),
+        ),
+      );
       this.server.listen({ host: at.host, port: at.port, backlog: 511 }, () => {
-        this.server.off('error', rejectListen);
+        this.server.removeAllListeners('error');
+        this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
         const a = this.server.address();
         if (typeof a !== 'object' || a === null) return rejectListen(new Error('no address'));
         this.bound = endpoint(a.address, a.port);
