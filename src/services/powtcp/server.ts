@@ -35,6 +35,17 @@ export interface PowtcpServerOptions {
 /** How long a closing connection may take to flush its last line before it is destroyed (ms). */
 const CLOSE_GRACE_MS = 2_000;
 
+/**
+ * Destroys `socket` if it has not closed within CLOSE_GRACE_MS. The timer goes as soon as the
+ * socket closes: holding the socket for the whole grace period would keep every closed
+ * connection of a flood alive long enough to reach the old generation of the heap.
+ */
+function destroyLater(socket: Socket): void {
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 export class PowtcpServer {
   readonly metrics: PowtcpMetrics;
   readonly limits: PowtcpLimits;
@@ -124,7 +135,7 @@ export class PowtcpServer {
       this.metrics.reject(refusal);
       socket.on('error', () => {});
       socket.end(encodeMessage({ command: 0, payload: refusal }));
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      destroyLater(socket);
       return;
     }
     this.sockets.add(socket);
@@ -198,7 +209,7 @@ export class PowtcpServer {
           closing = true;
           if (timer !== undefined) clearTimeout(timer);
           socket.end();
-          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+          destroyLater(socket);
           break;
       }
     };
