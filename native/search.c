@@ -206,6 +206,8 @@ TG_SHANI_INLINE tg_result tg_bits_shani_1(const tg_bits_job *j, const tg_xmsg *x
 TG_SHANI_TARGET static tg_result tg_bits_shani_2(const tg_bits_job *j, const tg_xmsg *x, unsigned bits,
                                                  uint64_t start, uint64_t count, const int32_t *stop) {
   const tg_s256x mid = tg_s256x_from_words(j->mid);
+  /* two final blocks means a tail of 48 bytes or more: the first 48 bytes of the first are constant */
+  const tg_s256x pre = tg_s256x_first_quads(mid, 3, x->base[0], x->base[1], x->base[2]);
   tg_s256x mid2 = mid;
   const uint64_t b0mask = j->l.b0mask;
   /* nonce wholly in the first final block: the second is the same every attempt */
@@ -224,7 +226,8 @@ TG_SHANI_TARGET static tg_result tg_bits_shani_2(const tg_bits_job *j, const tg_
       uint64_t v = tg_bswap64(nonce);
       __m128i vv = _mm_set_epi64x(0, (long long)v);
       if (!have_mid2 || (v & b0mask) != prev0) {
-        mid2 = tg_s256x_block_m(mid, TG_XMSG(x, vv, 0), TG_XMSG(x, vv, 1), TG_XMSG(x, vv, 2), TG_XMSG(x, vv, 3));
+        mid2 = tg_s256x_rounds(pre, mid, 3, TG_XMSG(x, vv, 0), TG_XMSG(x, vv, 1), TG_XMSG(x, vv, 2),
+                               TG_XMSG(x, vv, 3));
         prev0 = v & b0mask;
         have_mid2 = 1;
       }
@@ -443,16 +446,42 @@ static tg_result tg_hc_portable(tg_hc_job *j, unsigned bits, uint64_t start, uin
 }
 
 #if TG_X86_SHANI
-/* As TG_HC_CONST_B1_PORTABLE, with the schedule in vectors. */
-#define TG_HC_CONST_B1()                                            \
-  do {                                                              \
-    const_b1 = j->l.nb == 2 && j->l.win + j->l.wlen <= 64;          \
-    if (const_b1) tg_s1x_schedule(j->l.buf + 64, w1);               \
-  } while (0)
+/* Where the changing bytes sit, and so how an attempt is compressed (one plan per layout). */
+typedef enum {
+  TG_HC_ONE,      /* one final block */
+  TG_HC_CONST_B1, /* two; the window in the first, the second constant (its schedule kept) */
+  TG_HC_IN_B1,    /* two; the window in the second, the first constant (its state kept) */
+  TG_HC_SPLIT,    /* two; the window split between them */
+} tg_hc_mode;
+
+typedef struct {
+  tg_hc_mode mode;
+  int skip;       /* constant leading groups of rounds in the block holding the window */
+  tg_s1x base;    /* chaining value entering that block */
+  tg_s1x_pre pre; /* state after its constant leading groups */
+  __m128i w1[20]; /* TG_HC_CONST_B1: schedule of the second block */
+} tg_hc_plan;
+
+TG_SHANI_INLINE void tg_hc_plan_make(tg_hc_plan *p, const tg_layout *l, const tg_xmsg *x, tg_s1x mid) {
+  unsigned win = l->win;
+  if (l->nb == 2 && win >= 64) {
+    p->mode = TG_HC_IN_B1;
+    p->base = tg_s1x_block_m(mid, x->base[0], x->base[1], x->base[2], x->base[3]);
+    win -= 64;
+  } else {
+    p->mode = l->nb == 1 ? TG_HC_ONE : win + l->wlen <= 64 ? TG_HC_CONST_B1 : TG_HC_SPLIT;
+    p->base = mid;
+  }
+  if (p->mode == TG_HC_CONST_B1) tg_s1x_schedule(l->buf + 64, p->w1);
+  p->skip = p->mode == TG_HC_SPLIT ? 0 : win / 16 < 3 ? (int)(win / 16) : 3;
+  unsigned b = p->mode == TG_HC_IN_B1 ? 4 : 0;
+  p->pre = tg_s1x_first_groups(p->base, p->skip, x->base[b], x->base[b + 1], x->base[b + 2]);
+}
 
 TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64_t start, uint64_t count,
                                              const int32_t *stop) {
   tg_xmsg x;
+  tg_hc_plan plan;
   const tg_s1x mid = tg_s1x_from_words(j->mid);
   tg_s1x mid2 = mid;
   uint64_t prev0 = 0;
@@ -460,11 +489,9 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
   const uint32_t mask0 = tg_first_mask(bits);
   tg_result r = {0, start, 0};
   uint64_t counter = start, left = count;
-  __m128i w1[20];
-  int const_b1 = 0;
   tg_hc_layout(j, counter);
   tg_xmsg_init(&x, &j->l, 1);
-  TG_HC_CONST_B1();
+  tg_hc_plan_make(&plan, &j->l, &x, mid);
   while (left > 0) {
     if (tg_stopped(stop)) break;
     uint64_t n = left < TG_POLL_INTERVAL ? left : TG_POLL_INTERVAL;
@@ -472,10 +499,14 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
       uint64_t v = tg_hc_value(j);
       __m128i vv = _mm_set_epi64x(0, (long long)v);
       tg_s1x s;
-      if (const_b1) {
-        s = tg_s1x_block_m(mid, TG_XMSG(&x, vv, 0), TG_XMSG(&x, vv, 1), TG_XMSG(&x, vv, 2), TG_XMSG(&x, vv, 3));
-        s = tg_s1x_block_w(s, w1);
-      } else if (j->l.nb == 2) {
+      if (plan.mode == TG_HC_IN_B1) {
+        s = tg_s1x_rounds(plan.base, plan.pre, plan.skip, TG_XMSG(&x, vv, 4), TG_XMSG(&x, vv, 5),
+                          TG_XMSG(&x, vv, 6), TG_XMSG(&x, vv, 7));
+      } else if (plan.mode != TG_HC_SPLIT) {
+        s = tg_s1x_rounds(plan.base, plan.pre, plan.skip, TG_XMSG(&x, vv, 0), TG_XMSG(&x, vv, 1),
+                          TG_XMSG(&x, vv, 2), TG_XMSG(&x, vv, 3));
+        if (plan.mode == TG_HC_CONST_B1) s = tg_s1x_block_w(s, plan.w1);
+      } else {
         if (!have_mid2 || (v & j->l.b0mask) != prev0) {
           mid2 = tg_s1x_block_m(mid, TG_XMSG(&x, vv, 0), TG_XMSG(&x, vv, 1), TG_XMSG(&x, vv, 2),
                                 TG_XMSG(&x, vv, 3));
@@ -484,9 +515,6 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
         }
         s = tg_s1x_block_m(mid2, TG_XMSG(&x, vv, 4), TG_XMSG(&x, vv, 5), TG_XMSG(&x, vv, 6),
                            TG_XMSG(&x, vv, 7));
-      } else {
-        s = tg_s1x_block_m(mid, TG_XMSG(&x, vv, 0), TG_XMSG(&x, vv, 1), TG_XMSG(&x, vv, 2),
-                           TG_XMSG(&x, vv, 3));
       }
       if ((tg_s1x_a(s) & mask0) == 0) {
         uint32_t h[5];
@@ -502,7 +530,7 @@ TG_SHANI_TARGET static tg_result tg_hc_shani(tg_hc_job *j, unsigned bits, uint64
       if (tg_hc_step(j)) {
         tg_hc_layout(j, counter);
         tg_xmsg_init(&x, &j->l, 1);
-        TG_HC_CONST_B1();
+        tg_hc_plan_make(&plan, &j->l, &x, mid);
         have_mid2 = 0;
       }
     }

@@ -95,12 +95,32 @@ TG_SHANI_INLINE uint32_t tg_s1x_a(tg_s1x s) { return (uint32_t)_mm_extract_epi32
 /* pshufb mask turning 16 message bytes into W[0..3] with W[0] in lane 3. */
 #define TG_S1_BSWAP _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL)
 
-/* One compression of the message vectors m0..m3, including the feed-forward. */
-TG_SHANI_INLINE tg_s1x tg_s1x_block_m(tg_s1x s, __m128i m0, __m128i m1, __m128i m2, __m128i m3) {
+/* The state after some groups of four rounds, and the state that entered the last of them. */
+typedef struct {
+  __m128i abcd;
+  __m128i prev;
+} tg_s1x_pre;
+
+/* Runs the first `groups` (0..3) groups of four rounds, for message words that stay constant. */
+TG_SHANI_INLINE tg_s1x_pre tg_s1x_first_groups(tg_s1x s, int groups, __m128i m0, __m128i m1, __m128i m2) {
   __m128i abcd = s.abcd, prev = abcd;
-  abcd = _mm_sha1rnds4_epu32(abcd, _mm_add_epi32(s.e, m0), 0);
-  TG_S1_GROUP(m1, 0);
-  TG_S1_GROUP(m2, 0);
+  if (groups > 0) abcd = _mm_sha1rnds4_epu32(abcd, _mm_add_epi32(s.e, m0), 0);
+  if (groups > 1) TG_S1_GROUP(m1, 0);
+  if (groups > 2) TG_S1_GROUP(m2, 0);
+  tg_s1x_pre pre = {abcd, prev};
+  return pre;
+}
+
+/*
+ * One compression of the message vectors m0..m3 from chaining value `s`, whose first `skip`
+ * groups tg_s1x_first_groups already ran (`pre`); including the feed-forward.
+ */
+TG_SHANI_INLINE tg_s1x tg_s1x_rounds(tg_s1x s, tg_s1x_pre pre, int skip, __m128i m0, __m128i m1, __m128i m2,
+                                     __m128i m3) {
+  __m128i abcd = pre.abcd, prev = pre.prev;
+  if (skip < 1) abcd = _mm_sha1rnds4_epu32(abcd, _mm_add_epi32(s.e, m0), 0);
+  if (skip < 2) TG_S1_GROUP(m1, 0);
+  if (skip < 3) TG_S1_GROUP(m2, 0);
   TG_S1_GROUP(m3, 0);
   TG_S1_SCHED(m0, m1, m2, m3);
   TG_S1_GROUP(m0, 0); /* group 4 */
@@ -183,6 +203,12 @@ TG_SHANI_INLINE tg_s1x tg_s1x_block_w(tg_s1x s, const __m128i w[20]) {
   out.e = _mm_sha1nexte_epu32(prev, s.e);
   out.abcd = _mm_add_epi32(abcd, s.abcd);
   return out;
+}
+
+/* One compression of the message vectors m0..m3, including the feed-forward. */
+TG_SHANI_INLINE tg_s1x tg_s1x_block_m(tg_s1x s, __m128i m0, __m128i m1, __m128i m2, __m128i m3) {
+  tg_s1x_pre none = {s.abcd, s.abcd};
+  return tg_s1x_rounds(s, none, 0, m0, m1, m2, m3);
 }
 
 TG_SHANI_INLINE tg_s1x tg_s1x_block(tg_s1x s, const uint8_t *p) {

@@ -27,6 +27,7 @@ import {
   verifySha256Bits,
 } from '../../pow/sha256-bits.js';
 import type { SolveOptions, SolveResult } from '../../pow/types.js';
+import { runPowtcpDemo } from '../../services/powtcp/demo.js';
 import { TollgateError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
 import { createProgress, formatCount, formatMs } from '../progress.js';
@@ -153,6 +154,43 @@ export const demoSteps: DemoStep[] = [
             (r) => verifyScrypt(message, r.nonce, params),
           ),
         );
+      }
+      return rows;
+    },
+  },
+  {
+    title:
+      'powtcp: quote server on loopback; honest gets, then a 4 s flood of 1: from 48 addresses, then calm',
+    async run(ctx) {
+      const w = (line: string) => process.stdout.write(`${line}\n`);
+      w('  second  phase  difficulty  quotes  mean get  flood answered  flood refused');
+      const r = await runPowtcpDemo({
+        workers: ctx.workers,
+        onTick: (t) =>
+          w(
+            `  ${String(t.t).padStart(6)}  ${t.phase.padEnd(5)}  ${`${t.difficulty} hex`.padStart(10)}  ${String(t.quotes).padStart(6)}  ${(t.meanGetMs === undefined ? '-' : formatMs(t.meanGetMs)).padStart(8)}  ${String(t.floodAnswered).padStart(14)}  ${String(t.floodRefused).padStart(13)}`,
+          ),
+      });
+      w(
+        `  difficulty rose to ${r.peakDifficulty} hex digits under the flood and ended at ${r.finalDifficulty}; ${r.honest.ok} quotes served to honest clients, ${r.honest.failed} failed`,
+      );
+      const rows: DemoRow[] = [];
+      let prev = { quotes: 0, attempts: 0 };
+      for (const phase of ['idle', 'flood', 'calm'] as const) {
+        const ticks = r.ticks.filter((t) => t.phase === phase);
+        const last = ticks.at(-1);
+        if (last === undefined) continue;
+        const diffs = ticks.map((t) => t.difficulty);
+        const quotes = last.quotes - prev.quotes;
+        rows.push({
+          kind: `powtcp get (${phase})`,
+          difficulty: `${Math.min(...diffs)}-${Math.max(...diffs)} hex`,
+          attempts: last.attempts - prev.attempts,
+          ms: ticks.length * 1000,
+          backend: '-',
+          verified: `${quotes} quotes`,
+        });
+        prev = { quotes: last.quotes, attempts: last.attempts };
       }
       return rows;
     },
