@@ -48,7 +48,7 @@ static void tg_layout_window(tg_layout *l, unsigned win, unsigned wlen) {
   }
 }
 
-static inline __attribute__((always_inline)) void tg_layout_put(tg_layout *l, uint64_t v) {
+TG_INLINE void tg_layout_put(tg_layout *l, uint64_t v) {
   for (unsigned k = 0; k < l->wlen; k++) l->buf[l->win + k] = (uint8_t)(v >> (8 * k));
 }
 
@@ -67,7 +67,7 @@ static int tg_meets(const uint32_t *h, unsigned nwords, unsigned bits) {
 }
 
 static inline int tg_stopped(const int32_t *stop) {
-  return stop != NULL && __atomic_load_n(stop, __ATOMIC_RELAXED) != 0;
+  return stop != NULL && tg_load_flag(stop) != 0;
 }
 
 #if TG_X86_SHANI
@@ -115,8 +115,6 @@ static void tg_bits_setup(tg_bits_job *j, const uint8_t *challenge, size_t len) 
   j->l.nb = (unsigned)tg_pad_final(j->l.buf, challenge + 64 * full, len % 64, 8, (uint64_t)len + 8);
   tg_layout_window(&j->l, (unsigned)(len % 64), 8);
 }
-
-static inline uint64_t tg_bswap64(uint64_t x) { return __builtin_bswap64(x); }
 
 static tg_result tg_bits_portable(const tg_bits_job *j, unsigned bits, uint64_t start, uint64_t count,
                                   const int32_t *stop) {
@@ -373,12 +371,12 @@ static void tg_hc_layout(tg_hc_job *j, uint64_t counter) {
 }
 
 /* The window value of the current counter, in memory order. */
-static inline __attribute__((always_inline)) uint64_t tg_hc_value(const tg_hc_job *j) {
+TG_INLINE uint64_t tg_hc_value(const tg_hc_job *j) {
   return j->two_groups ? (uint64_t)j->tab3[j->lo2] | (uint64_t)j->tabl[j->lo] << 32 : j->tabl[j->lo];
 }
 
 /* Steps to the next counter; returns 1 when the block must be laid out again. */
-static inline __attribute__((always_inline)) int tg_hc_step(tg_hc_job *j) {
+TG_INLINE int tg_hc_step(tg_hc_job *j) {
   if (++j->lo < j->lo_end) return 0;
   j->lo = 0;
   if (!j->two_groups || ++j->lo2 == 1000) return 1;

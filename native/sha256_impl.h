@@ -10,7 +10,6 @@
 
 #include "tg.h"
 
-#define TG_INLINE static inline __attribute__((always_inline))
 
 static const uint32_t tg_k256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

@@ -20,6 +20,19 @@
 #define TG_X86_SHANI 0
 #endif
 
+/* Compiler specifics: GCC and Clang; MSVC gets the portable code only. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <stdlib.h>
+#define TG_INLINE static __forceinline
+#define tg_bswap64(x) _byteswap_uint64(x)
+/* a plain volatile read: the flag is only ever read here, and x86/ARM loads of an aligned int are atomic */
+#define tg_load_flag(p) (*(const volatile int32_t *)(p))
+#else
+#define TG_INLINE static inline __attribute__((always_inline))
+#define tg_bswap64(x) __builtin_bswap64(x)
+#define tg_load_flag(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#endif
+
 /* Longest challenge / hashcash prefix the search functions accept. */
 #define TG_MAX_FIXED 4096
 /* Attempts between two polls of the stop flag. */
