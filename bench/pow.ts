@@ -162,17 +162,23 @@ function opensslRate(alg: 'sha256' | 'sha1'): number | undefined {
 }
 
 /** Pool throughput with `workers` workers: a solve that cannot succeed, ended by its budget. */
-async function poolRate(workers: number, prefer: 'auto' | 'ts', perCore: number): Promise<number> {
+/**
+ * Pool throughput with `workers` workers: a solve that cannot succeed, ended by its budget.
+ * Wall-time rate (what scaling means), and attempts per second of CPU user time summed over
+ * all threads (the pool's overhead: close to the single-thread figure when it has none).
+ */
+async function poolRate(workers: number, prefer: 'auto' | 'ts', perCore: number): Promise<Rate> {
   const maxAttempts = Math.max(1 << 20, Math.round((perCore * workers * MEASURE_MS) / 1000));
-  const run = async (attempts: number): Promise<number> => {
+  const run = async (attempts: number): Promise<Rate> => {
     const began = performance.now();
+    const cpu0 = cpuSeconds();
     await solveSha256Bits(
       { challenge: CHALLENGE, difficulty: 64 },
       { workers, backend: prefer, maxAttempts: attempts },
     ).catch((e: { code?: string }) => {
       if (e.code !== 'ERR_POW_BUDGET') throw e;
     });
-    return (attempts * 1000) / (performance.now() - began);
+    return { cpu: attempts / (cpuSeconds() - cpu0), wall: (attempts * 1000) / (performance.now() - began) };
   };
   await run(Math.round(maxAttempts / 4)); // warm-up: starts the workers, warms their JIT
   return run(maxAttempts);
@@ -284,12 +290,16 @@ async function main(): Promise<void> {
   const best = getBackend('auto');
   const bestRate = rows.find((r) => r.what === best.name)?.sha256 ?? 0;
   log(`pool scaling (${best.name}) ...`);
-  const one = await poolRate(1, 'auto', bestRate);
-  const two = await poolRate(2, 'auto', bestRate);
+  const onePool = await poolRate(1, 'auto', bestRate);
+  const twoPool = await poolRate(2, 'auto', bestRate);
+  const one = onePool.wall;
+  const two = twoPool.wall;
   const tsRate = rows.find((r) => r.what === 'ts')?.sha256 ?? 0;
   log('pool scaling (ts) ...');
-  const oneTs = await poolRate(1, 'ts', tsRate);
-  const twoTs = await poolRate(2, 'ts', tsRate);
+  const oneTsPool = await poolRate(1, 'ts', tsRate);
+  const twoTsPool = await poolRate(2, 'ts', tsRate);
+  const oneTs = oneTsPool.wall;
+  const twoTs = twoTsPool.wall;
   await closePools();
 
   log('verification (open sealed challenge + PoW check + replay mark) ...');
@@ -336,6 +346,7 @@ async function main(): Promise<void> {
   );
   lines.push(
     `pool sha256-bits ${best.name}: 1 worker ${fmt(one)}, 2 workers ${fmt(two)} (${ratio(two, one)}); ts: 1 worker ${fmt(oneTs)}, 2 workers ${fmt(twoTs)} (${ratio(twoTs, oneTs)})`,
+    `  per CPU second over all threads: ${best.name} ${fmt(onePool.cpu)} / ${fmt(twoPool.cpu)}, ts ${fmt(oneTsPool.cpu)} / ${fmt(twoTsPool.cpu)} (pool overhead: compare with the per-core rows)`,
   );
   lines.push(
     `verification (sealed open + sha256-bits check + replay mark): ${Math.round(verifications).toLocaleString('en')}/s per CPU second (${Math.round(verify.wall).toLocaleString('en')}/s wall)`,
@@ -377,6 +388,12 @@ async function main(): Promise<void> {
         twoWorkers: two,
         scaling: two / one,
         ts: { oneWorker: oneTs, twoWorkers: twoTs },
+        perCpuSecond: {
+          oneWorker: onePool.cpu,
+          twoWorkers: twoPool.cpu,
+          tsOneWorker: oneTsPool.cpu,
+          tsTwoWorkers: twoTsPool.cpu,
+        },
       },
       verificationsPerSec: verifications,
       verificationsPerWallSec: verify.wall,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { nativeStatus } from '../../src/pow/backend.js';
 import { runCli } from '../helpers/cli.js';
 
 const CHALLENGE = '00112233445566778899aabbccddeeff';
@@ -164,4 +165,27 @@ test('demo solves and verifies each kind and prints the summary table', async ()
   for (const kind of ['sha256-bits', 'hashcash-sha1', 'scrypt'])
     assert.match(r.stdout, new RegExp(`^${kind} `, 'm'));
   assert.doesNotMatch(r.stdout, /\bNO\b/);
+});
+
+test('pow solve --backend native reports the native backend, or names why it is unavailable', async () => {
+  const r = await runCli([
+    'pow',
+    'solve',
+    '--kind',
+    'sha256-bits',
+    '--difficulty',
+    '8',
+    '--challenge',
+    CHALLENGE,
+    '--backend',
+    'native',
+    '--json',
+  ]);
+  if (nativeStatus().available) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.trim().split('\n').at(-1)!, /"backend":"native-(shani|portable)","workers":1\}$/);
+  } else {
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /ERR_NATIVE_UNAVAILABLE/);
+  }
 });

@@ -1,7 +1,6 @@
 /**
  * `tollgate pow solve|verify`: solve and check puzzles of each kind from the command line.
  */
-import { backendChoice } from '../../pow/backend.js';
 import {
   checkHashcash,
   expectedAttempts as hashcashExpected,
@@ -167,7 +166,6 @@ function solveOptions(
 function printSolved(result: SolveResult, json: boolean, extra: Record<string, string> = {}): void {
   const nonce = result.nonce.toString(16).padStart(16, '0');
   if (json) {
-    const fallback = backendChoice()?.fallbackReason;
     process.stdout.write(
       `${JSON.stringify({
         nonce,
@@ -176,7 +174,6 @@ function printSolved(result: SolveResult, json: boolean, extra: Record<string, s
         backend: result.backend,
         workers: result.workers,
         ...extra,
-        ...(fallback === undefined ? {} : { fallbackReason: fallback }),
       })}\n`,
     );
     return;
