@@ -19,12 +19,22 @@ import { StoreFullError } from './store.js';
 
 export const REPLAY_KEY_PREFIX = 'replay:';
 
+/** A store that can also set a key synchronously (one process, no IO). */
+export interface SyncReplayStore {
+  setIfAbsentSync(key: string, expiresAtMs: number): boolean;
+}
+
 export class ReplayGuard {
   constructor(
     readonly store: Store,
     private readonly prefix = REPLAY_KEY_PREFIX,
   ) {
     if (typeof store?.setIfAbsent !== 'function') throw new ArgumentError('store', 'expected a Store');
+    const sync = (store as Partial<SyncReplayStore>).setIfAbsentSync;
+    this.redeemSync =
+      typeof sync === 'function'
+        ? (id, expiresAtMs) => sync.call(store, this.keyOf(id), expiresAtMs)
+        : undefined;
   }
 
   /** The store key of a replay id. */
@@ -32,6 +42,12 @@ export class ReplayGuard {
     assertBytes('id', id, 1, 48);
     return this.prefix + Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('base64url');
   }
+
+  /**
+   * The synchronous form of `redeem`, present when the store has one (MemoryStore): the same
+   * contract without a promise, for the hot path of a single process.
+   */
+  readonly redeemSync: ((id: Uint8Array, expiresAtMs: number) => boolean) | undefined;
 
   /**
    * true exactly once per id until `expiresAtMs` (absolute ms), false for every later call.
@@ -78,28 +94,64 @@ export interface AdmitRequest {
  * throws for bad client input; a failing verifier that throws a TollgateError (for example
  * a full worker pool) becomes a verdict with its code.
  */
-export async function admitSolved(
+type AdmitVerdict = Verdict<ChallengeState, AdmitCode | (string & {})>;
+
+function verifyFailed(err: unknown): AdmitVerdict {
+  if (err instanceof TollgateError && !(err instanceof ArgumentError)) return reject(err.code, err.message);
+  throw err;
+}
+
+function redeemed(fresh: boolean, state: ChallengeState): AdmitVerdict {
+  return fresh ? accept(state) : reject('ERR_CHALLENGE_REPLAYED');
+}
+
+function redeemFailed(err: unknown): AdmitVerdict {
+  if (err instanceof StoreFullError) return reject('ERR_STORE_FULL');
+  throw err;
+}
+
+function redeemStep(
   request: AdmitRequest,
-): Promise<Verdict<ChallengeState, AdmitCode | (string & {})>> {
-  const opened = request.sealer.open(request.sealed, { client: request.client, server: request.server });
-  if (!opened.ok) return opened;
-  const state = opened.value;
-  const difficulty = Math.max(state.difficulty, request.minDifficulty ?? 0);
-  let solved: boolean;
-  try {
-    solved = await request.verify(state, difficulty);
-  } catch (err) {
-    if (err instanceof TollgateError && !(err instanceof ArgumentError)) return reject(err.code, err.message);
-    throw err;
-  }
+  state: ChallengeState,
+  solved: boolean,
+): AdmitVerdict | Promise<AdmitVerdict> {
   if (!solved) return reject('ERR_POW_INSUFFICIENT');
+  // Kept for the skew beyond expiry: an instance whose clock lags may still accept the
+  // challenge that long after a store on a faster clock would have dropped its mark.
+  const expiresAtMs = state.expiresAt + ADMISSION_LIMITS.clockSkewMs;
+  const guard = request.guard;
+  if (guard.redeemSync !== undefined) {
+    try {
+      return redeemed(guard.redeemSync(state.challenge, expiresAtMs), state);
+    } catch (err) {
+      return redeemFailed(err);
+    }
+  }
+  return guard.redeem(state.challenge, expiresAtMs).then((fresh) => redeemed(fresh, state), redeemFailed);
+}
+
+/**
+ * The pipeline order, steps 3 to 5: open the sealed challenge (endpoints, expiry), verify the
+ * PoW against max(sealed difficulty, minDifficulty), then redeem the challenge id. Never
+ * rejects for bad client input; a failing verifier that throws a TollgateError (for example
+ * a full worker pool) becomes a verdict with its code. Synchronous verifiers and stores run
+ * without a promise per step (the returned promise is the only one).
+ */
+export function admitSolved(request: AdmitRequest): Promise<AdmitVerdict> {
   try {
-    // Kept for the skew beyond expiry: an instance whose clock lags may still accept the
-    // challenge that long after a store on a faster clock would have dropped its mark.
-    const fresh = await request.guard.redeem(state.challenge, state.expiresAt + ADMISSION_LIMITS.clockSkewMs);
-    return fresh ? accept(state) : reject('ERR_CHALLENGE_REPLAYED');
+    const opened = request.sealer.open(request.sealed, { client: request.client, server: request.server });
+    if (!opened.ok) return Promise.resolve(opened);
+    const state = opened.value;
+    const difficulty = Math.max(state.difficulty, request.minDifficulty ?? 0);
+    let solved: boolean | Promise<boolean>;
+    try {
+      solved = request.verify(state, difficulty);
+    } catch (err) {
+      return Promise.resolve(verifyFailed(err));
+    }
+    if (typeof solved === 'boolean') return Promise.resolve(redeemStep(request, state, solved));
+    return Promise.resolve(solved).then((ok) => redeemStep(request, state, ok), verifyFailed);
   } catch (err) {
-    if (err instanceof StoreFullError) return reject('ERR_STORE_FULL');
-    throw err;
+    return Promise.reject(err);
   }
 }

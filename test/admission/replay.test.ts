@@ -6,7 +6,7 @@ import { ADMISSION_LIMITS } from '../../src/admission/limits.js';
 import { admitSolved, ReplayGuard } from '../../src/admission/replay.js';
 import type { ChallengeState } from '../../src/admission/sealed.js';
 import { ChallengeSealer, KeyRing } from '../../src/admission/sealed.js';
-import { MemoryStore } from '../../src/admission/store.js';
+import { MemoryStore, StoreFullError } from '../../src/admission/store.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { ArgumentError, TollgateError } from '../../src/util/errors.js';
 
@@ -190,4 +190,49 @@ test('the mark outlives the challenge by the clock skew', async () => {
   assert.equal(store.stats().replayEntries, 1);
   clock.advance(1 + ADMISSION_LIMITS.storeBucketMs);
   assert.equal(store.stats().replayEntries, 0);
+});
+
+test('admitSolved works the same over an async-only store and with an async verifier', async () => {
+  const clock = new ManualClock(T0);
+  const sealer = new ChallengeSealer(new KeyRing({ clock }));
+  const inner = new MemoryStore({ clock });
+  // Only the Store interface: no synchronous fast path.
+  const store = {
+    setIfAbsent: (k: string, e: number) => inner.setIfAbsent(k, e),
+    takeTokens: inner.takeTokens.bind(inner),
+    addTokens: inner.addTokens.bind(inner),
+    close: () => inner.close(),
+  };
+  const guard = new ReplayGuard(store);
+  assert.equal(guard.redeemSync, undefined);
+  const sealed = sealer.seal({ kind: 'scrypt', difficulty: 3, client, server });
+  const verify = async () => true;
+  const first = await admitSolved({ sealer, guard, sealed, client, server, verify });
+  assert.ok(first.ok);
+  const again = await admitSolved({ sealer, guard, sealed, client, server, verify });
+  assert.ok(!again.ok && again.code === 'ERR_CHALLENGE_REPLAYED');
+  const failing = await admitSolved({
+    sealer,
+    guard,
+    sealed: sealer.seal({ kind: 'scrypt', difficulty: 3, client, server }),
+    client,
+    server,
+    verify: async () => {
+      throw new TollgateError('ERR_SOMETHING_BUSY', 'busy');
+    },
+  });
+  assert.ok(!failing.ok && failing.code === 'ERR_SOMETHING_BUSY');
+  const full = new ReplayGuard({
+    ...store,
+    setIfAbsent: () => Promise.reject(new StoreFullError('replay store', 1)),
+  });
+  const refused = await admitSolved({
+    sealer,
+    guard: full,
+    sealed: sealer.seal({ kind: 'scrypt', difficulty: 3, client, server }),
+    client,
+    server,
+    verify,
+  });
+  assert.ok(!refused.ok && refused.code === 'ERR_STORE_FULL');
 });
