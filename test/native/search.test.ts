@@ -176,6 +176,43 @@ describe('native stop flag', { skip: skipNative }, () => {
   });
 });
 
+describe('native addon in several threads', { skip: skipNative }, () => {
+  it('concurrent searches in worker threads give the same results as this thread', async () => {
+    const challenge = randomBytes(16);
+    const prefix = Buffer.from('1:3:20261121093000:127.0.0.1:53422::Vmh0Yw==:', 'latin1');
+    const code = `const { workerData, parentPort } = require('node:worker_threads');
+      const addon = require(workerData.path);
+      const out = [];
+      for (let i = 0; i < 20; i++) {
+        out.push(addon.searchSha256Bits(workerData.challenge, 8, BigInt(i) * 1000n, 5000));
+        out.push(addon.searchHashcash(workerData.prefix, 2, BigInt(i) * 1000n, 5000));
+      }
+      parentPort.postMessage(out);`;
+    const expected: unknown[] = [];
+    for (let i = 0; i < 20; i++) {
+      expected.push(addon!.searchSha256Bits(challenge, 8, BigInt(i) * 1000n, 5000));
+      expected.push(addon!.searchHashcash(prefix, 2, BigInt(i) * 1000n, 5000));
+    }
+    const workers = [0, 1, 2].map(
+      () => new Worker(code, { eval: true, workerData: { path: nativeAddonPath, challenge, prefix } }),
+    );
+    try {
+      const results = await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<unknown>((resolve, reject) => {
+              w.once('message', resolve);
+              w.once('error', reject);
+            }),
+        ),
+      );
+      for (const r of results) assert.deepEqual(r, expected);
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+  });
+});
+
 describe('native argument checks', { skip: skipNative }, () => {
   const ch = new Uint8Array(16);
   const bad: Array<[string, () => unknown, RegExp]> = [
