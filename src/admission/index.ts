@@ -26,7 +26,9 @@ export {
   encodeEndpoint,
   encodeEndpointInto,
   endpoint,
+  formatAddressBytes,
   formatEndpoint,
+  hostBytes,
   isCanonicalHost,
   parseEndpoint,
   sameEndpoint,
@@ -35,7 +37,7 @@ export type { AdmissionLimits } from './limits.js';
 export { ADMISSION_LIMITS } from './limits.js';
 export type { RateCode, RateLimiterOptions, RateVerdict } from './rate-limit.js';
 export { identityOf, RateLimiter } from './rate-limit.js';
-export type { AdmitCode, AdmitRequest } from './replay.js';
+export type { AdmitCode, AdmitRequest, SyncReplayStore } from './replay.js';
 export { admitSolved, REPLAY_KEY_PREFIX, ReplayGuard } from './replay.js';
 export type {
   ChallengeSealerOptions,

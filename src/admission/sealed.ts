@@ -472,8 +472,11 @@ export class ChallengeSealer {
       challenge: bytes.slice(OFF_CHALLENGE, OFF_CHALLENGE + CHALLENGE_BYTES),
       kind,
       difficulty: bytes[OFF_DIFFICULTY]!,
-      client: { host: clientHost, port: expect.client.port },
-      server: { host: serverHost, port: expect.server.port },
+      // The caller's objects when already canonical (the usual case): no copies on the hot path.
+      client:
+        clientHost === expect.client.host ? expect.client : { host: clientHost, port: expect.client.port },
+      server:
+        serverHost === expect.server.host ? expect.server : { host: serverHost, port: expect.server.port },
       issuedAt,
       expiresAt,
       keyId,

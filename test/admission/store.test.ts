@@ -155,3 +155,34 @@ test('limit + 1 on store options', () => {
   assert.throws(() => new MemoryStore({ maxEntries: 0 }), ArgumentError);
   assert.throws(() => new MemoryStore({ bucketMs: 1, maxTtlMs: 1_000_001 }), ArgumentError);
 });
+
+test('replay memory stays within accept rate x lifetime under a sustained stream', async () => {
+  const clock = new ManualClock(T0);
+  const store = new MemoryStore({ clock, bucketMs: 1000 });
+  const ratePerSec = 500;
+  const lifetimeMs = 10_000;
+  let peak = 0;
+  let n = 0;
+  // 120 s of accepts, 500 per second, each mark kept for its lifetime.
+  for (let ms = 0; ms < 120_000; ms += 10) {
+    clock.set(T0 + ms);
+    for (let i = 0; i < ratePerSec / 100; i++)
+      assert.ok(store.setIfAbsentSync(`m${n++}`, T0 + ms + lifetimeMs));
+    if (ms % 1000 === 0) peak = Math.max(peak, store.stats().replayEntries);
+  }
+  // Dropped a whole bucket at a time: at most one bucket's worth of accepts beyond rate x lifetime.
+  assert.ok(peak <= (ratePerSec * (lifetimeMs + 1000)) / 1000, `peak ${peak}`);
+  assert.ok(peak >= (ratePerSec * lifetimeMs) / 1000);
+  clock.advance(lifetimeMs + 1000);
+  assert.equal(store.stats().replayEntries, 0);
+});
+
+test('token buckets of many idle identities are all dropped', async () => {
+  const clock = new ManualClock(T0);
+  const store = new MemoryStore({ clock, bucketMs: 1000 });
+  for (let i = 0; i < 5000; i++) await store.takeTokens(`id${i}`, 1, 10, 20, T0 + (i % 100));
+  assert.equal(store.stats().tokenBuckets, 5000);
+  // One token refills in 100 ms; all are full and dropped a bucket later.
+  await store.takeTokens('probe', 1, 10, 20, T0 + 2100);
+  assert.equal(store.stats().tokenBuckets, 1);
+});
