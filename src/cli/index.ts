@@ -9,6 +9,10 @@ type Entry = { summary: string; load: () => Promise<Command> };
 
 const commands: Record<string, Entry> = {
   // One line per command; each module default-exports a Command.
+  'gossip-client': {
+    summary: "talk to a Gossip peer's API: notify TYPE (print and validate) or announce TYPE DATA",
+    load: async () => (await import('./commands/gossip-client.js')).default,
+  },
   demo: {
     summary: 'solve and verify puzzles of each kind, then print what was done',
     load: async () => (await import('./commands/demo.js')).default,
