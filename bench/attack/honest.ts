@@ -58,6 +58,7 @@ function one(): void {
     )
     .finally(() => {
       inFlight--;
+      running.delete(at);
     });
 }
 

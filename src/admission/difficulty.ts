@@ -97,6 +97,26 @@ export class QueueDifficultyController implements DifficultyController {
   }
 }
 
+/**
+ * A constant difficulty whatever the load: the powtcp reference's behaviour, kept as a
+ * baseline to compare load-driven controllers against on the same trace.
+ */
+export class FixedDifficultyController implements DifficultyController {
+  readonly name = 'fixed';
+  readonly internal: number;
+  readonly external: number;
+
+  constructor(difficulty: number) {
+    assertInteger('difficulty', difficulty, 0, ADMISSION_LIMITS.maxSealedDifficulty);
+    this.internal = difficulty;
+    this.external = difficulty;
+  }
+
+  arrive(_event: ArrivalEvent): number {
+    return this.external;
+  }
+}
+
 /** A work queue whose fullness drives the controller. */
 export interface LoadQueue {
   readonly size: number;

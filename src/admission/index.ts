@@ -14,6 +14,7 @@ export {
   arrive,
   BoundedQueue,
   externalDifficulty,
+  FixedDifficultyController,
   LeakyQueue,
   QueueDifficultyController,
 } from './difficulty.js';

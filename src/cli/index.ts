@@ -33,6 +33,14 @@ const commands: Record<string, Entry> = {
     summary: 'PoW-protected quote server and client (seed 001)',
     load: async () => (await import('./commands/powtcp.js')).default,
   },
+  keygen: {
+    summary: 'make an identity key (RSA hostkey or Ed25519) for the secure channel',
+    load: async () => (await import('./commands/keygen.js')).default,
+  },
+  secure: {
+    summary: 'secure channel listener and client piping stdin/stdout (seed 004)',
+    load: async () => (await import('./commands/secure.js')).default,
+  },
 };
 
 function usage(): string {

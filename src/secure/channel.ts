@@ -95,7 +95,8 @@ export class Opener {
     frame: SealedFrame,
     limits: SecureLimits,
   ): Verdict<{ type: FrameType; payload: Uint8Array }, ChannelCode> {
-    if (this.#count >= limits.maxMessagesPerKey) return reject('ERR_SC_REKEY_OVERDUE');
+    // Up to maxMessagesPerKey data frames, then only the rekey (or close) frame may follow.
+    if (this.#count > limits.maxMessagesPerKey) return reject('ERR_SC_REKEY_OVERDUE');
     const sealedLength = frame.body.length - TAG_BYTES;
     const decipher = createDecipheriv('aes-256-gcm', this.#key, nonceFor(this.#count));
     decipher.setAAD(frame.header);
@@ -106,9 +107,12 @@ export class Opener {
     } catch {
       return reject('ERR_SC_AUTH', `frame ${this.#count}`);
     }
-    this.#count++;
+    const index = this.#count++;
     const type = plain[0];
-    if (type === FrameType.data) return accept({ type, payload: plain.subarray(1) });
+    if (type === FrameType.data) {
+      if (index >= limits.maxMessagesPerKey) return reject('ERR_SC_REKEY_OVERDUE');
+      return accept({ type, payload: plain.subarray(1) });
+    }
     if (type === FrameType.rekey || type === FrameType.close) {
       if (plain.length !== 1) return reject('ERR_SC_MALFORMED', 'control frame with payload');
       if (type === FrameType.rekey) {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { DifficultyController } from '../../src/admission/difficulty.js';
 import {
   arrive,
   BoundedQueue,
   externalDifficulty,
+  FixedDifficultyController,
   LeakyQueue,
   QueueDifficultyController,
 } from '../../src/admission/difficulty.js';
@@ -256,4 +258,17 @@ test('property: after the load stops, d returns to 0 within q x d arrivals', () 
       assert.equal(c.external, 0);
     }),
   );
+});
+
+test('controllers compare on one trace through the interface: fixed stays put, queue follows load', () => {
+  const trace = [...'FFFFFFFF', ...'.'.repeat(40)].map((c) => ({ queueFull: c === 'F' }));
+  const controllers: DifficultyController[] = [
+    new FixedDifficultyController(5),
+    new QueueDifficultyController({ queueSize: 4, maxDifficulty: 6 }),
+  ];
+  const seen = controllers.map((c) => trace.map((e) => c.arrive(e)));
+  assert.ok(seen[0]!.every((d) => d === 5));
+  assert.equal(Math.max(...seen[1]!), 7);
+  assert.equal(seen[1]!.at(-1), 0);
+  assert.throws(() => new FixedDifficultyController(ADMISSION_LIMITS.maxSealedDifficulty + 1), ArgumentError);
 });

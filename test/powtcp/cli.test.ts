@@ -74,3 +74,14 @@ test('powtcp serve and get name bad arguments', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--store memory\|URL/);
 });
+
+test('serve on an address in use fails with ERR_LISTEN_FAILED, not an internal error', async () => {
+  const serve = await startServe(['--listen', '127.0.0.1:0']);
+  try {
+    const again = await runCli(['powtcp', 'serve', '--listen', `127.0.0.1:${serve.port}`]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*\(ERR_LISTEN_FAILED\)/);
+  } finally {
+    await serve.stop();
+  }
+});

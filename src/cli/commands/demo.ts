@@ -1,7 +1,8 @@
 /**
  * `tollgate demo` (what `npm start` runs): a list of steps, each showing one part of tollgate
  * at work, ending with a table of what was done. New services add their steps to `demoSteps`.
- * The whole demo stops by itself within DEMO_DEADLINE_MS.
+ * The demo stops by itself within about 20 s: the puzzle solves share SOLVES_BUDGET_MS, and
+ * steps with their own timing (the powtcp service) bound themselves.
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -32,10 +33,10 @@ import { TollgateError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
 import { createProgress, formatCount, formatMs } from '../progress.js';
 
-/** The demo ends by itself within this time. */
-export const DEMO_DEADLINE_MS = 18_000;
+/** Time all puzzle solves of the demo share (ms); a solve past it is reported, not run. */
+export const SOLVES_BUDGET_MS = 6_000;
 /** No single solve in the demo runs longer than this. */
-const STEP_BUDGET_MS = 5_000;
+const STEP_BUDGET_MS = 3_000;
 
 export interface DemoRow {
   readonly kind: string;
@@ -219,7 +220,7 @@ export function formatTable(rows: readonly DemoRow[]): string {
 const HELP = `Usage: tollgate demo [--workers <n>]
 
 Solves and verifies a few puzzles of each kind on all cores with a progress display, then
-prints a table of what was done. Stops by itself within ${DEMO_DEADLINE_MS / 1000} s.
+prints a table of what was done. Stops by itself within about 20 s.
 
 Options:
   --workers <n>   worker threads (default: all cores, ${availableParallelism()} here)
@@ -234,7 +235,7 @@ const command: Command = {
     if (text !== undefined && !(/^[0-9]+$/.test(text) && workers >= 1 && workers <= 256)) {
       throw new TollgateError('ERR_INVALID_ARG', `--workers: expected an integer in [1, 256], got '${text}'`);
     }
-    const deadline = performance.now() + DEMO_DEADLINE_MS;
+    const deadline = performance.now() + SOLVES_BUDGET_MS;
     const ctx: DemoContext = {
       workers,
       solveOptions(label, expected) {

@@ -28,13 +28,13 @@ export const POWTCP_LIMITS = {
   maxDifficulty: 6,
   /** Highest ceiling accepted by --difficulty-max (8 digits = 32 bits, ~4e9 SHA-1 on average). */
   maxDifficultyCeiling: 8,
-  /** Seed 003's fixed queue size q for the load controller. */
-  queueSize: 32,
+  /** Seed 003's fixed queue size q for the load controller; above `burst`, so one address alone cannot fill it. */
+  queueSize: 64,
   /** Rate at which the virtual queue drains (requests per second): the service's planned capacity. */
   serviceRatePerSec: 200,
-  /** Per-identity token bucket: sustained messages per second, and burst. */
-  ratePerSec: 20,
-  burst: 40,
+  /** Per-identity token bucket: sustained messages per second (a quote costs two), and burst. */
+  ratePerSec: 10,
+  burst: 20,
   /** Puzzles kept by the reference mode's TTL map before it refuses new ones (a memory guard for the benchmark host). */
   referenceMaxPuzzles: 5_000_000,
   /** Longest quote served (bytes); a --quotes file with longer lines is refused. */

@@ -10,6 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Endpoint } from '../../admission/endpoint.js';
+import { TollgateError } from '../../util/errors.js';
 
 export class PowtcpMetrics {
   puzzlesIssued = 0;
@@ -74,11 +75,15 @@ export class PowtcpMetrics {
       'User and system CPU time of this process in seconds.',
       (usage.user + usage.system) / 1e6,
     );
+    const mem = process.memoryUsage();
+    one('process_resident_memory_bytes', 'gauge', 'Resident memory of this process in bytes.', mem.rss);
+    one('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size in bytes.', mem.heapTotal);
+    one('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use in bytes.', mem.heapUsed);
     one(
-      'process_resident_memory_bytes',
+      'nodejs_external_memory_bytes',
       'gauge',
-      'Resident memory of this process in bytes.',
-      process.memoryUsage.rss(),
+      'Memory outside the V8 heap (buffers) in bytes.',
+      mem.external,
     );
     return `${lines.join('\n')}\n`;
   }
@@ -90,7 +95,11 @@ export function serveMetrics(
   at: Endpoint,
 ): Promise<{ server: Server; address: Endpoint }> {
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url === '/')) {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url === '/' || req.url === '/metrics?gc=1')) {
+      // A benchmark that started the server with --expose-gc asks for a full collection
+      // first, so that it reads retained memory rather than garbage not yet collected.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (req.url === '/metrics?gc=1' && gc !== undefined) gc();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(metrics.render());
     } else {
@@ -101,7 +110,11 @@ export function serveMetrics(
   server.headersTimeout = 5_000;
   server.requestTimeout = 5_000;
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) =>
+      reject(
+        new TollgateError('ERR_LISTEN_FAILED', `cannot listen on ${at.host}:${at.port}: ${err.message}`),
+      ),
+    );
     server.listen(at.port, at.host, () => {
       const a = server.address();
       if (typeof a !== 'object' || a === null) return reject(new Error('metrics server has no address'));

@@ -16,7 +16,7 @@ import {
   step,
 } from '../../protocol/powtcp-server.js';
 import { type Clock, systemClock } from '../../util/clock.js';
-import { reject, type Verdict } from '../../util/errors.js';
+import { reject, TollgateError, type Verdict } from '../../util/errors.js';
 import { encodeMessage, LineSplitter } from '../../wire/powtcp.js';
 import { type PowtcpLimits, powtcpLimits } from './limits.js';
 import { type Logger, silentLogger } from './log.js';
@@ -34,6 +34,17 @@ export interface PowtcpServerOptions {
 
 /** How long a closing connection may take to flush its last line before it is destroyed (ms). */
 const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Destroys `socket` if it has not closed within CLOSE_GRACE_MS. The timer goes as soon as the
+ * socket closes: holding the socket for the whole grace period would keep every closed
+ * connection of a flood alive long enough to reach the old generation of the heap.
+ */
+function destroyLater(socket: Socket): void {
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
 
 export class PowtcpServer {
   readonly metrics: PowtcpMetrics;
@@ -59,15 +70,19 @@ export class PowtcpServer {
       value: () => this.admission.puzzlesHeld,
     });
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(at: Endpoint): Promise<Endpoint> {
     return new Promise((resolve, rejectListen) => {
-      this.server.once('error', rejectListen);
+      this.server.once('error', (err) =>
+        rejectListen(
+          new TollgateError('ERR_LISTEN_FAILED', `cannot listen on ${at.host}:${at.port}: ${err.message}`),
+        ),
+      );
       this.server.listen({ host: at.host, port: at.port, backlog: 511 }, () => {
-        this.server.off('error', rejectListen);
+        this.server.removeAllListeners('error');
+        this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
         const a = this.server.address();
         if (typeof a !== 'object' || a === null) return rejectListen(new Error('no address'));
         this.bound = endpoint(a.address, a.port);
@@ -120,7 +135,7 @@ export class PowtcpServer {
       this.metrics.reject(refusal);
       socket.on('error', () => {});
       socket.end(encodeMessage({ command: 0, payload: refusal }));
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      destroyLater(socket);
       return;
     }
     this.sockets.add(socket);
@@ -194,7 +209,7 @@ export class PowtcpServer {
           closing = true;
           if (timer !== undefined) clearTimeout(timer);
           socket.end();
-          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+          destroyLater(socket);
           break;
       }
     };
