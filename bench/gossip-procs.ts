@@ -32,14 +32,17 @@ function start(args: string[]): { child: ChildProcess; ready: Promise<void> } {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let err = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       if (/listening on|neighbours [1-9]/.test(out)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${err}`)));
   });
-  child.stderr!.resume();
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
   return { child, ready };
 }
 
@@ -52,7 +55,8 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       peers,
       powBits: 16,
       degree,
-      extra: 'cache_size = 2000\nheartbeat_ms = 50',
+      cacheSize: 2000,
+      extra: 'heartbeat_ms = 50',
     });
     const boot = start(['bootstrap', '--config', bed.bootstrapIni]);
     children.push(boot.child);
