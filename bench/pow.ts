@@ -69,23 +69,34 @@ function rate(step: (n: number) => number, ms: number, batch: number): Rate {
     if (next < last * 1.05) break;
     last = next;
   }
-  let attempts = 0;
-  const began = performance.now();
-  const cpu0 = cpuSeconds();
-  let now = began;
-  while (now - began < ms) {
-    attempts += step(batch);
-    now = performance.now();
+  // Best of three windows, as the machine may be shared: the best is the least disturbed.
+  let best: Rate = { cpu: 0, wall: 0 };
+  for (let round = 0; round < 3; round++) {
+    let attempts = 0;
+    const began = performance.now();
+    const cpu0 = cpuSeconds();
+    let now = began;
+    while (now - began < ms / 2) {
+      attempts += step(batch);
+      now = performance.now();
+    }
+    const cpu = attempts / Math.max(cpuSeconds() - cpu0, 1e-6);
+    if (cpu > best.cpu) best = { cpu, wall: (attempts * 1000) / (now - began) };
   }
-  const cpu = cpuSeconds() - cpu0;
-  return { cpu: attempts / Math.max(cpu, 1e-6), wall: (attempts * 1000) / (now - began) };
+  return best;
 }
 
 const CHALLENGE = new Uint8Array(16).map((_, i) => i * 17);
 const HASHCASH_PREFIX = Buffer.from('1:5:20261121093000:127.0.0.1:53422::Vmh0Yw==:');
+/**
+ * Hashcash counters are timed from 10^7: 8 digits, the regime of a 5 to 6 hex-digit solve.
+ * With this 46-byte powtcp prefix the message then needs two final blocks (2 compressions
+ * per attempt); the rate depends on the counter's length, so every row uses the same range.
+ */
+const HASHCASH_START = 10n ** 7n;
 
 function backendRate(backend: HashBackend, kind: 'sha256-bits' | 'hashcash-sha1'): Rate {
-  let start = 0n;
+  let start = kind === 'hashcash-sha1' ? HASHCASH_START : 0n;
   // Impossible difficulties, so that every call runs its whole range.
   return rate(
     (n) => {
@@ -103,7 +114,7 @@ function backendRate(backend: HashBackend, kind: 'sha256-bits' | 'hashcash-sha1'
 
 function createHashRate(kind: 'sha256-bits' | 'hashcash-sha1'): Rate {
   const suffix = Buffer.alloc(8);
-  let nonce = 0n;
+  let nonce = kind === 'hashcash-sha1' ? HASHCASH_START : 0n;
   return rate(
     (n) => {
       for (let i = 0; i < n; i++, nonce++) {
@@ -128,7 +139,7 @@ async function hashWasmRate(kind: 'sha256-bits' | 'hashcash-sha1'): Promise<Rate
   const hasher = kind === 'sha256-bits' ? await createSHA256() : await createSHA1();
   const suffix = new Uint8Array(8);
   const view = new DataView(suffix.buffer);
-  let nonce = 0;
+  let nonce = kind === 'hashcash-sha1' ? Number(HASHCASH_START) : 0;
   return rate(
     (n) => {
       for (let i = 0; i < n; i++, nonce++) {
@@ -180,7 +191,7 @@ async function poolRate(workers: number, prefer: 'auto' | 'ts', perCore: number)
     });
     return { cpu: attempts / (cpuSeconds() - cpu0), wall: (attempts * 1000) / (performance.now() - began) };
   };
-  await run(Math.round(maxAttempts / 4)); // warm-up: starts the workers, warms their JIT
+  await run(maxAttempts); // warm-up: starts the workers and lets their JIT settle
   return run(maxAttempts);
 }
 

@@ -389,6 +389,9 @@ export function searchHashcashTs(
     for (let i = 0; i < nd; i++) digits[i] = text.charCodeAt(i);
     relayout();
   };
+  // When the counter ends in the first final block, the second holds only padding and
+  // length: its schedule is computed here once, not per attempt.
+  let constantSecond = false;
   const relayout = (): void => {
     b64Len = 4 * Math.ceil(nd / 3);
     const end = q + b64Len;
@@ -396,6 +399,11 @@ export function searchHashcashTs(
     tail.fill(0, end);
     tail[end] = 0x80;
     writeLength(tail, 64 * blocks, (P + b64Len) * 8);
+    constantSecond = blocks === 2 && end <= 64;
+    if (constantSecond) {
+      loadBlock(w2, tail, 64);
+      sha1Schedule(w2);
+    }
   };
   setDigits(start);
 
@@ -477,8 +485,10 @@ export function searchHashcashTs(
     let h3 = (d + m3) | 0;
     let h4 = (e + m4) | 0;
     if (blocks === 2) {
-      loadBlock(w2, tail, 64);
-      sha1Schedule(w2);
+      if (!constantSecond) {
+        loadBlock(w2, tail, 64);
+        sha1Schedule(w2);
+      }
       pre[0] = h0;
       pre[1] = h1;
       pre[2] = h2;
@@ -510,6 +520,30 @@ export function searchHashcashTs(
   }
   return { found: false, nonce: start + BigInt(count), attempts: count };
 }
+
+/**
+ * V8 optimizes a search loop while it runs; an exit it has never seen taken (a solution,
+ * the stop flag, a longer counter, the two-block layout) then deoptimizes the loop on its
+ * first use, and the search drops back to a slow tier until it is optimized again, which on a
+ * busy machine takes seconds. Taking every exit once at load, on tiny inputs, records the
+ * type feedback up front, so the first optimized code is the one that stays.
+ */
+function prime(): void {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  for (const length of [16, 60]) {
+    const challenge = new Uint8Array(length);
+    searchSha256BitsTs(challenge, 0, 0n, 1);
+    searchSha256BitsTs(challenge, 64, (1n << 32n) - 1n, 2);
+  }
+  const prefix = new Uint8Array(46).fill(0x3a);
+  searchHashcashTs(prefix, 0, 0n, 1);
+  searchHashcashTs(prefix, 16, 9n, 2);
+  searchHashcashTs(prefix, 0, 10n ** 8n, 1);
+  Atomics.store(stop, 0, 1);
+  searchSha256BitsTs(new Uint8Array(16), 64, 0n, 1, stop);
+  searchHashcashTs(prefix, 16, 0n, 1, stop);
+}
+prime();
 
 /** The TypeScript backend; always available. */
 export const tsBackend: HashBackend = {
