@@ -388,3 +388,32 @@ test('key ring: a clock stepping back keeps the newest key; the next period is a
   assert.ok(ring.lookup(100));
   assert.equal(ring.lookup(99), undefined);
 });
+
+test('property: swapping two fields inside one blob (kind/difficulty, issue/expiry, IV/challenge parts) is refused', () => {
+  const { sealer } = setup();
+  // [offset a, offset b, length]: same-sized fields of the v1 layout.
+  const pairs: [number, number, number][] = [
+    [7, 8, 1], // kind <-> difficulty
+    [37, 45, 8], // issuedAt <-> expiresAt (ciphertext)
+    [9, 21, 12], // IV <-> first 12 challenge bytes
+    [3, 9, 4], // key id <-> first IV bytes
+  ];
+  fc.assert(
+    fc.property(arbRequest, fc.constantFrom(...pairs), (req, [a, b, len]) => {
+      const sealed = sealer.seal(req);
+      const x = sealed.slice(a, a + len);
+      const y = sealed.slice(b, b + len);
+      fc.pre(!Buffer.from(x).equals(Buffer.from(y)));
+      const bad = Uint8Array.from(sealed);
+      bad.set(y, a);
+      bad.set(x, b);
+      const v = sealer.open(bad, { client: req.client, server: req.server });
+      assert.ok(!v.ok);
+      assert.ok(
+        ['ERR_CHALLENGE_TAG', 'ERR_CHALLENGE_MALFORMED', 'ERR_CHALLENGE_KEY_UNKNOWN'].includes(v.code),
+        v.code,
+      );
+    }),
+    { numRuns: 400 },
+  );
+});

@@ -275,3 +275,21 @@ test('reference mode keeps every puzzle until it is redeemed; nopow accepts any 
     assert.match(await c.request(`3:${puzzle}\n`), /^4:/);
   });
 });
+
+test('IPv6: the resource is [addr]:port and the exchange works over ::1', async (t) => {
+  let svc: PowtcpService;
+  try {
+    svc = await startPowtcpService({ listen: { host: '::1', port: 0 }, quotes: ['six'] });
+  } catch {
+    t.skip('no IPv6 loopback on this host');
+    return;
+  }
+  try {
+    const { powtcpGet } = await import('../../src/services/powtcp/client.js');
+    const r = await powtcpGet(`[::1]:${svc.address.port}`);
+    assert.equal(r.quote, 'six');
+    assert.match(r.puzzle, /^1:1:\d{14}:\[::1\]:\d+::/);
+  } finally {
+    await svc.close();
+  }
+});

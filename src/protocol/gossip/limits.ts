@@ -106,4 +106,6 @@ export const GOSSIP_SERVICE_LIMITS = {
   maxApiBufferedBytes: 4 * 1024 * 1024,
   /** A dial that has not completed the secure handshake by then fails. */
   dialTimeoutMs: 10_000,
+  /** Bytes queued to one peer link; a peer that does not read beyond this is cut off. */
+  maxLinkBufferedBytes: 8 * 1024 * 1024,
 } as const;

@@ -38,6 +38,8 @@ export interface GossipNodeOptions {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly solve?: (prefix: Uint8Array, bits: number, signal: AbortSignal) => Promise<bigint>;
+  /** Called when the number of verified neighbours changes. */
+  readonly onNeighbours?: (count: number) => void;
 }
 
 export const cryptoRandom: Random = {
@@ -52,6 +54,7 @@ export class GossipNode {
   private readonly links = new Map<number, P2PLink>();
   private nextLink = 1;
   private scheduled = false;
+  private lastNeighbours = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private closed = false;
@@ -140,11 +143,31 @@ export class GossipNode {
     // Bounded batches keep timers and sockets served while a burst is worked off.
     for (let n = 0; n < 2_000; n++) {
       const event = this.queue.shift();
-      if (event === undefined) return;
+      if (event === undefined) {
+        this.reportNeighbours();
+        return;
+      }
       for (const effect of engine.step(event, this.clock.now())) this.carry(effect);
     }
+    this.reportNeighbours();
     this.scheduled = true;
     setImmediate(() => this.drain());
+  }
+
+  /** Verified neighbour links right now. */
+  neighbours(): number {
+    let n = 0;
+    for (const link of this.engine?.state.links.values() ?? []) if (link.verified && !link.bootstrap) n++;
+    return n;
+  }
+
+  private reportNeighbours(): void {
+    if (this.options.onNeighbours === undefined) return;
+    const n = this.neighbours();
+    if (n !== this.lastNeighbours) {
+      this.lastNeighbours = n;
+      this.options.onNeighbours(n);
+    }
   }
 
   private adopt(link: P2PLink, dialled: Endpoint | undefined, bootstrap: boolean): void {
