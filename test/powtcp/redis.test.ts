@@ -50,3 +50,19 @@ test('per-address rate limits are shared: a burst spent on one instance is spent
   assert.equal(await d.request('1:\n'), '0:ERR_RATE_LIMITED');
   await d.end();
 });
+
+test('a Redis that does not answer fails closed: 0:ERR_STORE_UNAVAILABLE, never a quote', async () => {
+  const { startPowtcpService } = await import('../../src/services/powtcp/index.js');
+  const { freePort } = await import('../helpers/redis.js');
+  const svc = await startPowtcpService({
+    listen: { host: '127.0.0.1', port: 0 },
+    store: `redis://127.0.0.1:${await freePort()}`,
+  });
+  try {
+    const c = await RawClient.open(svc.address.port);
+    assert.equal(await c.request('1:\n'), '0:ERR_STORE_UNAVAILABLE');
+    await c.end();
+  } finally {
+    await svc.close();
+  }
+});

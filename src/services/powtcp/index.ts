@@ -115,6 +115,14 @@ export async function startPowtcpService(config: PowtcpServiceConfig): Promise<P
     ...(config.publicAddress === undefined ? {} : { publicAddress: config.publicAddress }),
   });
   const address = await server.listen(config.listen);
+  if (admission instanceof StatelessAdmission && admission.store instanceof RedisStore) {
+    // Not fatal: requests are refused (fail closed) until the store answers, then served.
+    await admission.store.ping().then(
+      () => logger.info('store connected', { store: 'redis' }),
+      (err: Error) =>
+        logger.warn('store unavailable; requests are refused until it answers', { error: err.message }),
+    );
+  }
   let http: HttpServer | undefined;
   let metricsAddress: Endpoint | undefined;
   if (config.metrics !== undefined) {
