@@ -51,7 +51,9 @@ function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): st
       `<line x1="${pad.l}" y1="${y(v)}" x2="${w - pad.r}" y2="${y(v)}" stroke="#eee"/>`,
     );
     const xv = (xMax * i) / 4;
-    parts.push(`<text x="${x(xv)}" y="${h - pad.b + 12}" text-anchor="middle">${xv.toFixed(0)}</text>`);
+    parts.push(
+      `<text x="${x(xv)}" y="${h - pad.b + 12}" text-anchor="middle">${Number.isInteger(xv) ? xv : xv.toFixed(1)}</text>`,
+    );
   }
   parts.push(`<text x="${w - pad.r}" y="${h - 4}" text-anchor="end">time (s)</text>`);
   parts.push(`<text x="4" y="${pad.t - 8}">${esc(unit)}</text>`);

@@ -11,7 +11,16 @@ import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import type { Clock } from '../util/clock.js';
 import { ArgumentError, accept, reject, TollgateError, type Verdict } from '../util/errors.js';
-import { FrameReader, FrameType, frameHeader, type SealedFrame, TAG_BYTES } from '../wire/frame.js';
+import {
+  BATCH_ENTRY_OVERHEAD,
+  batchParts,
+  decodeBatch,
+  FrameReader,
+  FrameType,
+  frameHeader,
+  type SealedFrame,
+  TAG_BYTES,
+} from '../wire/frame.js';
 import { HANDSHAKE_LABEL } from '../wire/handshake.js';
 import { concat, hkdf } from './crypto.js';
 import type { SecureLimits } from './limits.js';
@@ -66,13 +75,18 @@ export class Sealer {
   }
 
   seal(type: FrameType, payload: Uint8Array): Buffer {
-    const header = frameHeader(payload.length);
+    return this.sealParts(type, [payload], payload.length);
+  }
+
+  /** Seals a frame whose payload is the concatenation of `parts` (`length` bytes in all). */
+  sealParts(type: FrameType, parts: readonly Uint8Array[], length: number): Buffer {
+    const header = frameHeader(length);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonceFor(this.#count++));
     cipher.setAAD(header);
-    const first = cipher.update(Uint8Array.of(type));
-    const body = cipher.update(payload);
-    const last = cipher.final();
-    return Buffer.concat([header, first, body, last, cipher.getAuthTag()]);
+    const out: Uint8Array[] = [header, cipher.update(Uint8Array.of(type))];
+    for (const part of parts) out.push(cipher.update(part));
+    out.push(cipher.final(), cipher.getAuthTag());
+    return Buffer.concat(out);
   }
 
   rekey(nowMs: number): void {
@@ -109,7 +123,7 @@ export class Opener {
     }
     const index = this.#count++;
     const type = plain[0];
-    if (type === FrameType.data) {
+    if (type === FrameType.data || type === FrameType.batch) {
       if (index >= limits.maxMessagesPerKey) return reject('ERR_SC_REKEY_OVERDUE');
       return accept({ type, payload: plain.subarray(1) });
     }
@@ -200,13 +214,29 @@ export class SecureChannel extends Duplex {
     return chunk;
   }
 
-  #sealData(message: Uint8Array, out: Buffer[]): void {
+  #rekeyIfDue(out: Buffer[]): void {
     const now = this.#clock.now();
     if (this.#sealer.due(this.#limits, now)) {
       out.push(this.#sealer.seal(FrameType.rekey, EMPTY));
       this.#sealer.rekey(now);
     }
+  }
+
+  #sealData(message: Uint8Array, out: Buffer[]): void {
+    this.#rekeyIfDue(out);
     out.push(this.#sealer.seal(FrameType.data, message));
+  }
+
+  /** Messages written together share frames: one AEAD operation per frame, not per message. */
+  #sealGroup(messages: Uint8Array[], out: Buffer[]): void {
+    if (messages.length === 0) return;
+    if (messages.length === 1) {
+      this.#sealData(messages[0]!, out);
+      return;
+    }
+    this.#rekeyIfDue(out);
+    const { parts, length } = batchParts(messages);
+    out.push(this.#sealer.sealParts(FrameType.batch, parts, length));
   }
 
   #send(frames: Buffer[], callback: (error?: Error | null) => void): void {
@@ -216,7 +246,9 @@ export class SecureChannel extends Duplex {
       return;
     }
     const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-    if (t.write(data)) callback();
+    // Completing on the next tick lets the messages written in this tick gather in the
+    // writable buffer, so that _writev seals them together (one AEAD call per batch).
+    if (t.write(data)) process.nextTick(callback);
     else t.once('drain', () => callback());
   }
 
@@ -248,7 +280,20 @@ export class SecureChannel extends Duplex {
   ): void {
     const frames: Buffer[] = [];
     try {
-      for (const { chunk } of chunks) this.#sealData(this.#check(chunk), frames);
+      const max = this.#limits.maxMessageBytes;
+      let group: Uint8Array[] = [];
+      let groupBytes = 0;
+      for (const { chunk } of chunks) {
+        const m = this.#check(chunk);
+        if (groupBytes + BATCH_ENTRY_OVERHEAD + m.length > max) {
+          this.#sealGroup(group, frames);
+          group = [];
+          groupBytes = 0;
+        }
+        group.push(m);
+        groupBytes += BATCH_ENTRY_OVERHEAD + m.length;
+      }
+      this.#sealGroup(group, frames);
     } catch (error) {
       callback(error as Error);
       return;
@@ -306,6 +351,15 @@ export class SecureChannel extends Duplex {
       }
       if (opened.value.type === FrameType.data) {
         if (!this.push(opened.value.payload)) this.#transport.pause();
+      } else if (opened.value.type === FrameType.batch) {
+        const messages = decodeBatch(opened.value.payload);
+        if (!messages.ok) {
+          this.#fail(messages.code, messages.detail);
+          return;
+        }
+        let more = true;
+        for (const m of messages.value) more = this.push(m);
+        if (!more) this.#transport.pause();
       } else if (opened.value.type === FrameType.close) {
         this.#closeReceived = true;
         if (this.#reader.pending > 0) {

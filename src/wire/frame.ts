@@ -7,8 +7,11 @@
  *   +----------------+---------------------------------------+------------+
  *   length = bytes after the length field = 1 + payload + 16; it is the AEAD's associated
  *   data, so a changed length fails authentication.
- *   type: 0 = data, 1 = rekey (empty; later frames of this direction use the next key),
- *         2 = close (empty; the sender's last frame, so truncation is detected).
+ *   type: 0 = data (payload = one message),
+ *         1 = rekey (empty; later frames of this direction use the next key),
+ *         2 = close (empty; the sender's last frame, so truncation is detected),
+ *         3 = batch (payload = two or more messages, each | length u32 | bytes |; one AEAD
+ *             operation for many small messages written together).
  *   nonce (not sent) = 4 zero bytes | u64 count of frames sent under this direction's key.
  *
  * The reader judges the length before buffering a byte of the body, so an oversized frame
@@ -16,7 +19,7 @@
  */
 import { accept, reject, type Verdict } from '../util/errors.js';
 
-export const FrameType = { data: 0, rekey: 1, close: 2 } as const;
+export const FrameType = { data: 0, rekey: 1, close: 2, batch: 3 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 export const LENGTH_BYTES = 4;
 export const TAG_BYTES = 16;
@@ -132,4 +135,37 @@ export function frameHeader(payloadBytes: number): Uint8Array {
   const header = new Uint8Array(LENGTH_BYTES);
   new DataView(header.buffer).setUint32(0, payloadBytes + FRAME_OVERHEAD);
   return header;
+}
+
+/** Bytes a message adds inside a batch frame (its length prefix). */
+export const BATCH_ENTRY_OVERHEAD = 4;
+
+/** The parts of a batch payload (length prefixes interleaved with the messages, not copied). */
+export function batchParts(messages: readonly Uint8Array[]): { parts: Uint8Array[]; length: number } {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for (const m of messages) {
+    const prefix = new Uint8Array(BATCH_ENTRY_OVERHEAD);
+    new DataView(prefix.buffer).setUint32(0, m.length);
+    parts.push(prefix, m);
+    length += BATCH_ENTRY_OVERHEAD + m.length;
+  }
+  return { parts, length };
+}
+
+/** Splits a batch payload; canonical: at least two messages, lengths exact, nothing trailing. */
+export function decodeBatch(payload: Uint8Array): Verdict<Uint8Array[], FrameCode> {
+  const out: Uint8Array[] = [];
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let o = 0;
+  while (o < payload.length) {
+    if (o + BATCH_ENTRY_OVERHEAD > payload.length) return reject('ERR_SC_MALFORMED', 'batch entry header');
+    const n = view.getUint32(o);
+    o += BATCH_ENTRY_OVERHEAD;
+    if (n > payload.length - o) return reject('ERR_SC_MALFORMED', 'batch entry length');
+    out.push(payload.subarray(o, o + n));
+    o += n;
+  }
+  if (out.length < 2) return reject('ERR_SC_MALFORMED', 'batch of fewer than two messages');
+  return accept(out);
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { type SecureChannel, SecureChannelError } from '../../src/secure/index.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { FrameReader } from '../../src/wire/frame.js';
+import { decodeBatch, FrameReader } from '../../src/wire/frame.js';
 import { closedWith, connectPair, peers, readAll } from './helpers.js';
 
 /** Diverts what a channel writes to its transport, so a test can tamper before delivering. */
@@ -204,7 +204,10 @@ test('a peer that never rekeys is closed after maxMessagesPerKey (ERR_SC_REKEY_O
   c.on('error', () => {});
   const closed = closedWith(s);
   s.resume();
-  for (let i = 0; i < 6; i++) c.write(Uint8Array.of(i));
+  for (let i = 0; i < 6; i++) {
+    c.write(Uint8Array.of(i));
+    await new Promise((r) => setImmediate(r)); // one frame each (written together they share one)
+  }
   assert.equal(codeOf(await closed), 'ERR_SC_REKEY_OVERDUE');
   c.destroy();
 });
@@ -270,4 +273,47 @@ test('destroying one side makes the other side see a truncated stream, not a cle
   s.destroy();
   assert.equal(codeOf(await closed), 'ERR_SC_TRUNCATED');
   assert.ok(s.destroyed);
+});
+
+test('messages written together share batch frames and arrive one by one', async () => {
+  const { client, server } = peers({ limits: { maxMessageBytes: 1000 } });
+  const [c, s, x] = await connectPair(client, server);
+  let wire = 0;
+  x.on('data', () => {});
+  const write = x.write.bind(x);
+  x.write = ((chunk: Buffer, ...rest: never[]) => {
+    wire += chunk.length;
+    return write(chunk, ...rest);
+  }) as typeof x.write;
+  const messages = Array.from({ length: 300 }, (_, i) => new Uint8Array(i % 50).fill(i & 0xff));
+  for (const m of messages) c.write(m);
+  c.end();
+  s.end();
+  const got = await readAll(s);
+  await readAll(c);
+  assert.deepEqual(
+    got.map((m) => Buffer.from(m).toString('hex')),
+    messages.map((m) => Buffer.from(m).toString('hex')),
+  );
+  // 300 frames of their own would cost 300 * 21 bytes of overhead; batches cost 4 per message.
+  const payload = messages.reduce((n, m) => n + m.length, 0);
+  assert.ok(wire < payload + 300 * 21, `${wire} bytes on the wire`);
+});
+
+test('batch payloads decode canonically: two or more messages, exact lengths', () => {
+  const ok = decodeBatch(Uint8Array.of(0, 0, 0, 1, 7, 0, 0, 0, 0));
+  assert.ok(ok.ok);
+  assert.deepEqual(
+    ok.value.map((m) => [...m]),
+    [[7], []],
+  );
+  for (const bad of [
+    Uint8Array.of(),
+    Uint8Array.of(0, 0, 0, 1, 7),
+    Uint8Array.of(0, 0, 0, 1, 7, 0, 0, 0, 2, 1),
+    Uint8Array.of(0, 0, 0, 1, 7, 0, 0, 0, 0, 9),
+  ]) {
+    const v = decodeBatch(bad);
+    assert.ok(!v.ok && v.code === 'ERR_SC_MALFORMED');
+  }
 });

@@ -39,21 +39,30 @@ export function gossipCommand(role: 'peer' | 'bootstrap'): Command {
       if (parsed === null) return 0;
       const file = parsed.values.config;
       if (file === undefined) throw new ArgumentError('--config', 'required');
-      const service = await startGossipService(
-        file,
-        role,
-        (line) => process.stdout.write(`${line}\n`),
-        (line) => process.stderr.write(`warning: ${line}\n`),
-      );
-      await new Promise<void>((resolve) => {
-        const stop = () => {
+      // Handlers first: a signal that arrives while starting still ends in a clean close.
+      let stop: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           resolve();
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
       });
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      let service: Awaited<ReturnType<typeof startGossipService>>;
+      try {
+        service = await startGossipService(
+          file,
+          role,
+          (line) => process.stdout.write(`${line}\n`),
+          (line) => process.stderr.write(`warning: ${line}\n`),
+        );
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      await stopped;
       await service.close();
       process.stdout.write('stopped\n');
       return 0;

@@ -139,6 +139,8 @@ export class TcpSecureTransport implements P2PTransport {
   }
 
   private track(socket: Socket): void {
+    // Items are small and latency matters more than packet count (no Nagle delay).
+    socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }

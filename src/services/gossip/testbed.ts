@@ -15,6 +15,7 @@ export interface TestbedOptions {
   readonly apiPorts?: readonly number[];
   readonly powBits?: number;
   readonly degree?: number;
+  readonly cacheSize?: number;
   /** Extra `[gossip]` lines for every peer. */
   readonly extra?: string;
 }
@@ -92,7 +93,7 @@ export async function writeTestbed(dir: string, options: TestbedOptions): Promis
         `hostkey = ${key}`,
         '',
         '[gossip]',
-        'cache_size = 50',
+        `cache_size = ${options.cacheSize ?? 50}`,
         ...common,
         'p2p_address = 127.0.0.1:0',
         `api_address = 127.0.0.1:${port}`,

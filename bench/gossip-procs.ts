@@ -1,0 +1,161 @@
+/**
+ * bench:gossip part (b): a bootstrapper and 10 `tollgate gossip` processes on loopback (TCP +
+ * secure channel), one subscribed API client per peer in this process. Measures ANNOUNCE ->
+ * NOTIFICATION latency at every other peer, then the highest announce rate one peer sustains
+ * (every item reaches every subscriber, p99 latency under `SUSTAIN_P99_MS`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GossipApiClient } from '../src/services/gossip/api-client.js';
+import { writeTestbed } from '../src/services/gossip/testbed.js';
+import { quantile } from './gossip-sim.js';
+
+const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+export const SUSTAIN_P99_MS = 500;
+
+export interface ProcResult {
+  readonly peers: number;
+  readonly degree: number;
+  readonly latencyItems: number;
+  readonly deliveryRatio: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  readonly sustainedRate: number;
+  readonly rates: readonly { rate: number; delivered: number; expected: number; p99Ms: number }[];
+}
+
+function start(args: string[]): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (/listening on|neighbours [1-9]/.test(out)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${err}`)));
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  return { child, ready };
+}
+
+export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-gossip-'));
+  const children: ChildProcess[] = [];
+  const clients: GossipApiClient[] = [];
+  try {
+    const bed = await writeTestbed(dir, {
+      peers,
+      powBits: 16,
+      degree,
+      cacheSize: 2000,
+      extra: 'heartbeat_ms = 50',
+    });
+    const boot = start(['bootstrap', '--config', bed.bootstrapIni]);
+    children.push(boot.child);
+    await boot.ready;
+    const procs = bed.peerInis.map((ini) => start(['gossip', '--config', ini]));
+    children.push(...procs.map((p) => p.child));
+    await Promise.all(procs.map((p) => p.ready));
+    // Let the overlay settle (everyone at its degree or out of candidates).
+    await new Promise((r) => setTimeout(r, 3_000));
+
+    const sentAt = new Map<number, number>();
+    const arrivals = new Map<number, number[]>();
+    for (const port of bed.apiPorts.slice(1)) {
+      const c = await GossipApiClient.connect({ host: '127.0.0.1', port });
+      clients.push(c);
+      c.onNotification((n) => {
+        c.validate(n.messageId, true);
+        const seq = Buffer.from(n.data).readUInt32BE(0);
+        const t = sentAt.get(seq);
+        if (t === undefined) return;
+        let list = arrivals.get(seq);
+        if (list === undefined) {
+          list = [];
+          arrivals.set(seq, list);
+        }
+        list.push(performance.now() - t);
+      });
+      c.notify(7);
+    }
+    const announcer = await GossipApiClient.connect({ host: '127.0.0.1', port: bed.apiPorts[0]! });
+    clients.push(announcer);
+    await new Promise((r) => setTimeout(r, 300));
+    let seq = 0;
+    const announce = () => {
+      const data = Buffer.alloc(64);
+      data.writeUInt32BE(seq);
+      sentAt.set(seq, performance.now());
+      announcer.announce(7, data, 0);
+      return seq++;
+    };
+    const measure = async (count: number, perSecond: number) => {
+      const first = seq;
+      const gap = 1000 / perSecond;
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) {
+        announce();
+        const wait = t0 + (i + 1) * gap - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const expected = count * (peers - 1);
+      const until = performance.now() + 3_000;
+      const got = () => {
+        let n = 0;
+        for (let s = first; s < seq; s++) n += arrivals.get(s)?.length ?? 0;
+        return n;
+      };
+      while (got() < expected && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const lat: number[] = [];
+      for (let s = first; s < seq; s++) lat.push(...(arrivals.get(s) ?? []));
+      lat.sort((a, b) => a - b);
+      return { delivered: got(), expected, lat };
+    };
+    // Latency at a gentle rate: 20 items/s.
+    const gentle = await measure(100, 20);
+    const rates: ProcResult['rates'][number][] = [];
+    let sustainedRate = 0;
+    for (const rate of [100, 250, 500, 1000, 2000, 4000]) {
+      const r = await measure(Math.round(rate * 2), rate);
+      const p99 = quantile(r.lat, 0.99);
+      rates.push({ rate, delivered: r.delivered, expected: r.expected, p99Ms: p99 });
+      if (r.delivered === r.expected && p99 <= SUSTAIN_P99_MS) sustainedRate = rate;
+      else break;
+    }
+    return {
+      peers,
+      degree,
+      latencyItems: 100,
+      deliveryRatio: gentle.delivered / gentle.expected,
+      latencyP50Ms: quantile(gentle.lat, 0.5),
+      latencyP99Ms: quantile(gentle.lat, 0.99),
+      sustainedRate,
+      rates,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
