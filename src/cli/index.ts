@@ -9,18 +9,6 @@ type Entry = { summary: string; load: () => Promise<Command> };
 
 const commands: Record<string, Entry> = {
   // One line per command; each module default-exports a Command.
-  gossip: {
-    summary: 'run a VoidPhone Gossip peer (API + P2P) from an INI file',
-    load: async () => (await import('./commands/gossip.js')).default,
-  },
-  bootstrap: {
-    summary: 'run the bootstrap service of a Gossip network (hands out PoW-verified peers)',
-    load: async () => (await import('./commands/gossip.js')).bootstrapCommand,
-  },
-  'gossip-client': {
-    summary: "talk to a Gossip peer's API: notify TYPE (print and validate) or announce TYPE DATA",
-    load: async () => (await import('./commands/gossip-client.js')).default,
-  },
   demo: {
     summary: 'solve and verify puzzles of each kind, then print what was done',
     load: async () => (await import('./commands/demo.js')).default,
@@ -40,6 +28,19 @@ const commands: Record<string, Entry> = {
   secure: {
     summary: 'secure channel listener and client piping stdin/stdout (seed 004)',
     load: async () => (await import('./commands/secure.js')).default,
+  },
+
+  gossip: {
+    summary: 'run a VoidPhone Gossip peer (API + P2P) from an INI file',
+    load: async () => (await import('./commands/gossip.js')).default,
+  },
+  bootstrap: {
+    summary: 'run the bootstrap service of a Gossip network (hands out PoW-verified peers)',
+    load: async () => (await import('./commands/gossip.js')).bootstrapCommand,
+  },
+  'gossip-client': {
+    summary: "talk to a Gossip peer's API: notify TYPE (print and validate) or announce TYPE DATA",
+    load: async () => (await import('./commands/gossip-client.js')).default,
   },
 };
 

@@ -192,6 +192,11 @@ export class StatelessAdmission implements PowtcpAdmission {
       },
     });
     if (!verdict.ok) return reject(verdict.code, verdict.detail);
+    // Seed 003's fallback identity: a verified, redeemed solve refunds the token its `3:`
+    // took, so behind a shared address (NAT) the work pays for the quote and only requests
+    // that never solve drain the bucket. One token, never more: credit is capped at burst
+    // and each solve counts once (replay guard), so no one can bank work for a flood.
+    await this.rate.credit(conn.client.host, 1).catch(() => undefined);
     return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
   }
 

@@ -243,6 +243,23 @@ test('rate limit per address: burst passes, one more is refused', async () => {
   });
 });
 
+test('a verified solve refunds the token of its 3: (seed 003: work as the fallback identity)', async () => {
+  await withServer({ limits: { ratePerSec: 0.001, burst: 4 } }, async (_svc, port) => {
+    // burst 4: each get takes 2 and gets 1 back, leaving 2 for the junk below; without the
+    // refund the two gets would have spent all 4.
+    for (let i = 0; i < 2; i++) {
+      const c = await RawClient.open(port);
+      const { header } = await solveHashcash(await puzzleOn(c));
+      assert.match(await c.request(`3:${header}\n`), /^4:/, `get ${i + 1}`);
+      await c.end();
+    }
+    // Junk earns nothing: an unsolved 3: spends its token and the bucket runs dry.
+    const c = await RawClient.open(port);
+    await expectRefusal(c, `3:${unsolved(await puzzleOn(c))}\n`, 'ERR_POW_INSUFFICIENT');
+    await expectRefusal(await RawClient.open(port), '1:\n', 'ERR_RATE_LIMITED');
+  });
+});
+
 test('a puzzle-request flood leaves no state behind: nothing held per puzzle, connections released', async () => {
   await withServer({ limits: { ratePerSec: 1_000_000, burst: 1_000_000 } }, async (svc, port) => {
     for (let i = 0; i < 50; i++) {
