@@ -33,14 +33,20 @@ export async function runGossipDemo(
 ): Promise<GossipDemoResult> {
   const peers = options.peers ?? 5;
   const items = options.items ?? 3;
-  const powBits = options.powBits ?? 16;
-  const deadline = performance.now() + (options.deadlineMs ?? 12_000);
+  const powBits = options.powBits ?? 12;
+  const deadline = performance.now() + (options.deadlineMs ?? 20_000);
   const say = options.onLine ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-gossip-demo-'));
   const services: GossipService[] = [];
   const clients: GossipApiClient[] = [];
   try {
-    const bed = await writeTestbed(dir, { peers, powBits, degree: 4, extra: 'heartbeat_ms = 50' });
+    const bed = await writeTestbed(dir, {
+      peers,
+      powBits,
+      degree: 4,
+      keyType: 'ed25519',
+      extra: 'heartbeat_ms = 50',
+    });
     const started = performance.now();
     services.push(await startGossipService(bed.bootstrapIni, 'bootstrap'));
     for (const ini of bed.peerInis) services.push(await startGossipService(ini, 'peer'));

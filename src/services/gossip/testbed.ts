@@ -16,6 +16,8 @@ export interface TestbedOptions {
   readonly powBits?: number;
   readonly degree?: number;
   readonly cacheSize?: number;
+  /** Hostkey type: RSA 2048 (default) or Ed25519 (instant to make; for the demo). */
+  readonly keyType?: 'rsa' | 'ed25519';
   /** Extra `[gossip]` lines for every peer. */
   readonly extra?: string;
 }
@@ -51,8 +53,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-function writeKey(dir: string, trusted: string, name: string): string {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+function writeKey(dir: string, trusted: string, name: string, type: 'rsa' | 'ed25519'): string {
+  const { privateKey, publicKey } =
+    type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
   const path = join(dir, `${name}.pem`);
   writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(join(trusted, `${name}.pem`), publicKey.export({ type: 'spki', format: 'pem' }));
@@ -71,7 +74,8 @@ export async function writeTestbed(dir: string, options: TestbedOptions): Promis
     'trusted_keys = trusted',
     ...(options.extra === undefined ? [] : [options.extra]),
   ];
-  const bootKey = writeKey(dir, trusted, 'bootstrap');
+  const keyType = options.keyType ?? 'rsa';
+  const bootKey = writeKey(dir, trusted, 'bootstrap', keyType);
   const bootstrapIni = join(dir, 'bootstrap.ini');
   writeFileSync(bootstrapIni, `hostkey = ${bootKey}\n\n[gossip]\n${common.join('\n')}\n`);
   const apiPorts: number[] = [];
@@ -85,7 +89,7 @@ export async function writeTestbed(dir: string, options: TestbedOptions): Promis
       if (wanted !== undefined) replaced.push({ wanted, used: port });
     }
     apiPorts.push(port);
-    const key = writeKey(dir, trusted, `peer${i + 1}`);
+    const key = writeKey(dir, trusted, `peer${i + 1}`, keyType);
     const ini = join(dir, `peer${i + 1}.ini`);
     writeFileSync(
       ini,
