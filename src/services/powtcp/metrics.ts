@@ -23,6 +23,13 @@ export class PowtcpMetrics {
   readonly rejections = new Map<string, number>();
   /** Extra gauges set by the server (e.g. puzzles kept by the reference mode). */
   readonly gauges = new Map<string, { help: string; value: () => number }>();
+  private lastMemory: NodeJS.MemoryUsage = {
+    rss: 0,
+    heapTotal: 0,
+    heapUsed: 0,
+    external: 0,
+    arrayBuffers: 0,
+  };
 
   reject(code: string): void {
     this.rejections.set(code, (this.rejections.get(code) ?? 0) + 1);
@@ -75,7 +82,13 @@ export class PowtcpMetrics {
       'User and system CPU time of this process in seconds.',
       (usage.user + usage.system) / 1e6,
     );
-    const mem = process.memoryUsage();
+    // Reading RSS opens /proc/self/statm: out of file descriptors (a connection flood) it throws
+    // EMFILE, and a metrics scrape must never take the server down; report the last reading.
+    let mem = this.lastMemory;
+    try {
+      mem = process.memoryUsage();
+      this.lastMemory = mem;
+    } catch {}
     one('process_resident_memory_bytes', 'gauge', 'Resident memory of this process in bytes.', mem.rss);
     one('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size in bytes.', mem.heapTotal);
     one('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use in bytes.', mem.heapUsed);

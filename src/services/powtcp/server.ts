@@ -134,7 +134,10 @@ export class PowtcpServer {
     if (refusal !== undefined) {
       this.metrics.reject(refusal);
       socket.on('error', () => {});
-      socket.end(encodeMessage({ command: 0, payload: refusal }));
+      // Closed as soon as the one-line answer is handed to the kernel, not after a grace period:
+      // a flood of refused connections whose peers never close (slowloris) would otherwise hold
+      // one descriptor each for the whole grace period and exhaust the process's descriptors.
+      socket.end(encodeMessage({ command: 0, payload: refusal }), () => socket.destroy());
       destroyLater(socket);
       return;
     }
