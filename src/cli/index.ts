@@ -10,7 +10,7 @@ type Entry = { summary: string; load: () => Promise<Command> };
 const commands: Record<string, Entry> = {
   // One line per command; each module default-exports a Command.
   demo: {
-    summary: 'solve and verify puzzles of each kind, then print what was done',
+    summary: 'what `npm start` runs: every puzzle kind, powtcp under a flood, gossip across 5 peers',
     load: async () => (await import('./commands/demo.js')).default,
   },
   pow: {
