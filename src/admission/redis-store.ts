@@ -18,17 +18,21 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ArgumentError, TollgateError } from '../util/errors.js';
 import { checkBucketArgs, checkStoreKey, type Store, StoreClosedError, type TakeResult } from './store.js';
 
-// KEYS[1] bucket; ARGV: cost, rate/s, burst, now (ms). Returns {allowed, tokens, retryAfterMs};
-// tokens as a string, since Redis truncates Lua numbers to integers on the way out.
-const TAKE = `
-local cost = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
+// Both bucket scripts start alike: ARGV[2..4] are rate/s, burst and now (ms); the bucket's
+// hash holds its tokens `t` and the time `a` they were last counted.
+const READ_BUCKET = `local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local b = redis.call('HMGET', KEYS[1], 't', 'a')
 local tokens = tonumber(b[1])
 local at = tonumber(b[2])
-if tokens == nil or at == nil then
+`;
+
+// KEYS[1] bucket; ARGV: cost, rate/s, burst, now (ms). Returns {allowed, tokens, retryAfterMs};
+// tokens as a string, since Redis truncates Lua numbers to integers on the way out.
+const TAKE = `
+local cost = tonumber(ARGV[1])
+${READ_BUCKET}if tokens == nil or at == nil then
   tokens = burst
   at = now
 elseif now > at then
@@ -58,13 +62,7 @@ return {allowed, string.format('%.17g', tokens), retry}
 // KEYS[1] bucket; ARGV: amount, rate/s, burst, now (ms). Returns the tokens as a string.
 const ADD = `
 local amount = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
-local b = redis.call('HMGET', KEYS[1], 't', 'a')
-local tokens = tonumber(b[1])
-local at = tonumber(b[2])
-if tokens == nil or at == nil then
+${READ_BUCKET}if tokens == nil or at == nil then
   return string.format('%.17g', burst)
 end
 if now > at then
