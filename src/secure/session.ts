@@ -347,24 +347,43 @@ async function checkPow(
   if (!ok) fail({ ok: false, code: 'ERR_HS_POW', detail: 'puzzle not solved' });
 }
 
-function peerInfo(checked: CheckedShare) {
-  return { identity: checked.peer.identity, publicKey: checked.peer.publicKey };
+/** The peer's address as the handshake names it: from the options, else the socket's remote end. */
+function remoteAddressOf(options: SecureOptions, sock: SocketLike): Uint8Array {
+  return resolveAddress('options.remoteAddress', options.remoteAddress, sock.remoteAddress, sock.remotePort);
+}
+
+/** Our own address as the peer must name it: from the options, else the socket's local end. */
+function localAddressOf(options: SecureOptions, sock: SocketLike): Uint8Array {
+  return resolveAddress('options.localAddress', options.localAddress, sock.localAddress, sock.localPort);
+}
+
+/** Hands the transport to the channel once the handshake is done; each side passes its own key direction. */
+function openChannel(
+  ctx: SecureContext,
+  stream: Duplex,
+  leftover: Uint8Array,
+  keys: { send: Uint8Array; receive: Uint8Array; transcript: Uint8Array },
+  checked: CheckedShare,
+): SecureChannel {
+  return new SecureChannel({
+    transport: stream,
+    sendKey: keys.send,
+    receiveKey: keys.receive,
+    peer: { identity: checked.peer.identity, publicKey: checked.peer.publicKey },
+    limits: ctx.limits,
+    clock: ctx.clock,
+    leftover,
+    transcript: keys.transcript,
+    onReason: (code) => ctx.reason(code),
+  });
 }
 
 /** Runs the initiator's side of the handshake over `stream`, then returns the channel. */
 export async function secureConnect(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
   const ctx = contextOf(options);
   const sock = stream as Duplex & SocketLike;
-  const responderAddress = resolveAddress(
-    'options.remoteAddress',
-    options.remoteAddress,
-    sock.remoteAddress,
-    sock.remotePort,
-  );
-  const ours =
-    options.checkAddress === false
-      ? undefined
-      : [resolveAddress('options.localAddress', options.localAddress, sock.localAddress, sock.localPort)];
+  const responderAddress = remoteAddressOf(options, sock);
+  const ours = options.checkAddress === false ? undefined : [localAddressOf(options, sock)];
   return run(stream, ctx, options, async (reader, fail, signal) => {
     const start = startInitiator(ctx.config, { nowSec: ctx.nowSec(), random: ctx.random, responderAddress });
     const pow = await ctx.powEngine.solve(ctx.config.pow, start.share.powInput, signal);
@@ -383,18 +402,8 @@ export async function secureConnect(stream: Duplex, options: SecureOptions): Pro
     const done = finishInitiator(ctx.config, start, hello, checked.value);
     if (!done.ok) return fail(done);
     stream.write(done.value.finish);
-    const leftover = reader.detach();
-    return new SecureChannel({
-      transport: stream,
-      sendKey: done.value.keys.i2r,
-      receiveKey: done.value.keys.r2i,
-      peer: peerInfo(checked.value),
-      limits: ctx.limits,
-      clock: ctx.clock,
-      leftover,
-      transcript: done.value.keys.transcript,
-      onReason: (code) => ctx.reason(code),
-    });
+    const { i2r, r2i, transcript } = done.value.keys;
+    return openChannel(ctx, stream, reader.detach(), { send: i2r, receive: r2i, transcript }, checked.value);
   });
 }
 
@@ -402,18 +411,13 @@ export async function secureConnect(stream: Duplex, options: SecureOptions): Pro
 export async function secureAccept(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
   const ctx = contextOf(options);
   const sock = stream as Duplex & SocketLike;
-  const initiatorAddress = resolveAddress(
-    'options.remoteAddress',
-    options.remoteAddress,
-    sock.remoteAddress,
-    sock.remotePort,
-  );
+  const initiatorAddress = remoteAddressOf(options, sock);
   const ours =
     options.checkAddress === false
       ? undefined
       : options.acceptAddresses !== undefined
         ? options.acceptAddresses.map((a, i) => resolveAddress(`options.acceptAddresses[${i}]`, a))
-        : [resolveAddress('options.localAddress', options.localAddress, sock.localAddress, sock.localPort)];
+        : [localAddressOf(options, sock)];
   if (!ctx.enter()) {
     ctx.reason('ERR_HS_BUSY', 'pending handshakes');
     closeWithAlert(stream, 'ERR_HS_BUSY');
@@ -446,18 +450,14 @@ export async function secureAccept(stream: Duplex, options: SecureOptions): Prom
       const finishBytes = await readShare(reader, MessageType.finish, fail);
       const keys = checkFinish(peer, sealed.value.keys, finishBytes);
       if (!keys.ok) return fail(keys);
-      const leftover = reader.detach();
-      return new SecureChannel({
-        transport: stream,
-        sendKey: keys.value.r2i,
-        receiveKey: keys.value.i2r,
-        peer: peerInfo(checked.value),
-        limits: ctx.limits,
-        clock: ctx.clock,
-        leftover,
-        transcript: keys.value.transcript,
-        onReason: (code) => ctx.reason(code),
-      });
+      const { i2r, r2i, transcript } = keys.value;
+      return openChannel(
+        ctx,
+        stream,
+        reader.detach(),
+        { send: r2i, receive: i2r, transcript },
+        checked.value,
+      );
     });
   } finally {
     ctx.leave();
