@@ -26,6 +26,16 @@ TG_SHANI_TARGET static void sha1_shani(const uint8_t *data, size_t len, uint32_t
 }
 #endif
 
+/* Both portable compressions over a whole buffer: full blocks, then the padded tail (1 or 2 blocks). */
+static void digest_portable(void (*block)(uint32_t *h, const uint8_t *p), uint32_t *h, const uint8_t *data,
+                            size_t len) {
+  size_t full = len / 64;
+  for (size_t i = 0; i < full; i++) block(h, data + 64 * i);
+  uint8_t last[128];
+  size_t nb = tg_pad_final(last, data + 64 * full, len % 64, 0, len);
+  for (size_t i = 0; i < nb; i++) block(h, last + 64 * i);
+}
+
 void tg_sha256(tg_impl impl, const uint8_t *data, size_t len, uint8_t out[32]) {
   uint32_t h[8];
 #if TG_X86_SHANI
@@ -36,11 +46,7 @@ void tg_sha256(tg_impl impl, const uint8_t *data, size_t len, uint8_t out[32]) {
   {
     (void)impl;
     memcpy(h, tg_sha256_iv, sizeof h);
-    size_t full = len / 64;
-    for (size_t i = 0; i < full; i++) tg_sha256_block_portable(h, data + 64 * i);
-    uint8_t last[128];
-    size_t nb = tg_pad_final(last, data + 64 * full, len % 64, 0, len);
-    for (size_t i = 0; i < nb; i++) tg_sha256_block_portable(h, last + 64 * i);
+    digest_portable(tg_sha256_block_portable, h, data, len);
   }
   for (int i = 0; i < 8; i++) tg_store_be32(out + 4 * i, h[i]);
 }
@@ -55,11 +61,7 @@ void tg_sha1(tg_impl impl, const uint8_t *data, size_t len, uint8_t out[20]) {
   {
     (void)impl;
     memcpy(h, tg_sha1_iv, sizeof h);
-    size_t full = len / 64;
-    for (size_t i = 0; i < full; i++) tg_sha1_block_portable(h, data + 64 * i);
-    uint8_t last[128];
-    size_t nb = tg_pad_final(last, data + 64 * full, len % 64, 0, len);
-    for (size_t i = 0; i < nb; i++) tg_sha1_block_portable(h, last + 64 * i);
+    digest_portable(tg_sha1_block_portable, h, data, len);
   }
   for (int i = 0; i < 5; i++) tg_store_be32(out + 4 * i, h[i]);
 }
