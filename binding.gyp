@@ -4,6 +4,7 @@
       "target_name": "tollgate_native",
       "sources": [
         "native/addon.c",
+        "native/aead.c",
         "native/cpu.c",
         "native/hash.c",
         "native/search.c"

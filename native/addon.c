@@ -7,7 +7,11 @@
  *   sha256(data, impl?) -> Buffer             sha1(data, impl?) -> Buffer
  *   searchSha256Bits(challenge, bits, start, count, stop?, impl?) -> { found, nonce, attempts }
  *   searchHashcash(prefix, hexZeros, start, count, stop?, impl?)  -> { found, nonce, attempts }
- *   features() -> { shani }                   maxFixedBytes, pollInterval
+ *   checkSha256Bits(challenge, bits, nonce) -> bool   (one hash: the server's PoW check)
+ *   features() -> { shani, aead }             maxFixedBytes, pollInterval
+ *   aeadNew(key, encrypt) -> context | null   (AES-256-GCM, one context per key and direction)
+ *   aeadOpen(context, iv, aad, buf) -> bool   buf = ciphertext || tag, decrypted in place
+ *   aeadSeal(context, iv, aad, buf)           buf = plaintext || 16 spare bytes, sealed in place
  * impl: 'auto' (default: SHA extensions when the CPU has them), 'portable' or 'shani'.
  */
 #define NAPI_VERSION 8
@@ -216,12 +220,150 @@ static napi_value js_search_hashcash(napi_env env, napi_callback_info info) {
   return search_common(env, info, 1);
 }
 
+/* SHA-256(challenge || u64be(nonce)) has at least `bits` leading zero bits. */
+static napi_value js_check_sha256_bits(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_arg(env, 0, "arguments", "expected 3");
+  const uint8_t *challenge;
+  size_t len;
+  if (!get_bytes(env, argv[0], "challenge", TG_MAX_FIXED, &challenge, &len)) return NULL;
+  double bits;
+  if (!get_int(env, argv[1], "bits", 0, 256, &bits)) return NULL;
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[2], &t));
+  if (t != napi_bigint) return throw_arg(env, 0, "nonce", "expected a bigint");
+  uint64_t nonce;
+  bool lossless = false;
+  CHECK(napi_get_value_bigint_uint64(env, argv[2], &nonce, &lossless));
+  if (!lossless) return throw_arg(env, 1, "nonce", "expected an integer in [0, 2^64 - 1]");
+  uint8_t msg[TG_MAX_FIXED + 8];
+  memcpy(msg, challenge, len);
+  for (int i = 0; i < 8; i++) msg[len + i] = (uint8_t)(nonce >> (56 - 8 * i));
+  uint8_t digest[32];
+  tg_sha256(tg_cpu_has_shani() ? TG_IMPL_SHANI : TG_IMPL_PORTABLE, msg, len + 8, digest);
+  unsigned need = (unsigned)bits, have = 0;
+  for (int i = 0; i < 32 && have < need; i++) {
+    if (digest[i] == 0) {
+      have += 8;
+      continue;
+    }
+    for (uint8_t b = digest[i]; !(b & 0x80); b <<= 1) have++;
+    break;
+  }
+  napi_value result;
+  CHECK(napi_get_boolean(env, have >= need, &result));
+  return result;
+}
+
+/* Tags the externals made by aeadNew, so that no other external can pass for one. */
+static const napi_type_tag aead_tag = {0x746f6c6c67617465ULL, 0x6165616467636d31ULL};
+
+static void aead_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tg_aead_free((tg_aead *)data);
+}
+
+static napi_value js_aead_new(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return throw_arg(env, 0, "arguments", "expected 2");
+  const uint8_t *key;
+  size_t key_len;
+  if (!get_bytes(env, argv[0], "key", 32, &key, &key_len)) return NULL;
+  if (key_len != 32) return throw_arg(env, 1, "key", "expected 32 bytes");
+  bool encrypt = false;
+  if (napi_get_value_bool(env, argv[1], &encrypt) != napi_ok) {
+    return throw_arg(env, 0, "encrypt", "expected a boolean");
+  }
+  napi_value result;
+  tg_aead *a = tg_aead_new(key, encrypt ? 1 : 0);
+  if (a == NULL) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  if (napi_create_external(env, a, aead_finalize, NULL, &result) != napi_ok) {
+    tg_aead_free(a);
+    napi_throw_error(env, NULL, "tollgate_native: napi_create_external failed");
+    return NULL;
+  }
+  CHECK(napi_type_tag_object(env, result, &aead_tag));
+  return result;
+}
+
+/* The context, iv, aad and buffer of aeadOpen/aeadSeal. Returns 0 after throwing. */
+static int aead_args(napi_env env, napi_callback_info info, tg_aead **a, const uint8_t **iv,
+                     const uint8_t **aad, size_t *aad_len, uint8_t **buf, size_t *buf_len) {
+  size_t argc = 4;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    throw_arg(env, 0, "arguments", "expected 4");
+    return 0;
+  }
+  napi_valuetype t;
+  bool tagged = false;
+  void *ptr = NULL;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &aead_tag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, argv[0], &ptr) != napi_ok || ptr == NULL) {
+    throw_arg(env, 0, "context", "expected a context from aeadNew");
+    return 0;
+  }
+  *a = (tg_aead *)ptr;
+  size_t iv_len;
+  if (!get_bytes(env, argv[1], "iv", 12, iv, &iv_len)) return 0;
+  if (iv_len != 12) {
+    throw_arg(env, 1, "iv", "expected 12 bytes");
+    return 0;
+  }
+  if (!get_bytes(env, argv[2], "aad", (size_t)1 << 30, aad, aad_len)) return 0;
+  const uint8_t *b;
+  if (!get_bytes(env, argv[3], "buf", (size_t)1 << 30, &b, buf_len)) return 0;
+  if (*buf_len < 16) {
+    throw_arg(env, 1, "buf", "expected at least 16 bytes (the tag)");
+    return 0;
+  }
+  *buf = (uint8_t *)b;
+  return 1;
+}
+
+static napi_value js_aead_open(napi_env env, napi_callback_info info) {
+  tg_aead *a;
+  const uint8_t *iv, *aad;
+  uint8_t *buf;
+  size_t aad_len, buf_len;
+  if (!aead_args(env, info, &a, &iv, &aad, &aad_len, &buf, &buf_len)) return NULL;
+  int r = tg_aead_open(a, iv, aad, aad_len, buf, buf_len - 16, buf + buf_len - 16, buf);
+  if (r < 0) return throw_arg(env, 1, "context", "not a decrypting context, or the cipher failed");
+  napi_value result;
+  CHECK(napi_get_boolean(env, r == 1, &result));
+  return result;
+}
+
+static napi_value js_aead_seal(napi_env env, napi_callback_info info) {
+  tg_aead *a;
+  const uint8_t *iv, *aad;
+  uint8_t *buf;
+  size_t aad_len, buf_len;
+  if (!aead_args(env, info, &a, &iv, &aad, &aad_len, &buf, &buf_len)) return NULL;
+  if (tg_aead_seal(a, iv, aad, aad_len, buf, buf_len - 16, buf, buf + buf_len - 16) < 0) {
+    return throw_arg(env, 1, "context", "not an encrypting context, or the cipher failed");
+  }
+  return NULL;
+}
+
 static napi_value js_features(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, shani;
   CHECK(napi_create_object(env, &obj));
   CHECK(napi_get_boolean(env, tg_cpu_has_shani() != 0, &shani));
   CHECK(napi_set_named_property(env, obj, "shani", shani));
+  napi_value aead;
+  CHECK(napi_get_boolean(env, tg_aead_available() != 0, &aead));
+  CHECK(napi_set_named_property(env, obj, "aead", aead));
   return obj;
 }
 
@@ -234,6 +376,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"sha1", NULL, js_sha1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"searchSha256Bits", NULL, js_search_sha256_bits, NULL, NULL, NULL, napi_enumerable, NULL},
       {"searchHashcash", NULL, js_search_hashcash, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"checkSha256Bits", NULL, js_check_sha256_bits, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadNew", NULL, js_aead_new, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadOpen", NULL, js_aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadSeal", NULL, js_aead_seal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"features", NULL, js_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"maxFixedBytes", NULL, NULL, NULL, NULL, max_fixed, napi_enumerable, NULL},
       {"pollInterval", NULL, NULL, NULL, NULL, poll, napi_enumerable, NULL},

@@ -3,8 +3,9 @@
 
 #if TG_X86_SHANI
 #include <cpuid.h>
+#include <stdatomic.h>
 
-int tg_cpu_has_shani(void) {
+static int detect(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
   /* leaf 1, ECX: bit 9 SSSE3, bit 19 SSE4.1 (pshufb, pinsr/pextr, pblendw around the SHA code) */
@@ -13,6 +14,18 @@ int tg_cpu_has_shani(void) {
   __cpuid_count(7, 0, a, b, c, d);
   /* leaf 7 subleaf 0, EBX bit 29: SHA */
   return (b >> 29) & 1;
+}
+
+/* Cached: CPUID exits to the hypervisor on virtual machines, microseconds per call. */
+static atomic_int cached = -1;
+
+int tg_cpu_has_shani(void) {
+  int v = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (v < 0) {
+    v = detect();
+    atomic_store_explicit(&cached, v, memory_order_relaxed);
+  }
+  return v;
 }
 #else
 int tg_cpu_has_shani(void) { return 0; }

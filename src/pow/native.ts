@@ -34,7 +34,15 @@ export interface NativeAddon {
     stop?: Int32Array | null,
     impl?: 'auto' | 'portable' | 'shani',
   ): SearchResult;
-  features(): { shani: boolean };
+  features(): { shani: boolean; aead?: boolean };
+  /** SHA-256(challenge || u64be(nonce)) has at least `bits` leading zero bits. */
+  checkSha256Bits?(challenge: Uint8Array, bits: number, nonce: bigint): boolean;
+  /** An AES-256-GCM context for one key and direction, or null without OpenSSL in the process. */
+  aeadNew?(key: Uint8Array, encrypt: boolean): object | null;
+  /** Decrypts `buf` (ciphertext || 16-byte tag) in place; false when the tag does not verify. */
+  aeadOpen?(context: object, iv: Uint8Array, aad: Uint8Array, buf: Uint8Array): boolean;
+  /** Encrypts `buf` (plaintext || 16 spare bytes) in place and writes the tag into the spare bytes. */
+  aeadSeal?(context: object, iv: Uint8Array, aad: Uint8Array, buf: Uint8Array): void;
   /** Longest challenge or hashcash prefix a search accepts. */
   readonly maxFixedBytes: number;
   /** Attempts between two polls of the stop flag. */
@@ -134,4 +142,43 @@ function notFoundAsNext(result: SearchResult, start: bigint): SearchResult {
   return result.found
     ? result
     : { found: false, nonce: start + BigInt(result.attempts), attempts: result.attempts };
+}
+
+/**
+ * AES-256-GCM with a context kept per key and direction (native/aead.c): the key schedule is
+ * done once, each call only sets the IV, where node:crypto builds a cipher per call (issue
+ * 12). Both functions work in place; see `NativeAddon.aeadOpen` and `aeadSeal`.
+ */
+export interface NativeGcm {
+  open(iv: Uint8Array, aad: Uint8Array, buf: Uint8Array): boolean;
+  seal(iv: Uint8Array, aad: Uint8Array, buf: Uint8Array): void;
+}
+
+/**
+ * A native AES-256-GCM context for `key` (32 bytes), or null when the addon or the OpenSSL
+ * symbols it looks up in the running Node are missing; callers then use node:crypto.
+ * A context made with `encrypt` false only opens, one made with true only seals.
+ */
+export function nativeGcm(key: Uint8Array, encrypt: boolean): NativeGcm | null {
+  if (!nativeGcmAvailable()) return null;
+  const addon = loadNativeAddon()!;
+  const context = addon.aeadNew!(key, encrypt);
+  if (context === null) return null;
+  const open = addon.aeadOpen!;
+  const seal = addon.aeadSeal!;
+  return {
+    open: (iv, aad, buf) => open(context, iv, aad, buf),
+    seal: (iv, aad, buf) => seal(context, iv, aad, buf),
+  };
+}
+
+let gcmAvailable: boolean | undefined;
+
+/** Whether `nativeGcm` can return contexts in this process. */
+export function nativeGcmAvailable(): boolean {
+  if (gcmAvailable === undefined) {
+    const addon = loadNativeAddon();
+    gcmAvailable = addon !== null && addon.aeadNew !== undefined && addon.features().aead === true;
+  }
+  return gcmAvailable;
 }
