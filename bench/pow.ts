@@ -19,6 +19,7 @@ import { admitSolved, ReplayGuard } from '../src/admission/replay.js';
 import { ChallengeSealer, KeyRing } from '../src/admission/sealed.js';
 import { MemoryStore } from '../src/admission/store.js';
 import { getBackend } from '../src/pow/backend.js';
+import { hashcashStart } from '../src/pow/hashcash.js';
 import { loadNativeBackend } from '../src/pow/native.js';
 import { closePools } from '../src/pow/pool.js';
 import { solveSha256Bits, verifySha256Bits } from '../src/pow/sha256-bits.js';
@@ -89,14 +90,21 @@ function rate(step: (n: number) => number, ms: number, batch: number): Rate {
 const CHALLENGE = new Uint8Array(16).map((_, i) => i * 17);
 const HASHCASH_PREFIX = Buffer.from('1:5:20261121093000:127.0.0.1:53422::Vmh0Yw==:');
 /**
- * Hashcash counters are timed from 10^7: 8 digits, the regime of a 5 to 6 hex-digit solve.
- * With this 46-byte powtcp prefix the message then needs two final blocks (2 compressions
- * per attempt); the rate depends on the counter's length, so every row uses the same range.
+ * Hashcash counters are timed from where `solveHashcash` starts them for this 46-byte powtcp
+ * prefix (`hashcashStart`: 19 digits, so that the counter's changing bytes lie in the last
+ * block and an attempt costs one compression); every row uses the same range. The figure
+ * for counters from 10^7 (8 digits, where the reference client's counting from 0 is during
+ * a 5 to 6 hex-digit solve: two compressions per attempt) is printed beside it.
  */
-const HASHCASH_START = 10n ** 7n;
+const HASHCASH_START = hashcashStart(HASHCASH_PREFIX.length);
+const HASHCASH_REFERENCE_START = 10n ** 7n;
 
-function backendRate(backend: HashBackend, kind: 'sha256-bits' | 'hashcash-sha1'): Rate {
-  let start = kind === 'hashcash-sha1' ? HASHCASH_START : 0n;
+function backendRate(
+  backend: HashBackend,
+  kind: 'sha256-bits' | 'hashcash-sha1',
+  hashcashFrom = HASHCASH_START,
+): Rate {
+  let start = kind === 'hashcash-sha1' ? hashcashFrom : 0n;
   // Impossible difficulties, so that every call runs its whole range.
   return rate(
     (n) => {
@@ -139,7 +147,9 @@ async function hashWasmRate(kind: 'sha256-bits' | 'hashcash-sha1'): Promise<Rate
   const hasher = kind === 'sha256-bits' ? await createSHA256() : await createSHA1();
   const suffix = new Uint8Array(8);
   const view = new DataView(suffix.buffer);
-  let nonce = kind === 'hashcash-sha1' ? Number(HASHCASH_START) : 0;
+  let nonce = 0;
+  // 19-digit counters are beyond a double's exact integers: count them as bigints.
+  let counter = HASHCASH_START;
   return rate(
     (n) => {
       for (let i = 0; i < n; i++, nonce++) {
@@ -150,7 +160,7 @@ async function hashWasmRate(kind: 'sha256-bits' | 'hashcash-sha1'): Promise<Rate
           hasher.update(suffix);
         } else {
           hasher.update(HASHCASH_PREFIX);
-          hasher.update(Buffer.from(String(nonce)).toString('base64'));
+          hasher.update(Buffer.from(String(counter++)).toString('base64'));
         }
         hasher.digest('binary');
       }
@@ -238,19 +248,26 @@ async function verifyRate(backend: HashBackend): Promise<VerifyFigures> {
     for (const it of items) await guard.redeem(it.challenge, it.expiresAt);
   });
 
-  // The whole pipeline, as a server runs it (admitSolved: open -> verify -> redeem).
-  const guard = new ReplayGuard(new MemoryStore());
+  // The whole pipeline, as a server runs it (admitSolved: open -> verify -> redeem). The
+  // first pass is not counted: it ran at ~60% of the steady rate (compilation, heap growth).
   const verify = (nonce: bigint) => (state: { challenge: Uint8Array }, d: number) =>
     verifySha256Bits({ challenge: state.challenge, difficulty: d }, nonce);
-  const began = performance.now();
-  const cpu0 = cpuSeconds();
+  let guard = new ReplayGuard(new MemoryStore());
+  let cpu = 0;
+  let ms = 0;
   let accepted = 0;
-  for (const { sealed, nonce } of items) {
-    const v = await admitSolved({ sealer, guard, sealed, client, server, verify: verify(nonce) });
-    if (v.ok) accepted++;
+  for (let pass = 0; pass < 2; pass++) {
+    guard = new ReplayGuard(new MemoryStore());
+    const began = performance.now();
+    const cpu0 = cpuSeconds();
+    accepted = 0;
+    for (const { sealed, nonce } of items) {
+      const v = await admitSolved({ sealer, guard, sealed, client, server, verify: verify(nonce) });
+      if (v.ok) accepted++;
+    }
+    cpu = cpuSeconds() - cpu0;
+    ms = performance.now() - began;
   }
-  const cpu = cpuSeconds() - cpu0;
-  const ms = performance.now() - began;
   if (accepted !== count) throw new Error(`only ${accepted} of ${count} verifications accepted`);
   // A replayed proof must be refused: the benchmark measures the real pipeline.
   const replay = await admitSolved({
@@ -300,6 +317,8 @@ async function main(): Promise<void> {
 
   const best = getBackend('auto');
   const bestRate = rows.find((r) => r.what === best.name)?.sha256 ?? 0;
+  log(`${best.name} hashcash from 10^7 (the reference client's counters) ...`);
+  const hashcashReference = backendRate(best, 'hashcash-sha1', HASHCASH_REFERENCE_START).cpu;
   log(`pool scaling (${best.name}) ...`);
   const onePool = await poolRate(1, 'auto', bestRate);
   const twoPool = await poolRate(2, 'auto', bestRate);
@@ -320,6 +339,8 @@ async function main(): Promise<void> {
   const nativeSha256 =
     rows.find((r) => r.what === 'native-shani')?.sha256 ??
     rows.find((r) => r.what === 'native-portable')?.sha256;
+  const nativeSha1 =
+    rows.find((r) => r.what === 'native-shani')?.sha1 ?? rows.find((r) => r.what === 'native-portable')?.sha1;
   const fmt = (n: number | undefined) => (n === undefined ? '-' : `${(n / 1e6).toFixed(2)} M/s`);
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
@@ -360,6 +381,9 @@ async function main(): Promise<void> {
     `  per CPU second over all threads: ${best.name} ${fmt(onePool.cpu)} / ${fmt(twoPool.cpu)}, ts ${fmt(oneTsPool.cpu)} / ${fmt(twoTsPool.cpu)} (pool overhead: compare with the per-core rows)`,
   );
   lines.push(
+    `hashcash counters from ${HASHCASH_START} (solveHashcash's start for this prefix); ${best.name} from 10^7 (two compressions per attempt): ${fmt(hashcashReference)} (${ratio(hashcashReference, opensslSha1)} openssl)`,
+  );
+  lines.push(
     `verification (sealed open + sha256-bits check + replay mark): ${Math.round(verifications).toLocaleString('en')}/s per CPU second (${Math.round(verify.wall).toLocaleString('en')}/s wall)`,
     `  stages alone: open ${Math.round(verify.open).toLocaleString('en')}/s, PoW check ${Math.round(verify.powCheck).toLocaleString('en')}/s, replay mark ${Math.round(verify.replayMark).toLocaleString('en')}/s`,
     '',
@@ -370,6 +394,11 @@ async function main(): Promise<void> {
       target: 'native sha256-bits >= 0.9x openssl SHA-256 compressions/s',
       value: ratio(nativeSha256, opensslSha256),
       met: nativeSha256 !== undefined && opensslSha256 !== undefined && nativeSha256 >= 0.9 * opensslSha256,
+    },
+    {
+      target: 'native hashcash-sha1 >= 1.0x openssl SHA-1 compressions/s',
+      value: ratio(nativeSha1, opensslSha1),
+      met: nativeSha1 !== undefined && opensslSha1 !== undefined && nativeSha1 >= opensslSha1,
     },
     { target: 'TS sha256-bits >= 2.5 M/s per core', value: fmt(tsRate), met: tsRate >= 2.5e6 },
     { target: `2 workers >= 1.8x one (${best.name})`, value: ratio(two, one), met: two >= 1.8 * one },
@@ -393,6 +422,8 @@ async function main(): Promise<void> {
         rows.map((r) => [r.what, { sha256Bits: r.sha256 ?? null, hashcashSha1: r.sha1 ?? null }]),
       ),
       opensslCompressionsPerSec: { sha256: opensslSha256 ?? null, sha1: opensslSha1 ?? null },
+      hashcashStart: HASHCASH_START.toString(),
+      hashcashFromReferenceStart: hashcashReference,
       pool: {
         backend: best.name,
         oneWorker: one,

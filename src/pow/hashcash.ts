@@ -178,7 +178,46 @@ export function expectedAttempts(hexDigits: number): number {
   return 16 ** hexDigits;
 }
 
-/** Counts the counter up from 0 (as the reference client does) and returns the solved header. */
+/**
+ * Largest counter our solver hands out: below 2^63, so that a reference server that reads the
+ * counter into a signed 64-bit integer still accepts every solution (the reference client
+ * counts from 0 and never gets near it; spec/powtcp.md only says "decimal counter").
+ */
+export const HASHCASH_COUNTER_END = 1n << 63n;
+
+/** Bytes of base64(decimal) for a counter of `digits` digits. */
+function fieldLength(digits: number): number {
+  return 4 * Math.ceil(digits / 3);
+}
+
+/**
+ * Where the solver starts counting for a prefix of `prefixLength` bytes (DESIGN "Speed
+ * rules": one compression per attempt). An increment changes at most the last two base64
+ * groups (8 bytes, the native solver's window); when those bytes, 0x80 and the 8-byte length
+ * all lie in the message's last 64-byte block, every earlier block is the same for a whole
+ * run of counters and is compressed once. The reference client counts from 0, which with a
+ * 46-byte powtcp prefix puts the counter across two blocks (two compressions per attempt);
+ * any counter is a valid solution to the reference server, so we start at the first counter
+ * of the longest digit count (at most 19, below 2^63) that keeps the window in the last block.
+ * 0 when no digit count does (cannot happen for prefixes of at least one byte up to the
+ * length limit, but the fallback keeps the reference behaviour).
+ */
+export function hashcashStart(prefixLength: number): bigint {
+  assertInteger('prefixLength', prefixLength, 0, MAX_HASHCASH_HEADER_LENGTH);
+  for (let digits = 19; digits >= 1; digits--) {
+    const total = prefixLength + fieldLength(digits);
+    const lastBlock = 64 * (Math.ceil((total + 9) / 64) - 1);
+    const window = Math.min(8, fieldLength(digits));
+    if (total - window >= lastBlock) return digits === 1 ? 0n : 10n ** BigInt(digits - 1);
+  }
+  return 0n;
+}
+
+/**
+ * Solves the puzzle and returns the solved header. Counts from `hashcashStart(prefix length)`
+ * (one compression per attempt; still a valid solution for the reference server, which only
+ * hashes the header) rather than from 0 as the reference client does.
+ */
 export async function solveHashcash(
   header: string | HashcashHeader,
   opts: SolveOptions = {},
@@ -195,11 +234,14 @@ export async function solveHashcash(
   const prefix = `${h.version}:${h.bits}:${h.date}:${h.resource}:${h.ext}:${h.rand}:`;
   const backend = opts.backend ?? 'auto';
   const name = getBackend(backend).name;
+  const prefixBytes = Buffer.from(prefix, 'latin1');
   const result = await solveInPool(
-    { op: 'hashcash', prefix: Buffer.from(prefix, 'latin1'), hexZeros: h.bits, backend },
+    { op: 'hashcash', prefix: prefixBytes, hexZeros: h.bits, backend },
     expectedAttempts(h.bits),
     name,
     opts,
+    undefined,
+    { first: hashcashStart(prefixBytes.length), end: HASHCASH_COUNTER_END },
   );
   return { ...result, header: prefix + encodeCounter(result.nonce) };
 }

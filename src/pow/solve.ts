@@ -43,6 +43,8 @@ export function solveInPool(
   backend: SolveResult['backend'],
   opts: SolveOptions,
   chunkAttempts = CHUNK_ATTEMPTS,
+  /** The nonces to search, [first, end); default the whole u64 space. */
+  range: { readonly first: bigint; readonly end: bigint } = { first: 0n, end: NONCE_END },
 ): Promise<SolveResult> {
   const workers = checkSolveOptions(opts);
   const { signal, maxAttempts, timeoutMs, onProgress } = opts;
@@ -52,7 +54,8 @@ export function solveInPool(
   const began = performance.now();
 
   return new Promise<SolveResult>((resolve, reject) => {
-    let next = 0n;
+    let next = range.first;
+    const end = range.end;
     let dispatched = 0;
     let doneAttempts = 0;
     let inFlight = 0;
@@ -107,7 +110,7 @@ export function solveInPool(
         reject(
           new TollgateError(
             'ERR_POW_BUDGET',
-            next >= NONCE_END
+            next >= end
               ? 'nonce space exhausted without a solution'
               : `no solution within ${dispatched} attempts`,
           ),
@@ -119,12 +122,12 @@ export function solveInPool(
       while (
         freeSlots.length > 0 &&
         Atomics.load(flags, 0) === 0 &&
-        next < NONCE_END &&
+        next < end &&
         (maxAttempts === undefined || dispatched < maxAttempts)
       ) {
         let count = chunkAttempts;
         if (maxAttempts !== undefined) count = Math.min(count, maxAttempts - dispatched);
-        if (NONCE_END - next < BigInt(count)) count = Number(NONCE_END - next);
+        if (end - next < BigInt(count)) count = Number(end - next);
         const slot = freeSlots.pop()!;
         const start = next;
         next += BigInt(count);

@@ -8,7 +8,9 @@ import {
   encodeCounter,
   expectedAttempts,
   formatHashcash,
+  HASHCASH_COUNTER_END,
   type HashcashHeader,
+  hashcashStart,
   leadingHexZeros,
   newHashcash,
   parseHashcash,
@@ -18,6 +20,7 @@ import {
 } from '../../src/pow/hashcash.js';
 import { MAX_HASHCASH_HEADER_LENGTH, MAX_HASHCASH_HEX_ZEROS } from '../../src/pow/limits.js';
 import { closePools } from '../../src/pow/pool.js';
+import { ArgumentError } from '../../src/util/errors.js';
 
 after(() => closePools());
 
@@ -174,4 +177,54 @@ test('verify rejects a solved header at one more hex digit', async () => {
   const harder = r.header.replace('1:2:', `1:${zeros + 1}:`);
   const checked = checkHashcash(harder);
   assert.equal(checked.ok ? 'ok' : checked.code, 'ERR_POW_INSUFFICIENT');
+});
+
+/** The reference client's check of a solved header: SHA-1 of the text, hex, leading '0's. */
+function referenceAccepts(header: string): boolean {
+  const fields = header.split(':');
+  const bits = Number(fields[1]);
+  return createHash('sha1').update(header).digest('hex').startsWith('0'.repeat(bits));
+}
+
+test("hashcashStart: for every prefix length the counter's changing bytes, 0x80 and the length lie in the last block", () => {
+  for (let p = 0; p <= MAX_HASHCASH_HEADER_LENGTH; p++) {
+    const start = hashcashStart(p);
+    assert.ok(start >= 0n && start < HASHCASH_COUNTER_END, `prefix ${p}`);
+    // Independent of the implementation: lay the message out for the first counters and
+    // for the last one before the low six digits carry, and compare the blocks.
+    for (const counter of [start, start + 1n, start + 999n, start + 999_999n]) {
+      const field = encodeCounter(counter);
+      if (field.length !== encodeCounter(start).length) continue;
+      const total = p + field.length;
+      const lastBlock = 64 * (Math.ceil((total + 9) / 64) - 1);
+      // The native window: the last two base64 groups (8 bytes), or the whole field if shorter.
+      const window = Math.min(8, field.length);
+      if (start > 0n) assert.ok(total - window >= lastBlock, `prefix ${p}, counter ${counter}`);
+    }
+    assert.throws(() => hashcashStart(-1), ArgumentError);
+  }
+  // The powtcp prefix (46 bytes): 19 digits, from 10^18.
+  assert.equal(hashcashStart(46), 10n ** 18n);
+});
+
+test('solutions found from hashcashStart are canonical, below 2^63 and accepted as the reference checks them', async () => {
+  for (const resource of ['127.0.0.1:53422', '[2001:db8::1]:40000', '10.0.0.1:1']) {
+    for (const bits of [1, 2, 3]) {
+      const h = newHashcash({ bits, resource, nowMs: 1_800_000_000_000, rand: Uint8Array.of(9, 8, 7, 6) });
+      const text = formatHashcash(h);
+      const prefixLength = text.length - h.counter.length;
+      for (const backend of ['ts', 'auto'] as const) {
+        const r = await solveHashcash(text, { backend });
+        assert.ok(r.nonce >= hashcashStart(prefixLength) && r.nonce < HASHCASH_COUNTER_END);
+        assert.equal(checkHashcash(r.header).ok, true);
+        assert.equal(referenceAccepts(r.header), true);
+        const counter = parseHashcash(r.header);
+        assert.ok(counter.ok);
+        assert.equal(decodeCounter(counter.value.counter), r.nonce);
+        // A signed 64-bit parse of the decimal, as a Go reference server would do.
+        const digits = Buffer.from(counter.value.counter, 'base64').toString('latin1');
+        assert.ok(BigInt(digits) <= 2n ** 63n - 1n && String(BigInt(digits)) === digits);
+      }
+    }
+  }
 });
