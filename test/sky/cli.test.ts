@@ -35,15 +35,45 @@ test('tollgate sky, earth and earth send from the command line', T, async () => 
   const procs = [sky];
   try {
     const [, skyAt] = await waitStderr(sky, /sky listening on (\S+)\n/);
-    const bob = new CliProcess(['earth', '--key', join(dir, 'bob.pem'), '--sky', skyAt!, '--listen', '127.0.0.1:0', '--inbox-bytes', '65536']);
+    const bob = new CliProcess([
+      'earth',
+      '--key',
+      join(dir, 'bob.pem'),
+      '--sky',
+      skyAt!,
+      '--listen',
+      '127.0.0.1:0',
+      '--inbox-bytes',
+      '65536',
+    ]);
     procs.push(bob);
     const [, bobId] = await waitStderr(bob, /earth ([0-9a-f]{64})\n/);
-    const sent = await runCli(['earth', 'send', '--key', join(dir, 'alice.pem'), '--sky', skyAt!, '--to', bobId!, 'hi there']);
+    const sent = await runCli([
+      'earth',
+      'send',
+      '--key',
+      join(dir, 'alice.pem'),
+      '--sky',
+      skyAt!,
+      '--to',
+      bobId!,
+      'hi there',
+    ]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.match(sent.stdout, /^delivered via direct\n$/);
     const [line] = await bob.waitFor(/^[0-9a-f]{64} hi there\n/m);
     assert.ok(line.length > 64);
-    const refused = await runCli(['earth', 'send', '--key', join(dir, 'alice.pem'), '--sky', skyAt!, '--to', 'ab'.repeat(32), 'x']);
+    const refused = await runCli([
+      'earth',
+      'send',
+      '--key',
+      join(dir, 'alice.pem'),
+      '--sky',
+      skyAt!,
+      '--to',
+      'ab'.repeat(32),
+      'x',
+    ]);
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr, 'ERR_SKY_NO_LEASE\n');
   } finally {
@@ -52,7 +82,11 @@ test('tollgate sky, earth and earth send from the command line', T, async () => 
 });
 
 test('every sky and earth command has --help', T, async () => {
-  for (const args of [['sky', '--help'], ['earth', '--help'], ['earth', 'send', '--help']]) {
+  for (const args of [
+    ['sky', '--help'],
+    ['earth', '--help'],
+    ['earth', 'send', '--help'],
+  ]) {
     const r = await runCli(args);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^Usage: tollgate (sky|earth)/);
