@@ -93,6 +93,16 @@ test('line longer than the limit: 0:ERR_POWTCP_LINE_TOO_LONG, and the rest is ne
   });
 });
 
+test('a complete line and an over-long tail in one write: the line is answered, then the tail refused', async () => {
+  await withServer({ limits: { maxLineBytes: 64 } }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    c.send(`1:\n${'x'.repeat(200)}`);
+    assert.match(await c.line(), /^2:1:/);
+    assert.equal(await c.line(), '0:ERR_POWTCP_LINE_TOO_LONG');
+    assert.equal(await c.end(), '');
+  });
+});
+
 test('unknown command, client-side commands and garbage', async () => {
   await withServer({}, async (_svc, port) => {
     await expectRefusal(await RawClient.open(port), '7:hello\n', 'ERR_POWTCP_UNKNOWN_COMMAND');
@@ -291,6 +301,14 @@ test('reference mode keeps every puzzle until it is redeemed; nopow accepts any 
     const puzzle = await puzzleOn(c);
     assert.match(await c.request(`3:${puzzle}\n`), /^4:/);
   });
+});
+
+test('the library refuses a shared key secret with the memory store, naming its own options', async () => {
+  await assert.rejects(
+    startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, secret: new Uint8Array(32) }),
+    (err: Error & { argument?: string }) =>
+      err.argument === 'secret' && /store: redis:\/\//.test(err.message) && !err.message.includes('--'),
+  );
 });
 
 test('IPv6: the resource is [addr]:port and the exchange works over ::1', async (t) => {

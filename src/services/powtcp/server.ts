@@ -46,6 +46,23 @@ function destroyLater(socket: Socket): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
+/**
+ * The peer's canonical endpoint. Node reports a link-local peer as `fe80::1%<interface name>`,
+ * and Linux allows names that `endpoint` refuses as a zone (`tg+0`, `a@b`); the zone names our
+ * interface, not the peer, and the canonical form drops it anyway, so it is cut here.
+ */
+function peerEndpoint(socket: Socket): Endpoint | undefined {
+  const raw = socket.remoteAddress;
+  const port = socket.remotePort;
+  if (raw === undefined || port === undefined) return undefined;
+  const zone = raw.indexOf('%');
+  try {
+    return endpoint(zone === -1 ? raw : raw.slice(0, zone), port);
+  } catch {
+    return undefined;
+  }
+}
+
 export class PowtcpServer {
   readonly metrics: PowtcpMetrics;
   readonly limits: PowtcpLimits;
@@ -115,13 +132,22 @@ export class PowtcpServer {
   }
 
   private accept(socket: Socket): void {
-    const host = socket.remoteAddress;
-    const port = socket.remotePort;
-    if (host === undefined || port === undefined || this.publicAddress === undefined) {
+    // Nothing a peer controls may throw out of the connection listener: that would stop the
+    // process (issue 9 item 10).
+    try {
+      this.admit(socket);
+    } catch (err) {
+      this.logger.error('accept failed', { error: err instanceof Error ? err.message : String(err) });
+      socket.destroy();
+    }
+  }
+
+  private admit(socket: Socket): void {
+    const client = peerEndpoint(socket);
+    if (client === undefined || this.publicAddress === undefined) {
       socket.destroy();
       return;
     }
-    const client = endpoint(host, port);
     const identity = identityOf(client.host);
     const perAddress = this.perAddress.get(identity) ?? 0;
     // DESIGN pipeline step 2, global caps: refused before any state is kept for the peer.
