@@ -17,6 +17,17 @@ export const POWTCP_LIMITS = {
    * be solved on the connection that asked for it.
    */
   connectionTimeoutMs: 60_000,
+  /**
+   * How long a closing connection may take to flush its last line and see the peer's FIN
+   * (ms) before it is destroyed.
+   */
+  closeGraceMs: 2_000,
+  /**
+   * Bytes read from a peer after its connection's last answer (a `0:` verdict or the `4:`)
+   * before it is destroyed: an honest client sends nothing more, and a closing connection
+   * that kept reading accepted gigabytes during the grace period (issue 9 item 8).
+   */
+  maxBytesAfterClose: 4096,
   /** Open connections in total; beyond it new ones are closed at once. */
   maxConnections: 4096,
   /** Open connections per identity (IPv4 /32, IPv6 /64). */

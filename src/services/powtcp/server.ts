@@ -32,16 +32,13 @@ export interface PowtcpServerOptions {
   readonly clock?: Clock;
 }
 
-/** How long a closing connection may take to flush its last line before it is destroyed (ms). */
-const CLOSE_GRACE_MS = 2_000;
-
 /**
- * Destroys `socket` if it has not closed within CLOSE_GRACE_MS. The timer goes as soon as the
+ * Destroys `socket` if it has not closed within `graceMs`. The timer goes as soon as the
  * socket closes: holding the socket for the whole grace period would keep every closed
  * connection of a flood alive long enough to reach the old generation of the heap.
  */
-function destroyLater(socket: Socket): void {
-  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+function destroyLater(socket: Socket, graceMs: number): void {
+  const timer = setTimeout(() => socket.destroy(), graceMs);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
 }
@@ -164,7 +161,7 @@ export class PowtcpServer {
       // a flood of refused connections whose peers never close (slowloris) would otherwise hold
       // one descriptor each for the whole grace period and exhaust the process's descriptors.
       socket.end(encodeMessage({ command: 0, payload: refusal }), () => socket.destroy());
-      destroyLater(socket);
+      destroyLater(socket, this.limits.closeGraceMs);
       return;
     }
     this.sockets.add(socket);
@@ -238,13 +235,20 @@ export class PowtcpServer {
           closing = true;
           if (timer !== undefined) clearTimeout(timer);
           socket.end();
-          destroyLater(socket);
+          destroyLater(socket, this.limits.closeGraceMs);
           break;
       }
     };
 
+    let readAfterClose = 0;
     socket.on('data', (chunk: Buffer) => {
-      if (closing) return;
+      if (closing) {
+        // The answer is queued; keep reading only to see the peer's FIN, and drop a peer that
+        // keeps pushing (issue 9 item 8: the grace period is not a free sink).
+        readAfterClose += chunk.length;
+        if (readAfterClose > this.limits.maxBytesAfterClose) socket.destroy();
+        return;
+      }
       const items = splitter.push(chunk);
       dispatch({ type: 'read', items, partial: splitter.buffered > 0 });
     });
