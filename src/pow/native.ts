@@ -160,7 +160,7 @@ export interface NativeGcm {
  * A context made with `encrypt` false only opens, one made with true only seals.
  */
 export function nativeGcm(key: Uint8Array, encrypt: boolean): NativeGcm | null {
-  if (!nativeGcmAvailable()) return null;
+  if (!gcmEnabled || !nativeGcmAvailable()) return null;
   const addon = loadNativeAddon()!;
   const context = addon.aeadNew!(key, encrypt);
   if (context === null) return null;
@@ -173,6 +173,17 @@ export function nativeGcm(key: Uint8Array, encrypt: boolean): NativeGcm | null {
 }
 
 let gcmAvailable: boolean | undefined;
+let gcmEnabled = true;
+
+/**
+ * Turns the native AES-256-GCM off (or on again) for this process: `nativeGcm` then returns
+ * null and every caller takes its node:crypto path. For tests that run a whole suite on the
+ * fallback, and for benchmarks that measure it.
+ */
+export function setNativeGcmEnabled(enabled: boolean): void {
+  if (typeof enabled !== 'boolean') throw new ArgumentError('enabled', 'expected a boolean');
+  gcmEnabled = enabled;
+}
 
 /** Whether `nativeGcm` can return contexts in this process. */
 export function nativeGcmAvailable(): boolean {
