@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Code } from '../util/codes.js';
 import { TollgateError } from '../util/errors.js';
 import { VERIFY_POOL_SIZE, VERIFY_QUEUE_LIMIT } from './limits.js';
 import type { BackendName, SearchResult } from './types.js';
@@ -171,7 +172,7 @@ export class WorkerPool {
       slot.job = undefined;
       worker.unref();
       if (reply.ok) job.resolve(reply.value);
-      else job.reject(new TollgateError(reply.code, reply.message));
+      else job.reject(new TollgateError(reply.code as Code, reply.message));
       this.#next(slot);
     });
     const fail = (error: unknown): void => {
