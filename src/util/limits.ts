@@ -18,6 +18,8 @@ export interface LimitSpec {
   readonly doc: string;
   /** Non-integer values allowed (ratios); integers otherwise. */
   readonly real?: boolean;
+  /** A ceiling or format constant that callers cannot override (documented like the rest). */
+  readonly fixed?: boolean;
 }
 
 export type LimitValues<S extends Record<string, LimitSpec>> = { readonly [K in keyof S]: number };
@@ -74,6 +76,8 @@ export function defineLimits<const S extends Record<string, LimitSpec>>(
         if (value === undefined) continue;
         const spec = specs[key];
         if (spec === undefined) throw new ArgumentError(nameOf(key, options), 'is not a known limit');
+        if (spec.fixed === true)
+          throw new ArgumentError(nameOf(key, options), 'is fixed and cannot be changed');
         const ok =
           typeof value === 'number' &&
           Number.isFinite(value) &&
@@ -97,7 +101,7 @@ export function defineLimits<const S extends Record<string, LimitSpec>>(
       const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : String(n));
       const rows = Object.entries(specs).map(
         ([key, s]) =>
-          `| \`${key}\` | ${fmt(s.default)} | ${fmt(s.min)} to ${fmt(s.max)} | ${s.unit} | ${s.doc} |`,
+          `| \`${key}\` | ${fmt(s.default)} | ${s.fixed === true ? 'fixed' : `${fmt(s.min)} to ${fmt(s.max)}`} | ${s.unit} | ${s.doc} |`,
       );
       return [
         '| limit | default | range | unit | meaning |',
