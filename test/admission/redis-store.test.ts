@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RedisStore, StoreUnavailableError } from '../../src/admission/redis-store.js';
-import { freePort, type RedisProcess, startRedis } from '../helpers/redis.js';
+import { closedPort, type RedisProcess, startRedis } from '../helpers/redis.js';
 
 let redis: RedisProcess;
 let store: RedisStore;
@@ -81,7 +81,7 @@ test('caller mistakes throw ArgumentError naming the argument', async () => {
 });
 
 test('a Redis that is not there fails fast with ERR_STORE_UNAVAILABLE', async () => {
-  const port = await freePort();
+  const port = await closedPort();
   const dead = new RedisStore(`redis://127.0.0.1:${port}`, {
     commandTimeoutMs: 200,
     redis: { retryStrategy: () => null, enableOfflineQueue: false },

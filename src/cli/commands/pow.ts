@@ -27,6 +27,7 @@ import type { SolveOptions, SolveResult } from '../../pow/types.js';
 import { parseHex } from '../../util/args.js';
 import { ArgumentError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { parseIntegerFlag } from '../flags.js';
 import { createProgress, formatCount, formatMs } from '../progress.js';
 
 const KINDS = ['sha256-bits', 'hashcash-sha1', 'scrypt'] as const;
@@ -82,10 +83,7 @@ function required(values: Values, name: keyof Values & string): string {
 }
 
 function integer(name: string, text: string, min: number, max: number): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new ArgumentError(`--${name}`, `expected an integer in [${min}, ${max}], got '${text}'`);
-  }
-  return Number(text);
+  return parseIntegerFlag(`--${name}`, text, min, max);
 }
 
 function nonceArg(text: string): bigint {
