@@ -30,6 +30,16 @@ export const ERRORS = {
   ERR_KEY:
     'secure: an identity key file cannot be read, or its type/size is not accepted (RSA 2048/3072/4096 with e = 65537, Ed25519)',
   ERR_SC_CLOSED: 'secure: a message was written to a channel whose connection is already closed',
+  ERR_SKY_CLOSED: 'sky/earth: the connection to a sky node closed while a request was in hand',
+  ERR_SKY_TIMEOUT: 'sky/earth: a sky node did not answer a request in time',
+  ERR_EARTH_NO_SKY: 'earth: no sky node could be reached, so no lease and no look-up',
+  ERR_EARTH_UNREACHABLE:
+    'earth: the recipient could not be reached directly or by hole punching, and it names no holder',
+  ERR_EARTH_PUNCH_FAILED:
+    'earth: a hole punch did not connect within `punchTimeoutMs` (the sender then tries the holder)',
+  ERR_EARTH_CLOSED: 'earth: an earth-to-earth link closed before the answer',
+  ERR_EARTH_TIMEOUT: 'earth: an earth-to-earth link sent no announce or answer in time',
+  ERR_EARTH_REFUSED: 'earth: the other node refused a message without naming a reason',
 } as const;
 
 export const REASONS = {
@@ -326,6 +336,100 @@ export const REASONS = {
     layer: 'secure',
     doc: 'the peer sent more messages under one key than the limit without rekeying',
   },
+  ERR_GOSSIP_SOLVE_FAILED: {
+    layer: 'protocol (gossip)',
+    doc: "our solver could not answer a peer's VERIFICATION REQUEST (pool busy, aborted); the link is closed instead of waiting for a proof that will never be sent",
+  },
+  ERR_SKY_MALFORMED: {
+    layer: 'wire (sky)',
+    doc: 'a sky message with a wrong version, type or size, a non-zero padding or reserved byte, a non-canonical address; or an answer type sent by a client. The connection is closed',
+  },
+  ERR_SKY_NO_LEASE: {
+    layer: 'protocol (sky)',
+    doc: 'a look-up for an identity that holds no live lease: the constant-size refusal (seed 003)',
+  },
+  ERR_SKY_LEASES_FULL: {
+    layer: 'protocol (sky)',
+    doc: 'the lease table is at `maxLeases`, or the address group at `maxLeasesPerGroup`',
+  },
+  ERR_SKY_BAD_SIGNATURE: {
+    layer: 'protocol (sky)',
+    doc: 'a LEASE whose Ed25519 signature does not verify, or whose key is not a curve point',
+  },
+  ERR_SKY_STALE_LEASE: {
+    layer: 'protocol (sky)',
+    doc: "a LEASE whose time is further than `leaseSkewMs` from the sky node's clock, or not newer than the live lease it would renew",
+  },
+  ERR_SKY_BAD_DURATION: {
+    layer: 'protocol (sky)',
+    doc: 'a LEASE asking for less than `minLeaseSec` or more than `maxLeaseSec`',
+  },
+  ERR_SKY_NOT_LEASED: { layer: 'protocol (sky)', doc: 'a PUNCH from a connection that holds no live lease' },
+  ERR_SKY_PEER_OFFLINE: {
+    layer: 'protocol (sky)',
+    doc: 'a PUNCH for a lease holder that has no open connection at this sky node',
+  },
+  ERR_SKY_BUSY: {
+    layer: 'sky',
+    doc: 'the shared store did not answer; the request is refused and the node keeps running',
+  },
+  ERR_SKY_UNSOLICITED_SOLVE: {
+    layer: 'protocol (sky)',
+    doc: 'a SOLVE on a connection that has no challenge outstanding',
+  },
+  ERR_SKY_PIPELINE_LIMIT: {
+    layer: 'protocol (sky)',
+    doc: 'more than `maxInFlight` requests of one connection waiting; the connection is closed',
+  },
+  ERR_SKY_FIRST_MESSAGE_TIMEOUT: {
+    layer: 'protocol (sky)',
+    doc: 'no whole message within `firstMessageMs` of accept (slowloris); closed',
+  },
+  ERR_SKY_MESSAGE_TIMEOUT: {
+    layer: 'protocol (sky)',
+    doc: 'a message unfinished `messageMs` after its first byte (slowloris); closed',
+  },
+  ERR_SKY_IDLE_TIMEOUT: {
+    layer: 'protocol (sky)',
+    doc: 'nothing for `idleMs` and no live lease on the connection; closed',
+  },
+  ERR_SKY_TOO_MANY_CONNECTIONS: {
+    layer: 'sky',
+    doc: 'the address group already has `maxConnectionsPerGroup` connections; the new one is closed before a byte is read',
+  },
+  ERR_SKY_EVICTED: {
+    layer: 'sky',
+    doc: 'at `maxConnections`, the oldest connection of the group holding most was closed to make room',
+  },
+  ERR_SKY_SLOW_READER: {
+    layer: 'sky',
+    doc: 'answers for a peer that does not read passed `maxWriteBufferBytes`; closed',
+  },
+  ERR_EARTH_MALFORMED: {
+    layer: 'wire (earth)',
+    doc: 'a bad ANNOUNCE or channel message between earth nodes; the link is closed',
+  },
+  ERR_EARTH_TOO_LARGE: {
+    layer: 'earth',
+    doc: "message data above `maxMessageBytes`, or above the recipient's declared inbox",
+  },
+  ERR_EARTH_INBOX_FULL: {
+    layer: 'earth',
+    doc: "with storage pricing, the recipient's ring is full of paid, unexpired messages: the new one is refused, none evicted",
+  },
+  ERR_EARTH_UNPAID: {
+    layer: 'earth',
+    doc: 'a message to be stored lacks the PoW its size x keep time costs; RESULT carries the bits asked for',
+  },
+  ERR_EARTH_NOT_HOLDER: {
+    layer: 'earth',
+    doc: 'a message for a node that did not subscribe to this one, or whose lease ended',
+  },
+  ERR_EARTH_HOLDER_FULL: {
+    layer: 'earth',
+    doc: 'storing for one more node would pass `maxHeldRecipients` or `maxHeldBytes`',
+  },
+  ERR_EARTH_BUSY: { layer: 'earth', doc: '`maxLinks` earth-to-earth links are open; the new one is closed' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
