@@ -441,6 +441,11 @@ export function isReasonCode(value: string): value is ReasonCode {
   return Object.hasOwn(REASONS, value);
 }
 
+/** A code named by a peer (a string off the wire), or `fallback` when it is not one of ours. */
+export function peerCode<C extends Code>(value: string, fallback: C): Code {
+  return Object.hasOwn(REASONS, value) || Object.hasOwn(ERRORS, value) ? (value as Code) : fallback;
+}
+
 /**
  * Counted events per service, one doc line each. A metric is `tollgate_<service>_<event>_total`;
  * an event counted with a reason code gets the label `reason="<code>"`. Gauges are
