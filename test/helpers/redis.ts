@@ -24,7 +24,8 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
-const MISSING = 'redis-server is not installed: install the Debian package redis-server (apt-get install redis-server)';
+const MISSING =
+  'redis-server is not installed: install the Debian package redis-server (apt-get install redis-server)';
 
 /**
  * Starts the installed `redis-server` on a loopback port, without persistence, and resolves once
