@@ -19,7 +19,10 @@ const stepArb = fc.oneof(
   fc.record({ kind: fc.constant('rekey' as const) }),
 );
 
-type Step = { kind: 'data'; payload: Uint8Array } | { kind: 'batch'; messages: Uint8Array[] } | { kind: 'rekey' };
+type Step =
+  | { kind: 'data'; payload: Uint8Array }
+  | { kind: 'batch'; messages: Uint8Array[] }
+  | { kind: 'rekey' };
 
 function frames(native: boolean, key: Uint8Array, steps: Step[]): Buffer[] {
   const sealer = new Sealer(key, 0, native);
