@@ -42,6 +42,9 @@ import { ManualClock } from '../src/util/clock.js';
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Throughput: warm-up time per case, and measured runs (best is reported, with the spread). */
+const WARM_MS = quick ? 300 : 1500;
+const ROUNDS = quick ? 2 : 3;
 
 function cpuMicros(): number {
   const u = process.cpuUsage();
@@ -140,7 +143,8 @@ function opts(
   const trust = TrustStore.fromKeys([a, b]);
   // The bench runs thousands of handshakes from one identity within t_max: replay and
   // timestamp rules hold (fresh nonces), the windows are just larger.
-  const limits = { maxReplayNonces: 10_000_000 };
+  // A loaded machine may run a PoW handshake past the default timeout; the bench measures CPU.
+  const limits = { maxReplayNonces: 10_000_000, handshakeTimeoutMs: 120_000 };
   return {
     client: { key: a, trust, pow, limits },
     server: { key: b, trust, pow, limits, context: new SecureContext({ key: b, trust, pow, limits }) },
@@ -162,7 +166,7 @@ async function throughput(
   size: number,
   totalBytes: number,
   framed: boolean,
-): Promise<{ mbPerCpuS: number; msgPerCpuS: number; mbPerWallS: number }> {
+): Promise<{ mbPerCpuS: number; msgPerCpuS: number; mbPerWallS: number; spread: number }> {
   const [a, b] = await pair();
   const count = Math.max(1, Math.floor(totalBytes / size));
   const payload = new Uint8Array(size).fill(7);
@@ -184,22 +188,37 @@ async function throughput(
     }
     await done;
   };
-  await run(Math.max(1, count >> 3));
-  const cpu0 = cpuMicros();
-  const t0 = performance.now();
-  await run(count);
-  const cpuS = (cpuMicros() - cpu0) / 1e6;
-  const wallS = (performance.now() - t0) / 1000;
+  // Warm-up until the rate is steady (V8 tiers the per-message path up over the first
+  // hundred thousand messages; a short warm-up measured the compiler, not the channel), then
+  // the best of ROUNDS runs, with the spread: the machine may be shared.
+  const warm = performance.now();
+  do await run(Math.max(1, count >> 3));
+  while (performance.now() - warm < WARM_MS);
+  let best = { cpuS: Number.POSITIVE_INFINITY, wallS: 0 };
+  let worst = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const cpu0 = cpuMicros();
+    const t0 = performance.now();
+    await run(count);
+    const cpuS = (cpuMicros() - cpu0) / 1e6;
+    const wallS = (performance.now() - t0) / 1000;
+    if (cpuS < best.cpuS) best = { cpuS, wallS };
+    worst = Math.max(worst, cpuS);
+  }
   a.destroy();
   b.destroy();
   return {
-    mbPerCpuS: (count * size) / 1e6 / cpuS,
-    msgPerCpuS: count / cpuS,
-    mbPerWallS: (count * size) / 1e6 / wallS,
+    mbPerCpuS: (count * size) / 1e6 / best.cpuS,
+    msgPerCpuS: count / best.cpuS,
+    mbPerWallS: (count * size) / 1e6 / best.wallS,
+    spread: worst / best.cpuS,
   };
 }
 
 // ---------------------------------------------------------------------------------------
+
+/** Issue 12's targets for small messages, per CPU second against TLS 1.3 (16 KiB: 0.8x, below). */
+const SMALL_TARGETS: Record<string, number> = { '64': 0.5, '1024': 0.8 };
 
 async function main(): Promise<void> {
   const hsMs = quick ? 400 : 2000;
@@ -305,7 +324,18 @@ async function main(): Promise<void> {
   const tlsHs = handshakes['tls13 (ECDSA P-256 server cert)']!;
   const edHs = handshakes['ed25519, pow off']!;
   const t16 = throughputs['16384']!;
+  const ratioAt = (size: string) => throughputs[size]!.ours.mbPerCpuS / throughputs[size]!.tls.mbPerCpuS;
   const targets = {
+    throughput64: {
+      ratio: ratioAt('64'),
+      target: `>= ${SMALL_TARGETS['64']}x TLS`,
+      met: ratioAt('64') >= SMALL_TARGETS['64']!,
+    },
+    throughput1k: {
+      ratio: ratioAt('1024'),
+      target: `>= ${SMALL_TARGETS['1024']}x TLS`,
+      met: ratioAt('1024') >= SMALL_TARGETS['1024']!,
+    },
     throughput16k: {
       ratio: t16.ours.mbPerCpuS / t16.tls.mbPerCpuS,
       target: '>= 0.8x TLS',
@@ -328,10 +358,11 @@ async function main(): Promise<void> {
     ),
     '',
     'Throughput (one direction; sender + receiver CPU)',
-    `  ${'size'.padEnd(8)} ${'ours MB/cpu-s'.padStart(14)} ${'TLS MB/cpu-s'.padStart(13)} ${'ratio'.padStart(6)} ${'ours msg/cpu-s'.padStart(15)} ${'TLS msg/cpu-s'.padStart(14)} ${'ours MB/s wall'.padStart(15)}`,
+    `  best of ${ROUNDS} runs after ${WARM_MS} ms of warm-up; spread = slowest / fastest run (ours, TLS)`,
+    `  ${'size'.padEnd(8)} ${'ours MB/cpu-s'.padStart(14)} ${'TLS MB/cpu-s'.padStart(13)} ${'ratio'.padStart(6)} ${'target'.padStart(7)} ${'ours msg/cpu-s'.padStart(15)} ${'TLS msg/cpu-s'.padStart(14)} ${'ours MB/s wall'.padStart(15)} ${'spread'.padStart(11)}`,
     ...Object.entries(throughputs).map(
       ([k, v]) =>
-        `  ${`${k} B`.padEnd(8)} ${f(v.ours.mbPerCpuS).padStart(14)} ${f(v.tls.mbPerCpuS).padStart(13)} ${f(v.ours.mbPerCpuS / v.tls.mbPerCpuS, 2).padStart(6)} ${f(v.ours.msgPerCpuS, 0).padStart(15)} ${f(v.tls.msgPerCpuS, 0).padStart(14)} ${f(v.ours.mbPerWallS).padStart(15)}`,
+        `  ${`${k} B`.padEnd(8)} ${f(v.ours.mbPerCpuS).padStart(14)} ${f(v.tls.mbPerCpuS).padStart(13)} ${f(v.ours.mbPerCpuS / v.tls.mbPerCpuS, 2).padStart(6)} ${`>=${SMALL_TARGETS[k] ?? 0.8}`.padStart(7)} ${f(v.ours.msgPerCpuS, 0).padStart(15)} ${f(v.tls.msgPerCpuS, 0).padStart(14)} ${f(v.ours.mbPerWallS).padStart(15)} ${`${f(v.ours.spread, 2)}, ${f(v.tls.spread, 2)}`.padStart(11)}`,
     ),
     '',
     'Responder CPU for a HELLO failing a cheap check (expired T)',
@@ -339,6 +370,8 @@ async function main(): Promise<void> {
     `  the checks alone (decode + time): ${f(refusal.checkOnlyUs, 2)} us`,
     '',
     'Targets',
+    `  throughput at 64 B >= ${SMALL_TARGETS['64']}x TLS (issue 12): ${f(targets.throughput64.ratio, 2)}x  ${targets.throughput64.met ? 'met' : 'NOT met'}`,
+    `  throughput at 1 KiB >= ${SMALL_TARGETS['1024']}x TLS (issue 12): ${f(targets.throughput1k.ratio, 2)}x  ${targets.throughput1k.met ? 'met' : 'NOT met'}`,
     `  throughput at 16 KiB >= 0.8x TLS: ${f(targets.throughput16k.ratio, 2)}x  ${targets.throughput16k.met ? 'met' : 'NOT met'}`,
     `  Ed25519 handshake CPU (PoW off) <= 1.5x TLS 1.3: ${f(targets.handshakeCpu.ratio, 2)}x  ${targets.handshakeCpu.met ? 'met' : 'NOT met'}`,
     `  responder CPU for a cheap-check failure <= 20 us: ${f(refusal.fullPathUs)} us  ${targets.refusalCpuUs.met ? 'met' : 'NOT met'}`,

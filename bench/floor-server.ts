@@ -1,0 +1,118 @@
+/**
+ * The server side of `npm run bench:floor`: one server per process, started by bench/floor.ts
+ * with the name of a server kind, so that the CPU it reports is the server's alone. It listens
+ * on 127.0.0.1 port 0, sends `{ port, extra }` over IPC once ready, and answers `'cpu'` with
+ * its process.cpuUsage() and `'stop'` by exiting.
+ *
+ * Kinds: the two node:net floors, the tollgate daemons as they run in production (powtcp with
+ * its defaults; powtcp with a per-identity cap of CAPPED_PER_ADDRESS; the secure channel's
+ * responder behind a node:net server). Another daemon joins by adding an entry to SERVERS
+ * (gossip's P2P port, the sky node).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { identityKey, publicPem, SecureContext, secureAccept, TrustStore } from '../src/secure/index.js';
+import { startPowtcpService } from '../src/services/powtcp/index.js';
+
+export const CAPPED_PER_ADDRESS = 4;
+
+interface Started {
+  readonly port: number;
+  /** Anything the client side needs (keys, puzzles), JSON-serialisable. */
+  readonly extra?: unknown;
+  /** Connections the server holds now. */
+  connections(): Promise<number> | number;
+}
+
+function count(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((_, n) => resolve(n)));
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      if (typeof a === 'object' && a !== null) resolve(a.port);
+      else reject(new Error('no address'));
+    });
+  });
+}
+
+const quiet = (s: Socket) => s.on('error', () => {});
+
+export const SERVERS: Record<string, () => Promise<Started>> = {
+  /** Floor 1: node:net accepts and destroys. */
+  'net-accept-destroy': async () => {
+    const server = createServer((s) => {
+      quiet(s);
+      s.destroy();
+    });
+    return { port: await listen(server), connections: () => count(server) };
+  },
+  /** Floor 2: node:net accepts, reads one short message, answers one line, closes. */
+  'net-accept-read-answer': async () => {
+    const server = createServer((s) => {
+      quiet(s);
+      s.once('data', () => s.end('0:refused\n'));
+    });
+    return { port: await listen(server), connections: () => count(server) };
+  },
+  powtcp: async () => {
+    const svc = await startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, quotes: ['q'] });
+    return { port: svc.address.port, connections: () => svc.server.connections };
+  },
+  'powtcp-capped': async () => {
+    const svc = await startPowtcpService({
+      listen: { host: '127.0.0.1', port: 0 },
+      quotes: ['q'],
+      limits: { maxConnectionsPerAddress: CAPPED_PER_ADDRESS },
+    });
+    return { port: svc.address.port, connections: () => svc.server.connections };
+  },
+  /** The secure channel's responder: every accepted socket goes straight to secureAccept. */
+  secure: async () => {
+    const server = identityKey(generateKeyPairSync('ed25519').privateKey);
+    const client = identityKey(generateKeyPairSync('ed25519').privateKey);
+    const trust = TrustStore.fromKeys([server, client]);
+    const pow = { kind: 'none' } as const;
+    const options = { key: server, trust, pow, context: new SecureContext({ key: server, trust, pow }) };
+    const net = createServer((s) => {
+      quiet(s);
+      secureAccept(s, options).then(
+        (channel) => channel.destroy(),
+        () => {},
+      );
+    });
+    const port = await listen(net);
+    // The client side needs the trusted client key and the server's public key.
+    const exported = client.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    return {
+      port,
+      extra: { clientKey: exported, serverPublic: publicPem(server) },
+      connections: () => count(net),
+    };
+  },
+};
+
+if (process.send !== undefined) {
+  const kind = process.argv[2] ?? '';
+  const start = SERVERS[kind];
+  if (start === undefined) {
+    process.stderr.write(`unknown server kind ${kind}\n`);
+    process.exit(2);
+  }
+  const started = await start();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  process.on('message', async (m) => {
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
+    else if (m === 'connections') process.send!({ connections: await started.connections() });
+    else if (m === 'mem') {
+      gc?.();
+      gc?.();
+      process.send!({ mem: process.memoryUsage() });
+    } else if (m === 'stop') process.exit(0);
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send({ ready: { port: started.port, extra: started.extra } });
+}
