@@ -327,6 +327,38 @@ test('rate limit per address: burst passes, one more is refused', async () => {
   });
 });
 
+// Issue 9 item 6 (Tor proposal 362's class): 80 unsolved `1:` from 4 addresses raised the
+// price of everyone's next puzzle from 1 to 6 hex digits for about 40 s.
+test('a burst of 80 unsolved 1: from 4 addresses barely moves the price a newcomer pays', async () => {
+  const clock = new ManualClock(Date.now());
+  await withServer({ clock }, async (_svc, port) => {
+    const burst: RawClient[] = [];
+    for (let a = 2; a <= 5; a++) {
+      for (let c = 0; c < 5; c++) {
+        const client = await RawClient.open(port, { localAddress: `127.0.0.${a}` });
+        client.send('1:\n1:\n1:\n1:\n');
+        burst.push(client);
+      }
+    }
+    let answered = 0;
+    for (const client of burst) {
+      for (let i = 0; i < 4; i++) if ((await client.line()).startsWith('2:')) answered++;
+      client.destroy();
+    }
+    assert.equal(answered, 80);
+    const newcomer = async () => {
+      const c = await RawClient.open(port, { localAddress: '127.0.0.6' });
+      const h = parseHashcash(await puzzleOn(c));
+      c.destroy();
+      assert.ok(h.ok);
+      return h.value.bits;
+    };
+    assert.ok((await newcomer()) <= 2);
+    clock.advance(10_000);
+    assert.equal(await newcomer(), 1);
+  });
+});
+
 test('a verified solve refunds the token of its 3: (seed 003: work as the fallback identity)', async () => {
   await withServer({ limits: { ratePerSec: 0.001, burst: 4 } }, async (_svc, port) => {
     // burst 4: each get takes 2 and gets 1 back, leaving 2 for the junk below; without the

@@ -47,6 +47,14 @@ export const POWTCP_LIMITS = {
   queueSize: 64,
   /** Rate at which the virtual queue drains (requests per second): the service's planned capacity. */
   serviceRatePerSec: 200,
+  /**
+   * The fewest identities (IPv4 /32, IPv6 /48) that together can fill the virtual queue: each
+   * holds at most ceil(queueSize / this) places, refilled at serviceRatePerSec / this, so load
+   * from fewer identities never raises the price for everyone (issue 9 item 6).
+   */
+  loadShareIdentities: 16,
+  /** Identities whose load shares are remembered; beyond it the least recently seen is forgotten. */
+  maxLoadShareIdentities: 65_536,
   /** Per-identity token bucket: sustained messages per second (a quote costs two), and burst. */
   ratePerSec: 10,
   burst: 20,
