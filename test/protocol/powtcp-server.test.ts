@@ -57,12 +57,12 @@ test('happy path: 1: -> issue -> 2:, 3: -> redeem -> 4: and close', () => {
 test('a rejected redemption is answered with 0:<reason> and the connection ends', () => {
   const { effects } = run([
     [read('3:x'), 0],
-    [{ type: 'redeemed', result: reject('ERR_POWTCP_REPLAY') }, 1],
+    [{ type: 'redeemed', result: reject('ERR_CHALLENGE_REPLAYED') }, 1],
   ]);
   assert.deepEqual(kinds(effects), [
     'redeem x',
-    'rejected ERR_POWTCP_REPLAY',
-    'send 0:ERR_POWTCP_REPLAY',
+    'rejected ERR_CHALLENGE_REPLAYED',
+    'send 0:ERR_CHALLENGE_REPLAYED',
     'close',
   ]);
 });
