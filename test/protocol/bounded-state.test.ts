@@ -1,0 +1,194 @@
+// The bounded structures strangers fill (gossip knowledge cache and seen set, sky lease
+// table) against naive models of their rules, on random operation sequences. Their
+// bookkeeping was changed so that one operation no longer costs time in proportion to the
+// entries held (bench:scale, issue 12 item 6); the observable behaviour must not change.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { type CachedItem, KnowledgeCache, SeenSet } from '../../src/protocol/gossip/cache.js';
+import { type LeaseRecord, LeaseTable } from '../../src/protocol/sky/lease.js';
+
+function item(key: string, bytes: number): CachedItem {
+  return {
+    key,
+    id: new Uint8Array(0),
+    dataType: 1,
+    data: new Uint8Array(bytes),
+    ttl: 0,
+    acceptedAt: 0,
+    ihaveRounds: 1,
+    told: new Set(),
+    sentTo: new Set(),
+    served: new Map(),
+  };
+}
+
+test('property: the knowledge cache keeps the newest items within both bounds, oldest dropped first', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 6 }),
+      fc.integer({ min: 0, max: 300 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 120 })), {
+        maxLength: 3000,
+      }),
+      (maxItems, maxBytes, adds) => {
+        const cache = new KnowledgeCache(maxItems, maxBytes);
+        let model: { key: string; bytes: number }[] = [];
+        for (const [k, bytes] of adds) {
+          const key = `k${k}`;
+          const got = cache.add(item(key, bytes));
+          let want: boolean;
+          if (model.some((m) => m.key === key)) want = true;
+          else if (bytes > maxBytes || maxItems === 0) want = false;
+          else {
+            model.push({ key, bytes });
+            while (model.length > maxItems || model.reduce((n, m) => n + m.bytes, 0) > maxBytes)
+              model = model.slice(1);
+            want = true;
+          }
+          assert.equal(got, want);
+          assert.deepEqual(
+            [...cache.values()].map((v) => v.key),
+            model.map((m) => m.key),
+          );
+          assert.equal(
+            cache.byteSize,
+            model.reduce((n, m) => n + m.bytes, 0),
+          );
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('property: the seen set answers like a map of expiries, whatever the adds, deletes and clock steps', () => {
+  const op = fc.oneof(
+    fc.record({ t: fc.constant('add' as const), k: fc.integer({ min: 0, max: 20 }) }),
+    fc.record({ t: fc.constant('delete' as const), k: fc.integer({ min: 0, max: 20 }) }),
+    fc.record({ t: fc.constant('has' as const), k: fc.integer({ min: 0, max: 20 }) }),
+    fc.record({ t: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 40 }) }),
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 1, max: 12 }),
+      fc.array(op, { maxLength: 3000 }),
+      (ttl, max, ops) => {
+        const seen = new SeenSet(ttl, max);
+        const model = new Map<string, number>();
+        let now = 0;
+        for (const o of ops) {
+          if (o.t === 'tick') {
+            now += o.dt;
+            continue;
+          }
+          const key = `k${o.k}`;
+          if (o.t === 'delete') {
+            seen.delete(key);
+            model.delete(key);
+          } else if (o.t === 'has') {
+            const at = model.get(key);
+            assert.equal(seen.has(key, now), at !== undefined && at > now);
+          } else {
+            for (const [k, at] of model) if (at <= now) model.delete(k);
+            let want = true;
+            if (!model.has(key)) {
+              if (model.size >= max) want = false;
+              else model.set(key, now + ttl);
+            }
+            assert.equal(seen.add(key, now), want);
+            assert.equal(seen.size, model.size);
+          }
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+function lease(identity: string, group: string, time: number, expiresAt: number): LeaseRecord {
+  return {
+    identity,
+    key: new Uint8Array(0),
+    observed: { host: '192.0.2.1', port: 1 },
+    listenPort: 1,
+    inboxBytes: 1,
+    holder: new Uint8Array(0),
+    time,
+    expiresAt,
+    group,
+  };
+}
+
+test('property: the lease table refuses and admits at its caps exactly as a full sweep would', () => {
+  const op = fc.oneof(
+    fc.record({
+      t: fc.constant('put' as const),
+      id: fc.integer({ min: 0, max: 15 }),
+      g: fc.integer({ min: 0, max: 3 }),
+      life: fc.integer({ min: 1, max: 60 }),
+    }),
+    fc.record({ t: fc.constant('get' as const), id: fc.integer({ min: 0, max: 15 }) }),
+    fc.record({ t: fc.constant('sweep' as const) }),
+    fc.record({ t: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 30 }) }),
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(op, { maxLength: 2000 }),
+      (maxLeases, perGroup, ops) => {
+        const table = new LeaseTable({ maxLeases, maxLeasesPerGroup: perGroup });
+        // The model: the rules of LeaseTable with a full sweep on every full-table put.
+        const model = new Map<string, LeaseRecord>();
+        const groupCount = (g: string) => [...model.values()].filter((r) => r.group === g).length;
+        const live = (id: string, now: number) => {
+          const r = model.get(id);
+          if (r !== undefined && r.expiresAt <= now) model.delete(id);
+          return r !== undefined && r.expiresAt > now ? r : undefined;
+        };
+        let now = 0;
+        let time = 0;
+        for (const o of ops) {
+          if (o.t === 'tick') {
+            now += o.dt;
+            continue;
+          }
+          if (o.t === 'sweep') {
+            let n = 0;
+            for (const [id, r] of model) {
+              if (r.expiresAt <= now) {
+                model.delete(id);
+                n++;
+              }
+            }
+            assert.equal(table.sweep(now), n);
+            continue;
+          }
+          const id = `id${o.id}`;
+          if (o.t === 'get') {
+            assert.equal(table.get(id, now)?.expiresAt, live(id, now)?.expiresAt);
+            continue;
+          }
+          const rec = lease(id, `g${o.g}`, ++time, now + o.life);
+          const old = live(id, now);
+          let want: string = 'ok';
+          if (old !== undefined) {
+            if (old.group !== rec.group && groupCount(rec.group) >= perGroup) want = 'ERR_SKY_LEASES_FULL';
+            else model.delete(id);
+          } else {
+            if (model.size >= maxLeases) for (const [k, r] of model) if (r.expiresAt <= now) model.delete(k);
+            if (model.size >= maxLeases) want = 'ERR_SKY_LEASES_FULL';
+            else if (groupCount(rec.group) >= perGroup) want = 'ERR_SKY_LEASES_FULL';
+          }
+          if (want === 'ok') model.set(id, rec);
+          const got = table.put(rec, now);
+          assert.equal(got.ok ? 'ok' : got.code, want);
+          assert.equal(table.size, model.size);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
