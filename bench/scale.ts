@@ -1,7 +1,7 @@
 /**
  * `npm run bench:scale [-- --json] [-- --quick]`: costs that must stay flat as state grows
  * (issue 12 item 6). For each structure a stranger can make a server fill, at 10^3, 10^5 and
- * 10^6 entries: the time of one operation on a structure of that size (best of ROUNDS batches
+ * 10^6 entries: the CPU time of one operation on a structure of that size (best of ROUNDS batches
  * of OPS, with the spread), and the bytes each entry holds (heap after a full GC, or Redis's
  * used_memory, before and after the fill, divided by the entries). Then the memory each idle
  * connection holds in each daemon, read from the daemon's own process (bench/floor-server.ts).
@@ -64,8 +64,11 @@ interface Row {
 async function timeOps(ops: number, op: (i: number) => unknown): Promise<{ ns: number; spread: number }> {
   const per: number[] = [];
   let base = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
+  // One batch more than counted: the first compiles the path (it is not counted).
+  for (let r = -1; r < ROUNDS; r++) {
+    // CPU time of this thread, not wall time: on a shared machine wall time measured the
+    // scheduler (a load average of 34 on 2 cores made a Map.get look like 7 µs).
+    const t0 = process.cpuUsage();
     let pending: Promise<unknown>[] = [];
     for (let i = 0; i < ops; i++) {
       const v = op(base + i);
@@ -78,7 +81,8 @@ async function timeOps(ops: number, op: (i: number) => unknown): Promise<{ ns: n
       }
     }
     await Promise.all(pending);
-    per.push(Number(process.hrtime.bigint() - t0) / ops);
+    const used = process.cpuUsage(t0);
+    if (r >= 0) per.push(((used.user + used.system) * 1000) / ops);
     base += ops;
   }
   return { ns: Math.min(...per), spread: Math.max(...per) / Math.min(...per) };
@@ -162,7 +166,7 @@ async function memoryStructures(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const size of SIZES) {
     log(`in-memory structures at ${size} ...`);
-    const extra = ROUNDS * OPS;
+    const extra = (ROUNDS + 1) * OPS;
     const k = keys(size + extra, 'k:');
     const clock = new ManualClock(NOW);
     rows.push(
@@ -198,6 +202,17 @@ async function memoryStructures(): Promise<Row[]> {
             'add a new id': (i) => seen.add(k[n + i]!, NOW),
             'has (seen)': (i) => seen.has(k[i % n]!, NOW),
           },
+        };
+      })),
+    );
+    rows.push(
+      ...(await measure('gossip seen set, steady churn', size, (n) => {
+        // Lifetime n ms, one add per ms: each new id expires the oldest (the steady state of a
+        // busy peer, where pruning runs on every add).
+        const seen = new SeenSet(n, n + extra);
+        return {
+          add: (i) => seen.add(k[i]!, NOW + i),
+          ops: { 'add a new id (prunes one)': (i) => seen.add(k[n + i]!, NOW + n + i) },
         };
       })),
     );
@@ -248,7 +263,7 @@ async function redisStructures(): Promise<Row[]> {
     };
     for (const size of REDIS_SIZES) {
       log(`Redis at ${size} ...`);
-      const k = keys(size + ROUNDS * OPS, 'k:');
+      const k = keys(size + (ROUNDS + 1) * OPS, 'k:');
       const expiresAt = Date.now() + MARK_MS;
       rows.push(
         ...(await measure('replay store (Redis)', size, (n) => {
