@@ -659,7 +659,9 @@ async function run(
       ok: okMs.length,
       successRate: outcomes.length === 0 ? 0 : okMs.length / outcomes.length,
       goodput,
-      goodputRatio: baselineGoodput === undefined || baselineGoodput === 0 ? 1 : goodput / baselineGoodput,
+      // A baseline that served nobody makes every ratio meaningless: NaN, and no target is met on it.
+      goodputRatio:
+        baselineGoodput === undefined ? 1 : baselineGoodput === 0 ? Number.NaN : goodput / baselineGoodput,
       p50Ms: quantile(okMs, 0.5),
       p99Ms: quantile(okMs, 0.99),
       reasons,
