@@ -38,7 +38,7 @@ const LISTEN_HELP = `Usage: tollgate secure listen --key FILE --trust DIR --list
 
 Waits for a peer whose key is in DIR, runs the handshake, prints "peer IDENTITY" on stderr,
 then copies stdin to the peer and the peer's messages to stdout until both sides closed.
-Refused handshakes are reported on stderr and the next connection is awaited.
+Handshakes run concurrently; refused ones are reported on stderr, the first to succeed is kept.
 Prints "secure listening on ADDR" on stderr once ready.
 
 Options:
@@ -142,23 +142,40 @@ async function listen(argv: string[]): Promise<number> {
   const at = parseEndpoint(values.listen, '--listen');
   const { options, trust } = baseOptions(values);
   const context = new SecureContext(options);
-  const server = createServer();
+  const pending = new Set<Socket>();
+  let chosen: ((channel: SecureChannel) => void) | undefined;
+  const first = new Promise<SecureChannel>((resolve) => {
+    chosen = resolve;
+  });
+  // Handshakes run concurrently under the library's caps (per-address pending handshakes,
+  // HELLO deadline), so an idle connection cannot hold the listener (issue 9, finding 5).
+  const server = createServer((socket) => {
+    pending.add(socket);
+    socket.on('error', () => {});
+    secureAccept(socket, { ...options, context }).then(
+      (channel) => {
+        pending.delete(socket);
+        if (chosen === undefined) channel.destroy();
+        chosen?.(channel);
+        chosen = undefined;
+      },
+      (error: unknown) => {
+        pending.delete(socket);
+        process.stderr.write(`tollgate: ${describe(error)}\n`);
+      },
+    );
+  });
   server.listen(at.port, at.host);
   await once(server, 'listening');
   const addr = server.address() as { address: string; port: number };
   process.stderr.write(`secure listening on ${formatEndpoint({ host: addr.address, port: addr.port })}\n`);
   try {
-    // One session at a time, like s_server: the first handshake that succeeds gets stdio.
-    for (;;) {
-      const [socket] = (await once(server, 'connection')) as [Socket];
-      try {
-        const channel = await secureAccept(socket, { ...options, context });
-        server.close();
-        return await pipeStdio(channel);
-      } catch (error) {
-        process.stderr.write(`tollgate: ${describe(error)}\n`);
-      }
-    }
+    // One session, like s_server: the first handshake that succeeds gets stdio; the others
+    // still in progress are dropped.
+    const channel = await first;
+    server.close();
+    for (const socket of pending) socket.destroy();
+    return await pipeStdio(channel);
   } finally {
     server.close();
     trust.close();
