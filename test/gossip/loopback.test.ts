@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -74,6 +75,42 @@ test('gossip: a missing hostkey names the keygen command; an unknown key is a wa
       assert.equal(await boot.stop(), 0);
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('gossip: a busy listen port is a configuration error naming the key, exit 2, no stack (issue 8)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-gossip-'));
+  // Held by the test itself: bound on port 0 and read back, so the port is certainly taken.
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen({ host: '127.0.0.1', port: 0 }, r));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    const bed = await writeTestbed(dir, { peers: 1, powBits: 8 });
+    const ini = bed.peerInis[0]!;
+    writeFileSync(
+      ini,
+      readFileSync(ini, 'utf8').replace(/api_address = .*/, `api_address = 127.0.0.1:${port}`),
+    );
+    const r = await runCli(['gossip', '--config', ini]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `peer1\\.ini: api_address: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+    const boot = bed.bootstrapIni;
+    writeFileSync(
+      boot,
+      readFileSync(boot, 'utf8').replace(/bootstrapper = .*/, `bootstrapper = 127.0.0.1:${port}`),
+    );
+    const b = await runCli(['bootstrap', '--config', boot]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, /bootstrap\.ini: bootstrapper: cannot listen on .*already in use \(EADDRINUSE\)/);
+  } finally {
+    holder.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

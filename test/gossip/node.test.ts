@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GossipApiClient } from '../../src/services/gossip/api-client.js';
+import { MemoryHub } from '../../src/services/gossip/memory-transport.js';
+import { GossipNode } from '../../src/services/gossip/node.js';
 import type { Notification } from '../../src/wire/gossip-api.js';
-import { memoryNodes, neighbours, until } from '../helpers/gossip-nodes.js';
+import { memoryNodes, NODE_PARAMS, neighbours, until } from '../helpers/gossip-nodes.js';
 
 test('the course test in one process: two notify clients, one announce, both notified and validated', async () => {
   const net = await memoryNodes(3);
@@ -52,5 +54,35 @@ test('only verified peers are handed out by the bootstrapper', async () => {
     assert.ok((boot.counters.gossip_peer_verified ?? 0) >= 4);
   } finally {
     await net.close();
+  }
+});
+
+test('a failed verification solve reports back: the link is closed, not left "solving" (issue 8)', async () => {
+  const hub = new MemoryHub(1);
+  const boot = new GossipNode({
+    params: NODE_PARAMS,
+    identity: 'boot',
+    transport: hub.transport('boot'),
+    p2pAddress: { host: '10.0.0.254', port: 6001 },
+    isBootstrapper: true,
+  });
+  const peer = new GossipNode({
+    params: NODE_PARAMS,
+    identity: 'peer-0',
+    transport: hub.transport('peer-0'),
+    p2pAddress: { host: '10.0.0.1', port: 6001 },
+    bootstrapper: { host: '10.0.0.254', port: 6001 },
+    // The pool refuses, as the core's solver does when it is full.
+    solve: () => Promise.reject(new Error('pool busy')),
+  });
+  try {
+    await boot.start();
+    await peer.start();
+    await until('the failed solve is counted', () => (peer.stats().ERR_GOSSIP_SOLVE_FAILED ?? 0) >= 1);
+    await until('no link is left waiting for a solve', () =>
+      [...peer.engine!.state.links.values()].every((l) => !l.solving),
+    );
+  } finally {
+    await Promise.all([boot.close(), peer.close()]);
   }
 });

@@ -34,6 +34,7 @@ import {
   onPeerRequest,
   onPeerResponse,
   onSolved,
+  onSolveFailed,
   onVerificationRequest,
   onVerificationResponse,
 } from './peers.js';
@@ -86,6 +87,9 @@ export class GossipEngine {
         break;
       case 'solved':
         onSolved(s, event.link, event.nonce, event.solution);
+        break;
+      case 'solve-failed':
+        onSolveFailed(s, event.link, event.nonce);
         break;
       case 'peer-message':
         this.onPeerMessage(s, event.link, event.frame);

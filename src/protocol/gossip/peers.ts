@@ -162,6 +162,18 @@ export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigin
   });
 }
 
+/**
+ * The solver gave up (its pool was busy, or it failed): the peer will not get its proof, so
+ * the link cannot become a neighbour link. Closed now rather than left "solving", which would
+ * also exempt it from the verification timeout.
+ */
+export function onSolveFailed(s: Step, linkId: LinkId, _nonce: bigint): void {
+  const link = s.state.links.get(linkId);
+  if (link === undefined) return;
+  link.solving = false;
+  dropLink(s, link, 'ERR_GOSSIP_SOLVE_FAILED', false);
+}
+
 export function onVerificationResponse(
   s: Step,
   link: Link,

@@ -35,7 +35,9 @@ export type EngineEvent =
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly failed: boolean }
   | { readonly kind: 'dial-failed'; readonly address: Endpoint; readonly bootstrap?: boolean }
   /** The PoW asked for by a `solve` effect is done. */
-  | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint };
+  | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint }
+  /** The PoW asked for by a `solve` effect could not be found (pool busy, aborted, error). */
+  | { readonly kind: 'solve-failed'; readonly link: LinkId; readonly nonce: bigint };
 
 export type Effect =
   | { readonly kind: 'api-send'; readonly conn: ApiConnId; readonly frame: Uint8Array }

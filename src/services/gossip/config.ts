@@ -37,6 +37,8 @@ export interface GossipConfig {
   readonly hostkey: string;
   /** Where the P2P server listens (a bootstrapper: `p2p_address`, else its `bootstrapper` line). */
   readonly p2pAddress: HostPort;
+  /** The key `p2pAddress` came from (a bootstrapper without p2p_address listens on its bootstrapper line). */
+  readonly p2pAddressKey: 'p2p_address' | 'bootstrapper';
   /** Where the API server listens; undefined for a bootstrapper. */
   readonly apiAddress: HostPort | undefined;
   readonly bootstrapper: HostPort | undefined;
@@ -206,6 +208,7 @@ export function parseGossipConfig(
     file,
     hostkey,
     p2pAddress,
+    p2pAddressKey: gossip.has('p2p_address') ? 'p2p_address' : 'bootstrapper',
     apiAddress,
     bootstrapper,
     advertiseAddress,

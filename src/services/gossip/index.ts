@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { closePools } from '../../pow/pool.js';
 import { type IdentityKey, loadPrivateKey, TrustStore } from '../../secure/index.js';
 import { ConfigError, type GossipConfig, loadGossipConfig } from './config.js';
-import { GossipNode } from './node.js';
+import { GossipNode, ListenError } from './node.js';
 import { TcpSecureTransport } from './tcp-transport.js';
 
 export interface GossipService {
@@ -70,6 +70,10 @@ export async function startGossipService(
   } catch (error) {
     await node.close();
     trust.close();
+    if (error instanceof ListenError) {
+      const key = error.key === 'p2p_address' ? config.p2pAddressKey : error.key;
+      throw new ConfigError(file, key, error.message.slice(error.key.length + 2));
+    }
     throw error;
   }
   const p2p = `${bound.p2p.host}:${bound.p2p.port}`;

@@ -71,7 +71,9 @@ export class GossipNode {
   /** Starts the servers and joins; returns the bound addresses. */
   async start(): Promise<{ p2p: HostPort; api: HostPort | undefined }> {
     const o = this.options;
-    this.p2p_bound = await o.transport.listen(o.p2pAddress, (link) => this.adopt(link, undefined, false));
+    this.p2p_bound = await listening('p2p_address', o.p2pAddress, () =>
+      o.transport.listen(o.p2pAddress, (link) => this.adopt(link, undefined, false)),
+    );
     const advertise = await resolveEndpoint(o.advertise ?? this.p2p_bound, 'advertise_address');
     if (advertise.host === '0.0.0.0' || advertise.host === '::') {
       throw new TollgateError(
@@ -98,7 +100,8 @@ export class GossipNode {
         close: (conn) => this.enqueue({ kind: 'api-close', conn }, false, true),
         count: (code) => this.count(code),
       });
-      this.api_bound = await this.api.listen(o.apiAddress);
+      const api = this.api;
+      this.api_bound = await listening('api_address', o.apiAddress, () => api.listen(o.apiAddress!));
     }
     this.timer = setInterval(() => this.enqueue({ kind: 'tick' }, false, true), o.params.heartbeatMs);
     this.timer.unref();
@@ -242,13 +245,54 @@ export class GossipNode {
         solve(effect.prefix, effect.bits, this.abort.signal).then(
           (solution) => this.enqueue({ kind: 'solved', link, nonce, solution }, false, true),
           (error: unknown) => {
-            if (!this.closed) debug('solve failed: %s', (error as Error).message);
+            if (this.closed) return;
+            debug('solve failed: %s', (error as Error).message);
+            this.enqueue({ kind: 'solve-failed', link, nonce }, false, true);
           },
         );
         return;
       }
     }
   }
+}
+
+/**
+ * A listen address that cannot be bound (taken, not ours, privileged) is the operator's to fix:
+ * it is reported as such, naming the configuration key, not as an internal error.
+ */
+export class ListenError extends TollgateError {
+  constructor(
+    readonly key: 'p2p_address' | 'api_address',
+    readonly address: HostPort,
+    readonly reason: string,
+  ) {
+    super('ERR_CONFIG', `${key}: cannot listen on ${formatHostPort(address)}: ${reason}`);
+  }
+}
+
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use',
+  EADDRNOTAVAIL: 'the address is not one of this machine',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
+async function listening<T>(
+  key: 'p2p_address' | 'api_address',
+  address: HostPort,
+  listen: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === undefined ? undefined : LISTEN_FAILURES[code];
+    if (reason === undefined) throw error;
+    throw new ListenError(key, address, `${reason} (${code})`);
+  }
+}
+
+function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 /** A configured address as an IP endpoint (host names resolved once, at start). */
