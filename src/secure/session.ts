@@ -148,8 +148,10 @@ export class SecureContext {
       maxSkewSec: this.limits.maxClockSkewSec,
       maxPeers: this.limits.maxReplayPeers,
       maxNonces: this.limits.maxReplayNonces,
-      // Nonces seen before we started are forgotten: refuse HELLOs from before (issue 9, finding 4).
-      notBeforeSec: this.nowSec(),
+      // Nonces seen before we started are forgotten: refuse HELLOs from before (issue 9,
+      // finding 4). T has a resolution of one second, and an initiator may stamp its HELLO
+      // just before the second we start in: that one second is given.
+      notBeforeSec: this.nowSec() - 1,
       ...(options.replayStore ? { shared: options.replayStore } : {}),
     });
   }
