@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   HandshakeError,
@@ -240,7 +240,7 @@ async function finding5() {
     return { file, pem: publicPem(identityKey(k.privateKey)) };
   });
   mkdirSync(join(dir, 'trust'));
-  keys.forEach((k, i) => writeFileSync(join(dir, 'trust', `${i}.pem`), k.pem));
+  for (const [i, k] of keys.entries()) writeFileSync(join(dir, 'trust', `${i}.pem`), k.pem);
   const run = (args: string[]) =>
     spawn(process.execPath, ['--import', 'tsx', cli, 'secure', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const listener = run([
