@@ -3,13 +3,14 @@
  * PoW, and hands the pure steps of handshake.ts their time and randomness.
  */
 import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Endpoint, encodeEndpoint, FAMILY_V4 } from '../admission/endpoint.js';
 import type { Store } from '../admission/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ArgumentError, type reject, TollgateError } from '../util/errors.js';
 import { ByteQueue } from '../wire/frame.js';
-import { decodeAlert, encodeAlert, MessageType, readHeader } from '../wire/handshake.js';
+import { decodeAlert, encodeAlert, HEADER_BYTES, MessageType, readHeader } from '../wire/handshake.js';
 import { SecureChannel } from './channel.js';
 import {
   type CheckedShare,
@@ -293,7 +294,8 @@ class HandshakeReader {
     this.#wake?.();
   };
 
-  constructor(stream: Duplex, maxBuffered: number, onOverrun: () => void) {
+  /** `leftover`: bytes that came after a message already read (by the responder's first phase). */
+  constructor(stream: Duplex, maxBuffered: number, onOverrun: () => void, leftover?: Uint8Array) {
     this.#stream = stream;
     this.#maxBuffered = maxBuffered;
     this.#onOverrun = onOverrun;
@@ -301,6 +303,8 @@ class HandshakeReader {
     stream.on('end', this.#onClose);
     stream.on('close', this.#onClose);
     stream.on('error', this.#onClose);
+    if (leftover !== undefined && leftover.length > 0) this.#onData(Buffer.from(leftover));
+    stream.resume();
   }
 
   /** Whether a next() is in progress (so the peer's close is its verdict). */
@@ -332,6 +336,15 @@ class HandshakeReader {
     } finally {
       this.#waiting = false;
     }
+  }
+
+  /** The peer's refusal, when the next whole message in the queue is an ALERT. */
+  alert(): Failure | undefined {
+    if (this.#queue.length < HEADER_BYTES) return undefined;
+    const head = readHeader(this.#queue.peek(HEADER_BYTES));
+    if (!head.ok || head.value.type !== MessageType.alert || this.#queue.length < head.value.total)
+      return undefined;
+    return judgeType(MessageType.alert, this.#queue.peek(head.value.total), MessageType.hello);
   }
 
   /** Stops reading (the stream is paused, not lost) and returns bytes already received. */
@@ -387,6 +400,7 @@ async function run(
   options: SecureOptions,
   arm: (stop: (f: Failure) => void) => () => void,
   body: (reader: HandshakeReader, fail: (f: Failure) => never, signal: AbortSignal) => Promise<SecureChannel>,
+  leftover?: Uint8Array,
 ): Promise<SecureChannel> {
   const halt = new AbortController();
   let stopped: Failure | undefined;
@@ -401,18 +415,23 @@ async function run(
     halt.abort();
     rejectStopped(new Abort(f));
   };
-  const reader = new HandshakeReader(stream, ctx.limits.maxHandshakeBufferBytes, () =>
-    stop({
-      ok: false,
-      code: 'ERR_HS_OVERRUN',
-      detail: `more than ${ctx.limits.maxHandshakeBufferBytes} bytes unasked`,
-    }),
+  const reader = new HandshakeReader(
+    stream,
+    ctx.limits.maxHandshakeBufferBytes,
+    () =>
+      stop({
+        ok: false,
+        code: 'ERR_HS_OVERRUN',
+        detail: `more than ${ctx.limits.maxHandshakeBufferBytes} bytes unasked`,
+      }),
+    leftover,
   );
   // The peer hanging up stops our own puzzle solving, and a body busy elsewhere (PoW pool,
   // store) at once; a body reading gets the close as its verdict from the reader.
   const onGone = () => {
     halt.abort();
-    if (!reader.waiting) stop({ ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' });
+    if (!reader.waiting)
+      stop(reader.alert() ?? { ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' });
   };
   stream.once('close', onGone);
   const disarm = arm(stop);
@@ -460,13 +479,33 @@ function closeWithAlert(stream: Duplex, code: HandshakeCode): void {
     stream.destroy();
     return;
   }
-  // Tell the peer why (its operator needs to know which check failed), then close.
+  // Tell the peer why (its operator needs to know which check failed), then close. On a TCP
+  // socket one write and destroy: the write reaches the kernel at once (libuv tries it
+  // synchronously) and needs no timer or stream machinery (issue 12, item 1). Other duplexes
+  // (an in-memory pair resets its peer on destroy) end first.
+  if (stream instanceof Socket) {
+    stream.write(encodeAlert(code));
+    stream.destroy();
+    return;
+  }
   const timer = setTimeout(() => stream.destroy(), 1000);
   timer.unref();
   stream.end(encodeAlert(code), () => {
     clearTimeout(timer);
     stream.destroy();
   });
+}
+
+/** The verdict on a whole message of type `got` where `want` was expected (an ALERT is the peer's refusal). */
+function judgeType(got: number, bytes: Uint8Array, want: MessageType): Failure | undefined {
+  if (got === MessageType.alert) {
+    const alert = decodeAlert(bytes);
+    return alert.ok
+      ? { ok: false, code: 'ERR_HS_PEER_ALERT', detail: alert.value.code }
+      : { ok: false, code: alert.code, detail: alert.detail ?? 'alert' };
+  }
+  if (got !== want) return { ok: false, code: 'ERR_HS_UNEXPECTED', detail: `type ${got}` };
+  return undefined;
 }
 
 async function readShare(
@@ -476,15 +515,8 @@ async function readShare(
 ): Promise<Uint8Array> {
   const msg = await reader.next();
   if (!msg.ok) return fail(msg);
-  if (msg.type === MessageType.alert) {
-    const alert = decodeAlert(msg.bytes);
-    return fail(
-      alert.ok
-        ? { ok: false, code: 'ERR_HS_PEER_ALERT', detail: alert.value.code }
-        : { ok: false, code: alert.code, detail: alert.detail ?? 'alert' },
-    );
-  }
-  if (msg.type !== type) return fail({ ok: false, code: 'ERR_HS_UNEXPECTED', detail: `type ${msg.type}` });
+  const wrong = judgeType(msg.type, msg.bytes, type);
+  if (wrong !== undefined) return fail(wrong);
   return msg.bytes;
 }
 
@@ -576,65 +608,147 @@ export async function secureConnect(stream: Duplex, options: SecureOptions): Pro
   });
 }
 
-/** Runs the responder's side of the handshake over `stream`, then returns the channel. */
-export async function secureAccept(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
-  const ctx = contextOf(options);
-  const sock = stream as Duplex & SocketLike;
-  const initiatorAddress = remoteAddressOf(options, sock);
-  const ours =
-    options.checkAddress === false
-      ? undefined
-      : options.acceptAddresses !== undefined
-        ? options.acceptAddresses.map((a, i) => resolveAddress(`options.acceptAddresses[${i}]`, a))
-        : [localAddressOf(options, sock)];
+/**
+ * Runs the responder's side of the handshake over `stream`, then returns the channel.
+ *
+ * Up to the cheap checks of HELLO it runs on one 'data' listener, with no timer (the
+ * context's deadline sweep), promise chain or reader of its own, so that refusing a stranger
+ * costs little more than node:net's accept-read-answer-close (issue 12, item 1).
+ */
+export function secureAccept(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
+  let ctx: SecureContext;
+  let initiatorAddress: Uint8Array;
+  let ours: Uint8Array[] | undefined;
+  try {
+    ctx = contextOf(options);
+    const sock = stream as Duplex & SocketLike;
+    initiatorAddress = remoteAddressOf(options, sock);
+    ours =
+      options.checkAddress === false
+        ? undefined
+        : options.acceptAddresses !== undefined
+          ? options.acceptAddresses.map((a, i) => resolveAddress(`options.acceptAddresses[${i}]`, a))
+          : [localAddressOf(options, sock)];
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const slot = ctx.admit(capGroupOf(initiatorAddress));
   if ('ok' in slot) {
     ctx.reason(slot.code, slot.detail);
     closeWithAlert(stream, slot.code);
-    throw new HandshakeError(slot.code, slot.detail);
+    return Promise.reject(new HandshakeError(slot.code, slot.detail));
   }
+  return new Promise<SecureChannel>((resolve, reject) => {
+    const queue = new ByteQueue();
+    const detach = () => {
+      stream.off('data', onData);
+      stream.off('end', onGone);
+      stream.off('close', onGone);
+      stream.off('error', onGone);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const refuse = (f: Failure) => {
+      if (slot.stop === noStop) return;
+      slot.stop = noStop;
+      detach();
+      ctx.release(slot);
+      ctx.reason(f.code, f.detail);
+      closeWithAlert(stream, f.code);
+      reject(new HandshakeError(f.code, f.detail));
+    };
+    const onGone = () => refuse({ ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' });
+    const onAbort = () => refuse({ ok: false, code: 'ERR_HS_CLOSED', detail: 'aborted' });
+    const onData = (chunk: Buffer) => {
+      queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      if (queue.length < HEADER_BYTES) return;
+      const head = readHeader(queue.peek(HEADER_BYTES));
+      if (!head.ok) return refuse(head);
+      if (queue.length < head.value.total) return;
+      const helloBytes = Uint8Array.from(queue.take(head.value.total));
+      const wrong = judgeType(head.value.type, helloBytes, MessageType.hello);
+      if (wrong !== undefined) return refuse(wrong);
+      const checked = cheapChecks(ctx.config, helloBytes, MessageType.hello, {
+        nowSec: ctx.nowSec(),
+        ours,
+        replay: ctx.replay,
+      });
+      if (!checked.ok) return refuse(checked);
+      detach();
+      stream.pause();
+      ctx.helloReceived(slot);
+      slot.stop = noStop;
+      resolve(continueAccept(stream, ctx, options, slot, checked.value, initiatorAddress, queue.drain()));
+    };
+    slot.stop = refuse;
+    stream.on('data', onData);
+    stream.on('end', onGone);
+    stream.on('close', onGone);
+    stream.on('error', onGone);
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const noStop = (_f: Failure) => {};
+
+/** The responder after HELLO passed its cheap checks: signature, PoW, replay commit, REPLY, FINISH. */
+function continueAccept(
+  stream: Duplex,
+  ctx: SecureContext,
+  options: SecureOptions,
+  slot: PendingSlot,
+  hello: CheckedShare,
+  initiatorAddress: Uint8Array,
+  leftover: Uint8Array,
+): Promise<SecureChannel> {
   const arm = (stop: (f: Failure) => void) => {
     slot.stop = stop;
     return () => ctx.release(slot);
   };
-  return run(stream, ctx, options, arm, async (reader, fail, signal) => {
-    const helloBytes = await readShare(reader, MessageType.hello, fail);
-    ctx.helloReceived(slot);
-    const checked = cheapChecks(ctx.config, helloBytes, MessageType.hello, {
-      nowSec: ctx.nowSec(),
-      ours,
-      replay: ctx.replay,
-    });
-    if (!checked.ok) return fail(checked);
-    // The cheaper of the two first: one SHA-256 for sha256-bits, the signature before scrypt
-    // (issue 9, finding 3; docs/secure-channel.md).
-    if (ctx.config.pow.kind === 'scrypt') {
-      const signed = verifyHello(checked.value);
-      if (!signed.ok) return fail(signed);
-      await checkPow(ctx, checked.value, fail);
-    } else {
-      await checkPow(ctx, checked.value, fail);
-      const signed = verifyHello(checked.value);
-      if (!signed.ok) return fail(signed);
-    }
-    const { share, peer } = checked.value;
-    // A handshake stopped while its PoW was checked must not burn its nonce.
-    if (signal.aborted) return fail({ ok: false, code: 'ERR_HS_CLOSED' });
-    const committed = await ctx.replay.commit(peer.identity, share.nonce, share.time, ctx.nowSec());
-    if (!committed.ok) return fail(committed);
-    const state = startResponder(ctx.config, checked.value, {
-      nowSec: ctx.nowSec(),
-      random: ctx.random,
-      initiatorAddress,
-    });
-    const pow = await ctx.powEngine.solve(ctx.config.pow, state.share.powInput, signal);
-    const sealed = sealReply(ctx.config, state, pow);
-    if (!sealed.ok) return fail(sealed);
-    stream.write(sealed.value.reply);
-    const finishBytes = await readShare(reader, MessageType.finish, fail);
-    const keys = checkFinish(peer, sealed.value.keys, finishBytes);
-    if (!keys.ok) return fail(keys);
-    const { i2r, r2i, transcript } = keys.value;
-    return openChannel(ctx, stream, reader.detach(), { send: r2i, receive: i2r, transcript }, checked.value);
-  });
+  const checked = { ok: true as const, value: hello };
+  return run(
+    stream,
+    ctx,
+    options,
+    arm,
+    async (reader, fail, signal) => {
+      // The cheaper of the two first: one SHA-256 for sha256-bits, the signature before scrypt
+      // (issue 9, finding 3; docs/secure-channel.md).
+      if (ctx.config.pow.kind === 'scrypt') {
+        const signed = verifyHello(checked.value);
+        if (!signed.ok) return fail(signed);
+        await checkPow(ctx, checked.value, fail);
+      } else {
+        await checkPow(ctx, checked.value, fail);
+        const signed = verifyHello(checked.value);
+        if (!signed.ok) return fail(signed);
+      }
+      const { share, peer } = checked.value;
+      // A handshake stopped while its PoW was checked must not burn its nonce.
+      if (signal.aborted) return fail({ ok: false, code: 'ERR_HS_CLOSED' });
+      const committed = await ctx.replay.commit(peer.identity, share.nonce, share.time, ctx.nowSec());
+      if (!committed.ok) return fail(committed);
+      const state = startResponder(ctx.config, checked.value, {
+        nowSec: ctx.nowSec(),
+        random: ctx.random,
+        initiatorAddress,
+      });
+      const pow = await ctx.powEngine.solve(ctx.config.pow, state.share.powInput, signal);
+      const sealed = sealReply(ctx.config, state, pow);
+      if (!sealed.ok) return fail(sealed);
+      stream.write(sealed.value.reply);
+      const finishBytes = await readShare(reader, MessageType.finish, fail);
+      const keys = checkFinish(peer, sealed.value.keys, finishBytes);
+      if (!keys.ok) return fail(keys);
+      const { i2r, r2i, transcript } = keys.value;
+      return openChannel(
+        ctx,
+        stream,
+        reader.detach(),
+        { send: r2i, receive: i2r, transcript },
+        checked.value,
+      );
+    },
+    leftover,
+  );
 }

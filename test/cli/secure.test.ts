@@ -52,6 +52,11 @@ test('secure listen and connect pipe stdin/stdout both ways and print the peer i
       '127.0.0.1:0',
       '--pow',
       'sha256-bits:6',
+      // A loaded machine may take seconds to start the initiator's solver.
+      '--hello-timeout',
+      '30000',
+      '--timeout',
+      '30000',
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );

@@ -43,6 +43,8 @@ Prints "secure listening on ADDR" on stderr once ready.
 
 Options:
   --listen ADDR     address to listen on, e.g. 127.0.0.1:7000 or [::1]:7000 (port 0 picks one)
+  --hello-timeout MS  time from accept to the peer's first message (default 5000); a peer's
+                    puzzle must be solved within it
 ${COMMON}`;
 
 const CONNECT_HELP = `Usage: tollgate secure connect --key FILE --trust DIR HOST:PORT [options]
@@ -74,12 +76,19 @@ const optionSpec = {
   trust: { type: 'string' },
   pow: { type: 'string' },
   timeout: { type: 'string' },
+  'hello-timeout': { type: 'string' },
   listen: { type: 'string' },
   expect: { type: 'string' },
   'no-address-check': { type: 'boolean' },
 } as const;
 
-function baseOptions(values: { key?: string; trust?: string; pow?: string; timeout?: string }): {
+function baseOptions(values: {
+  key?: string;
+  trust?: string;
+  pow?: string;
+  timeout?: string;
+  'hello-timeout'?: string;
+}): {
   options: SecureOptions;
   trust: TrustStore;
 } {
@@ -88,13 +97,21 @@ function baseOptions(values: { key?: string; trust?: string; pow?: string; timeo
   const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1)
     throw new ArgumentError('--timeout', 'expected milliseconds');
+  const hello = values['hello-timeout'] === undefined ? undefined : Number(values['hello-timeout']);
+  if (hello !== undefined && (!Number.isInteger(hello) || hello < 1))
+    throw new ArgumentError('--hello-timeout', 'expected milliseconds');
   const key = loadPrivateKey(values.key);
   const trust = TrustStore.open(values.trust, {
     onError: (file, error) => process.stderr.write(`tollgate: ignoring ${file}: ${error.message}\n`),
   });
   if (trust.size === 0) process.stderr.write(`tollgate: warning: no trusted keys in ${values.trust}\n`);
   return {
-    options: { key, trust, pow: parsePow(values.pow), limits: { handshakeTimeoutMs: timeout } },
+    options: {
+      key,
+      trust,
+      pow: parsePow(values.pow),
+      limits: { handshakeTimeoutMs: timeout, ...(hello === undefined ? {} : { helloTimeoutMs: hello }) },
+    },
     trust,
   };
 }
