@@ -6,10 +6,13 @@ import {
   chooseAnchors,
   diversityLimits,
   type InboundLink,
+  orderAcrossGroups,
   outboundTable,
   outboundTarget,
   pickOutbound,
 } from '../../src/protocol/gossip/diversity.js';
+import { GossipEngine } from '../../src/protocol/gossip/engine.js';
+import { GOSSIP_DEFAULTS } from '../../src/protocol/gossip/limits.js';
 import { seededRandom } from '../../src/protocol/gossip/random.js';
 import { defaultCosts, runSybil, type SybilOptions } from '../../src/protocol/gossip/sybilnet.js';
 
@@ -129,7 +132,7 @@ test('outbound: at least minOutbound whatever the inbound count, one per group, 
 });
 
 test('reduced Sybil network (100 peers, k = 10), defaults: nobody eclipsed, every item delivered, identities bounded by KEEP', () => {
-  const perMachine = Math.floor((costs.hashRate * (costs.keepWindowMs / 1000)) / 2 ** costs.keepBits);
+  const perMachine = (costs.hashRate * (costs.keepWindowMs / 1000)) / 2 ** costs.keepBits;
   for (const strategy of ['identities', 'links', 'eclipse'] as const) {
     const r = runSybil(reduced({ strategy }));
     assert.ok(r.samples.length >= 30);
@@ -159,4 +162,37 @@ test('without KEEP the identities an attacker holds grow with time; with KEEP th
   const last = verify.samples.at(-1)!.identities;
   assert.ok(last > first, `verification only: ${first} -> ${last}`);
   assert.ok(keep.maxIdentities < verify.maxIdentities);
+});
+
+test('the engine dials one address per group before a second in any group (a /16 full of Sybils is one choice)', () => {
+  const engine = new GossipEngine({
+    params: { ...GOSSIP_DEFAULTS, degree: 6, maxDials: 6 },
+    random: seededRandom(4),
+    verifyPow: () => true,
+    identity: 'me',
+    listen: { host: '192.0.2.1', port: 6001 },
+  });
+  // 200 addresses of one attacker /16 and 5 honest peers in 5 other groups, all known.
+  const known = engine.state.known;
+  for (let i = 0; i < 200; i++) {
+    const address = { host: `203.0.${i >> 6}.${(i & 63) + 1}`, port: 6001 };
+    known.set(`${address.host}:6001`, { address, identity: `sybil-${i}`, lastSeen: 0 });
+  }
+  for (let g = 1; g <= 5; g++) {
+    const address = { host: `198.${g}.0.1`, port: 6001 };
+    known.set(`${address.host}:6001`, { address, identity: `honest-${g}`, lastSeen: 0 });
+  }
+  const dials = engine.step({ kind: 'tick' }, 1_000).filter((e) => e.kind === 'dial');
+  assert.equal(dials.length, 6);
+  const groups = dials.map((d) => (d.kind === 'dial' ? addressGroup(d.address.host) : ''));
+  assert.equal(new Set(groups).size, 6, `six groups: ${groups.join(', ')}`);
+  assert.equal(groups.filter((g) => g === '203.0').length, 1);
+});
+
+test('orderAcrossGroups: every group not yet used once, first', () => {
+  const entries = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const groupOf = (e: number) => e % 3;
+  const order = orderAcrossGroups(entries, groupOf, new Set([0]), seededRandom(1));
+  assert.deepEqual(new Set(order.slice(0, 2).map(groupOf)), new Set([1, 2]));
+  assert.deepEqual([...order].sort(), entries);
 });

@@ -17,9 +17,10 @@
  * A peer also always keeps `minOutbound` links it dialled itself, whatever its inbound count:
  * an attacker filling our inbound slots must not stop us from choosing neighbours ourselves.
  */
+import { isIP } from 'node:net';
 import { hostBytes } from '../../admission/endpoint.js';
 import { defineLimits } from '../../util/limits.js';
-import type { Random } from '../../util/random.js';
+import { type Random, shuffleInPlace } from '../../util/random.js';
 
 export const diversityLimits = defineLimits('gossip-diversity', {
   maxInboundPerAddress: {
@@ -63,8 +64,12 @@ export type DiversityLimits = typeof diversityLimits.defaults;
 
 export type GroupKey = string | number;
 
-/** IPv4 /16 or IPv6 /32: the unit an attacker pays for (a provider's block), not the address. */
+/**
+ * IPv4 /16 or IPv6 /32: the unit an attacker pays for (a provider's block), not the address.
+ * A host name (only ever configured, never learnt from peers) is its own group.
+ */
 export function addressGroup(host: string): string {
+  if (isIP(host) === 0) return host;
   const b = hostBytes(host);
   if (b.length === 4) return `${b[0]}.${b[1]}`;
   return Buffer.from(b.subarray(0, 4)).toString('hex');
@@ -171,6 +176,32 @@ export function pickOutbound<T>(
   if (free.length === 0) return undefined;
   const list = byGroup.get(free[random.int(free.length)]!)!;
   return list[random.int(list.length)];
+}
+
+/**
+ * The order in which to dial `entries`: shuffled, then one entry of each group we have no
+ * outbound link in, before any second entry of a group (`pickOutbound` for a dial loop that
+ * takes candidates in turn).
+ */
+export function orderAcrossGroups<T>(
+  entries: readonly T[],
+  groupOf: (entry: T) => GroupKey,
+  usedGroups: ReadonlySet<GroupKey>,
+  random: Random,
+): T[] {
+  const shuffled = shuffleInPlace([...entries], random);
+  const first: T[] = [];
+  const rest: T[] = [];
+  const seen = new Set<GroupKey>(usedGroups);
+  for (const e of shuffled) {
+    const g = groupOf(e);
+    if (seen.has(g)) rest.push(e);
+    else {
+      seen.add(g);
+      first.push(e);
+    }
+  }
+  return [...first, ...rest];
 }
 
 export interface OutboundLink<K> {

@@ -141,6 +141,8 @@ export interface SybilResult {
   readonly honestAdmissionCpu: number;
   /** Honest links lost because a KEEP was not solved within the window. */
   readonly honestKeepFailures: number;
+  /** Links (to anyone) per online honest peer at the end. */
+  readonly honestLinksPerPeer: number;
   /** Attacker attempts spent per held link per hour (mean over the attack's second half). */
   readonly attackerAttemptsPerLinkHour: number;
   readonly steps: number;
@@ -411,6 +413,7 @@ class SybilNet {
           : 0,
       honestAdmissionCpu: this.honestAdmissionAttempts / this.c.hashRate / honestSeconds,
       honestKeepFailures: this.honestKeepFailures,
+      honestLinksPerPeer: this.peers.reduce((n, p) => n + p.out.size + p.inb.size, 0) / this.N,
       attackerAttemptsPerLinkHour: heldHours > 0 ? (this.attackerSpent - spentAt) / heldHours : 0,
       steps,
     };
