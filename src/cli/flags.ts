@@ -53,9 +53,7 @@ export async function observeFromFlags(
   // Through the log subscriber, so that with --json-logs this line is JSON like the rest.
   const first = services[0];
   if (obs.metricsAddress !== undefined && first !== undefined) {
-    observer(first).log('info', 'metrics listening', {
-      url: `http://${formatEndpoint(obs.metricsAddress)}/metrics`,
-    });
+    observer(first).log('info', `metrics on http://${formatEndpoint(obs.metricsAddress)}/metrics`);
   }
   return obs;
 }
