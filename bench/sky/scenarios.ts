@@ -56,6 +56,7 @@ export interface ScenarioResult {
   readonly attackerAnswers: number;
   readonly attackerConnections: number;
   readonly honestSolves: number;
+  readonly honestFailures: Record<string, number>;
 }
 
 /** 127.0.x.y addresses from `base` on: 127.0.2.1, 127.0.2.2, ... */
@@ -176,9 +177,19 @@ async function honest(
   addresses: readonly string[],
   intervalMs: number,
   durationMs: number,
-): Promise<{ lookups: { sent: number; ok: number }; leases: { sent: number; ok: number }; solves: number }> {
+): Promise<{
+  lookups: { sent: number; ok: number };
+  leases: { sent: number; ok: number };
+  solves: number;
+  failures: Record<string, number>;
+}> {
   const lookups = { sent: 0, ok: 0 };
   const leases = { sent: 0, ok: 0 };
+  const failures: Record<string, number> = {};
+  const failed = (e: unknown) => {
+    const code = (e as { code?: string }).code ?? String(e);
+    failures[code] = (failures[code] ?? 0) + 1;
+  };
   let solves = 0;
   const clients: SkyClient[] = [];
   const lease = async (c: SkyClient) => {
@@ -186,7 +197,9 @@ async function honest(
     try {
       await c.lease({ durationSec: 60, listenPort: 1, inboxBytes: 1024 });
       leases.ok++;
-    } catch {}
+    } catch (e) {
+      failed(e);
+    }
   };
   await Promise.all(
     addresses.map(async (address) => {
@@ -198,7 +211,8 @@ async function honest(
         });
         clients.push(c);
         await lease(c);
-      } catch {
+      } catch (e) {
+        failed(e);
         leases.sent++;
       }
     }),
@@ -219,7 +233,9 @@ async function honest(
         try {
           await c.lookup(ids[(i + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length]!);
           lookups.ok++;
-        } catch {}
+        } catch (e) {
+          failed(e);
+        }
       }
     }),
   );
@@ -227,7 +243,7 @@ async function honest(
     solves += c.solvedBits.length;
     c.close();
   }
-  return { lookups, leases, solves };
+  return { lookups, leases, solves, failures };
 }
 
 /** Starts the attack of `scenario` in this process (the attacker child runs this). */
@@ -281,6 +297,7 @@ export async function runScenario(scenario: SkyScenario, o: ScenarioOptions): Pr
       attackerAnswers: a.answers,
       attackerConnections: a.connections,
       honestSolves: h.solves,
+      honestFailures: h.failures,
     };
   } finally {
     child.kill();

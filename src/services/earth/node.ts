@@ -263,7 +263,8 @@ export class EarthNode {
     const errors: unknown[] = [];
     const listenHost = o.listen?.host;
     const localAddress =
-      o.localAddress ?? (listenHost !== undefined && listenHost !== '0.0.0.0' && listenHost !== '::' ? listenHost : undefined);
+      o.localAddress ??
+      (listenHost !== undefined && listenHost !== '0.0.0.0' && listenHost !== '::' ? listenHost : undefined);
     for (const sky of o.skies) {
       try {
         const client = await SkyClient.connect(sky, {
