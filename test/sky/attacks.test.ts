@@ -31,7 +31,7 @@ test('a look-up flood from one address is held to its bucket; honest look-ups al
     const r = await runScenario('lookup-flood-1', { sky: at, durationMs: DURATION, honestClients: 4 });
     assert.ok(all(r.lookups), JSON.stringify(r));
     assert.ok(all(r.leases), JSON.stringify(r));
-    assert.ok(r.attackerAnswers > 500, 'the flood ran');
+    assert.ok(r.attackerAnswers > 100, 'the flood ran');
     // Every look-up that reached the lease table came out of a bucket or a solve: the
     // flooder (who never solves) got at most its burst plus the refill, the rest refusals.
     const served = (sky.counts.get('lookup:ERR_SKY_NO_LEASE') ?? 0) - 0;
