@@ -163,11 +163,15 @@ export const REASONS = {
   },
   ERR_POWTCP_TOO_MANY_CONNECTIONS: {
     layer: 'service (powtcp)',
-    doc: 'the server holds `maxConnections` connections; a new one is answered and closed at once',
+    doc: 'the server holds `maxConnections` connections and none could be evicted; a new one is answered and closed at once',
   },
   ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS: {
     layer: 'service (powtcp)',
-    doc: "the client's address (IPv4 /32, IPv6 /64) holds `maxConnectionsPerAddress` connections",
+    doc: "the client's address group (IPv4 /32, IPv6 /48) holds `maxConnectionsPerAddress` connections",
+  },
+  ERR_POWTCP_EVICTED: {
+    layer: 'service (powtcp)',
+    doc: 'the server reached `maxConnections` and this connection was the oldest idle one of the address group holding the most',
   },
   ERR_POWTCP_INTERNAL: {
     layer: 'service (powtcp)',
