@@ -14,12 +14,12 @@ import {
   solveHashcash,
 } from '../../src/pow/hashcash.js';
 import { closePools } from '../../src/pow/pool.js';
-import type { StatelessAdmission } from '../../src/protocol/powtcp-modes.js';
 import {
   type PowtcpService,
   type PowtcpServiceConfig,
   startPowtcpService,
 } from '../../src/services/powtcp/index.js';
+import type { StatelessAdmission } from '../../src/services/powtcp/modes.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RawClient } from '../helpers/powtcp.js';
 
@@ -454,8 +454,23 @@ test('the library refuses a shared key secret with the memory store, naming its 
   await assert.rejects(
     startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, secret: new Uint8Array(32) }),
     (err: Error & { argument?: string }) =>
-      err.argument === 'secret' && /store: redis:\/\//.test(err.message) && !err.message.includes('--'),
+      err.argument === 'secret' && /store redis:\/\//.test(err.message) && !err.message.includes('--'),
   );
+});
+
+// Issue 8: errors of the library entry tollgate/powtcp/server named CLI flags (--store,
+// --difficulty-min); they name the library's options, and the CLI maps them to its flags.
+test('library errors name library options, never CLI flags', async () => {
+  const fails = async (config: Partial<PowtcpServiceConfig>, argument: string) =>
+    assert.rejects(
+      startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, ...config }),
+      (err: Error & { argument?: string }) => err.argument === argument && !err.message.includes('--'),
+    );
+  await fails({ store: 'bogus' }, 'store');
+  await fails({ limits: { minDifficulty: 4, maxDifficulty: 3 } }, 'limits.minDifficulty');
+  await fails({ limits: { maxDifficulty: 9 } }, 'limits.maxDifficulty');
+  await fails({ mode: 'fast' as never }, 'mode');
+  await fails({ mode: 'reference', referenceDifficulty: 0 }, 'referenceDifficulty');
 });
 
 test('IPv6: the resource is [addr]:port and the exchange works over ::1', async (t) => {

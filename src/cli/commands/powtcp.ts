@@ -5,14 +5,22 @@
 import { readFileSync } from 'node:fs';
 import { endpoint, formatEndpoint, parseEndpoint } from '../../admission/endpoint.js';
 import { expectedAttempts } from '../../pow/hashcash.js';
-import { ADMISSION_MODES, type AdmissionMode } from '../../protocol/powtcp-admission.js';
+import { ADMISSION_MODES, type AdmissionMode } from '../../services/powtcp/admission.js';
 import { powtcpGet } from '../../services/powtcp/client.js';
 import { startPowtcpService } from '../../services/powtcp/index.js';
-import { POWTCP_LIMITS, type PowtcpLimits } from '../../services/powtcp/limits.js';
+import {
+  POWTCP,
+  POWTCP_LIMITS,
+  type PowtcpLimitOverrides,
+  type PowtcpLimits,
+  powtcpLimits,
+} from '../../services/powtcp/limits.js';
 import { createLogger, isLogLevel } from '../../services/powtcp/log.js';
 import { loadQuotes } from '../../services/powtcp/quotes.js';
 import { ArgumentError } from '../../util/errors.js';
+import type { LimitSpec } from '../../util/limits.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { parseIntegerFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
 
 const HELP = `Usage: tollgate powtcp <serve|get> [options]
@@ -62,12 +70,7 @@ Options:
   --timeout MS     give up solving after MS milliseconds`;
 
 function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new ArgumentError(name, `expected an integer, got ${JSON.stringify(value)}`);
-  const n = Number(value);
-  if (n < min || n > max) throw new ArgumentError(name, `expected ${min}..${max}, got ${n}`);
-  return n;
+  return value === undefined ? undefined : parseIntegerFlag(name, value, min, max);
 }
 
 function numOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -77,6 +80,43 @@ function numOption(name: string, value: string | undefined, min: number, max: nu
   const n = Number(value);
   if (!(n >= min && n <= max)) throw new ArgumentError(name, `expected ${min}..${max}, got ${n}`);
   return n;
+}
+
+/** The serve flag of each limit it sets: the library names `limits.<name>`, the CLI its flags. */
+const LIMIT_FLAGS = {
+  minDifficulty: '--difficulty-min',
+  maxDifficulty: '--difficulty-max',
+  ratePerSec: '--rate',
+  burst: '--burst',
+  serviceRatePerSec: '--service-rate',
+  queueSize: '--queue-size',
+  maxConnections: '--max-connections',
+  maxConnectionsPerAddress: '--max-connections-per-address',
+} as const satisfies Partial<Record<keyof PowtcpLimits, string>>;
+
+/** The flag of each library option that `startPowtcpService` may name in an error. */
+const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  store: '--store',
+  mode: '--mode',
+  referenceDifficulty: '--difficulty',
+  quotes: '--quotes',
+  publicAddress: '--public-address',
+  metrics: '--metrics',
+  listen: '--listen',
+};
+
+/** Re-throws a library ArgumentError under the CLI's flag name (issue 8: each API names its own options). */
+function asFlagError(err: unknown, secretFlag: string): unknown {
+  if (!(err instanceof ArgumentError)) return err;
+  if (err.argument === 'secret') {
+    return new ArgumentError(
+      secretFlag,
+      'a shared key secret needs a shared store (--store redis://HOST:PORT); with --store memory every instance would accept each solution once',
+    );
+  }
+  const flag = OPTION_FLAGS[err.argument];
+  if (flag === undefined) return err;
+  return new ArgumentError(flag, err.message.slice(err.argument.length + 2));
 }
 
 function readSecret(file: string | undefined): Uint8Array | undefined {
@@ -131,30 +171,22 @@ async function serve(argv: string[]): Promise<number> {
   if (!(ADMISSION_MODES as readonly string[]).includes(mode)) {
     throw new ArgumentError('--mode', `expected one of ${ADMISSION_MODES.join(', ')}`);
   }
-  const limits: Partial<PowtcpLimits> = {};
-  const set = (key: keyof PowtcpLimits, flag: string, min: number, max: number) => {
-    const n = intOption(flag, v[flag.slice(2) as keyof typeof v] as string | undefined, min, max);
-    if (n !== undefined) limits[key] = n;
-  };
-  set('minDifficulty', '--difficulty-min', 1, POWTCP_LIMITS.maxDifficultyCeiling);
-  set('maxDifficulty', '--difficulty-max', 1, POWTCP_LIMITS.maxDifficultyCeiling);
-  const rate = numOption('--rate', v.rate, 0.001, 1_000_000);
-  if (rate !== undefined) limits.ratePerSec = rate;
-  set('burst', '--burst', 1, 1_000_000);
-  set('serviceRatePerSec', '--service-rate', 1, 1_000_000);
-  set('queueSize', '--queue-size', 1, 1_000_000);
-  set('maxConnections', '--max-connections', 1, 1_000_000);
-  set('maxConnectionsPerAddress', '--max-connections-per-address', 1, 1_000_000);
+  const limits: { -readonly [K in keyof PowtcpLimitOverrides]: PowtcpLimitOverrides[K] } = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof LIMIT_FLAGS, string][]) {
+    const text = v[flag.slice(2) as keyof typeof v] as string | undefined;
+    if (text === undefined) continue;
+    const spec: LimitSpec = POWTCP.specs[key];
+    limits[key] =
+      spec.real === true
+        ? (numOption(flag, text, spec.min, spec.max) as number)
+        : parseIntegerFlag(flag, text, spec.min, spec.max);
+  }
+  // Relations between limits (floor <= ceiling) are checked here, so errors name the flags.
+  powtcpLimits(limits, { names: LIMIT_FLAGS });
   const logger = createLogger({ json: v['json-logs'] === true, level });
   const secret = readSecret(v['secret-file']);
-  if (secret !== undefined && (v.store ?? 'memory') === 'memory') {
-    // The library refuses this too (naming its own options); the CLI names its flags.
-    throw new ArgumentError(
-      v['secret-file'] === undefined ? 'TOLLGATE_POWTCP_SECRET' : '--secret-file',
-      'a shared key secret needs a shared store (--store redis://HOST:PORT); with --store memory every instance would accept each solution once',
-    );
-  }
   const referenceDifficulty = intOption('--difficulty', v.difficulty, 1, POWTCP_LIMITS.maxDifficultyCeiling);
+  const secretFlag = v['secret-file'] === undefined ? 'TOLLGATE_POWTCP_SECRET' : '--secret-file';
   const service = await startPowtcpService({
     listen: parseEndpoint(v.listen ?? '127.0.0.1:8765', '--listen'),
     mode: mode as AdmissionMode,
@@ -168,6 +200,8 @@ async function serve(argv: string[]): Promise<number> {
       ? {}
       : { publicAddress: parseEndpoint(v['public-address'], '--public-address') }),
     ...(v.metrics === undefined ? {} : { metrics: parseEndpoint(v.metrics, '--metrics') }),
+  }).catch((err: unknown) => {
+    throw asFlagError(err, secretFlag);
   });
   process.stdout.write(`powtcp listening on ${formatEndpoint(service.address)}\n`);
   if (service.metricsAddress !== undefined) {

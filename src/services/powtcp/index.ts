@@ -8,13 +8,13 @@ import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import { RedisStore } from '../../admission/redis-store.js';
 import { ChallengeSealer, KeyRing } from '../../admission/sealed.js';
 import { MemoryStore, type Store } from '../../admission/store.js';
-import type { AdmissionMode, PowtcpAdmission } from '../../protocol/powtcp-admission.js';
-import { NoPowAdmission, ReferenceAdmission, StatelessAdmission } from '../../protocol/powtcp-modes.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { ArgumentError } from '../../util/errors.js';
-import { type PowtcpLimits, powtcpLimits } from './limits.js';
+import type { AdmissionMode, PowtcpAdmission } from './admission.js';
+import { type PowtcpLimitOverrides, type PowtcpLimits, powtcpLimits } from './limits.js';
 import { type Logger, silentLogger } from './log.js';
 import { PowtcpMetrics, serveMetrics } from './metrics.js';
+import { NoPowAdmission, ReferenceAdmission, StatelessAdmission } from './modes.js';
 import { BUILTIN_QUOTES, checkQuotes } from './quotes.js';
 import { PowtcpServer } from './server.js';
 
@@ -24,7 +24,7 @@ export interface PowtcpServiceConfig {
   /** 'memory' (default) or a redis:// URL. */
   readonly store?: string;
   readonly quotes?: readonly string[];
-  readonly limits?: Partial<PowtcpLimits>;
+  readonly limits?: PowtcpLimitOverrides;
   /** Fixed difficulty of the reference mode, in hex digits (default 5, as the reference). */
   readonly referenceDifficulty?: number;
   /** Shared key secret (>= 32 bytes) so that instances behind one address open each other's puzzles. */
@@ -53,7 +53,7 @@ function isMemoryStore(spec: string | undefined): boolean {
 function makeStore(spec: string | undefined, clock: Clock): Store {
   if (spec === undefined || isMemoryStore(spec)) return new MemoryStore({ clock });
   if (/^rediss?:\/\//.test(spec)) return new RedisStore(spec);
-  throw new ArgumentError('--store', `expected memory or redis://HOST:PORT, got ${JSON.stringify(spec)}`);
+  throw new ArgumentError('store', `expected memory or redis://HOST:PORT, got ${JSON.stringify(spec)}`);
 }
 
 export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits): PowtcpAdmission {
@@ -61,19 +61,13 @@ export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits)
   const quotes = config.quotes ?? BUILTIN_QUOTES;
   checkQuotes(quotes);
   const mode = config.mode ?? 'stateless';
-  if (limits.minDifficulty < 1 || limits.minDifficulty > limits.maxDifficulty) {
-    throw new ArgumentError('--difficulty-min', `expected 1..${limits.maxDifficulty}`);
-  }
-  if (limits.maxDifficulty > limits.maxDifficultyCeiling) {
-    throw new ArgumentError('--difficulty-max', `expected at most ${limits.maxDifficultyCeiling}`);
-  }
   // Issue 9 item 9: a key shared by several instances with replay marks kept per instance
   // lets one solution be redeemed once per instance (and once more after every restart, since
   // the key outlives the marks); a shared key only makes sense with a shared store.
   if (config.secret !== undefined && isMemoryStore(config.store)) {
     throw new ArgumentError(
       'secret',
-      'a shared key secret needs a shared store (store: redis://HOST:PORT); with the memory store every instance would accept each solution once',
+      'a shared key secret needs a shared store (store redis://HOST:PORT); with the memory store every instance would accept each solution once',
     );
   }
   switch (mode) {
@@ -99,7 +93,7 @@ export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits)
     case 'reference': {
       const difficulty = config.referenceDifficulty ?? REFERENCE_DIFFICULTY;
       if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > limits.maxDifficultyCeiling) {
-        throw new ArgumentError('--difficulty', `expected 1..${limits.maxDifficultyCeiling}`);
+        throw new ArgumentError('referenceDifficulty', `expected 1..${limits.maxDifficultyCeiling}`);
       }
       return new ReferenceAdmission({
         quotes,
@@ -112,7 +106,7 @@ export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits)
     case 'nopow':
       return new NoPowAdmission({ quotes, clock });
     default:
-      throw new ArgumentError('--mode', `expected stateless, reference or nopow, got ${String(mode)}`);
+      throw new ArgumentError('mode', `expected stateless, reference or nopow, got ${String(mode)}`);
   }
 }
 
@@ -123,7 +117,7 @@ export async function startPowtcpService(config: PowtcpServiceConfig): Promise<P
   const metrics = new PowtcpMetrics();
   const server = new PowtcpServer({
     admission,
-    limits,
+    ...(config.limits === undefined ? {} : { limits: config.limits }),
     logger,
     metrics,
     ...(config.clock === undefined ? {} : { clock: config.clock }),

@@ -1,31 +1,31 @@
 /**
  * The powtcp socket shell: accepts TCP connections, enforces the connection caps, splits
- * lines, runs the pure connection logic (protocol/powtcp-server.ts) and carries out its
+ * lines, runs the pure connection logic (protocol/powtcp/connection.ts) and carries out its
  * effects: writes, admission calls, the one timer per connection, closing. Everything a
  * hostile peer can make the server hold is bounded by a limit of limits.ts.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Endpoint, endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import { capGroupOf } from '../../admission/rate-limit.js';
-import type { ConnInfo, PowtcpAdmission } from '../../protocol/powtcp-admission.js';
 import {
   initialState,
   type ServerConnState,
   type ServerEffect,
   type ServerEvent,
   step,
-} from '../../protocol/powtcp-server.js';
+} from '../../protocol/powtcp/connection.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { reject, TollgateError, type Verdict } from '../../util/errors.js';
 import { encodeMessage, LineSplitter } from '../../wire/powtcp.js';
+import type { ConnInfo, PowtcpAdmission } from './admission.js';
 import { ConnectionTable } from './conn-table.js';
-import { type PowtcpLimits, powtcpLimits } from './limits.js';
+import { type PowtcpLimitOverrides, type PowtcpLimits, powtcpLimits } from './limits.js';
 import { type Logger, silentLogger } from './log.js';
 import { PowtcpMetrics } from './metrics.js';
 
 export interface PowtcpServerOptions {
   readonly admission: PowtcpAdmission;
-  readonly limits?: Partial<PowtcpLimits>;
+  readonly limits?: PowtcpLimitOverrides;
   /** The address clients reach this service at, bound into challenges; default the listening address. */
   readonly publicAddress?: Endpoint;
   readonly logger?: Logger;
