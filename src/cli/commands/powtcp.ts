@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { endpoint, formatEndpoint, parseEndpoint } from '../../admission/endpoint.js';
 import { expectedAttempts } from '../../pow/hashcash.js';
+import { isLogLevel, startObservability } from '../../services/observability.js';
 import { ADMISSION_MODES, type AdmissionMode } from '../../services/powtcp/admission.js';
 import { powtcpGet } from '../../services/powtcp/client.js';
 import { startPowtcpService } from '../../services/powtcp/index.js';
@@ -15,13 +16,15 @@ import {
   type PowtcpLimits,
   powtcpLimits,
 } from '../../services/powtcp/limits.js';
-import { createLogger, isLogLevel } from '../../services/powtcp/log.js';
 import { loadQuotes } from '../../services/powtcp/quotes.js';
 import { ArgumentError } from '../../util/errors.js';
 import type { LimitSpec } from '../../util/limits.js';
+import { observer } from '../../util/observe.js';
 import { type Command, parseCommandArgs } from '../command.js';
-import { parseIntegerFlag } from '../flags.js';
+import { OBSERVE_FLAGS, OBSERVE_HELP, parseIntegerFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
+
+const obs = observer('powtcp');
 
 const HELP = `Usage: tollgate powtcp <serve|get> [options]
 
@@ -50,9 +53,7 @@ Options:
   --queue-size N           seed 003's queue size q (default ${POWTCP_LIMITS.queueSize})
   --max-connections N      open connections in total (default ${POWTCP_LIMITS.maxConnections})
   --max-connections-per-address N   (default ${POWTCP_LIMITS.maxConnectionsPerAddress})
-  --json-logs              one JSON object per log line
-  --log-level LEVEL        debug, info (default), warn, error
-  --metrics ADDR           serve Prometheus metrics at http://ADDR/metrics
+${OBSERVE_HELP}
   --mode MODE              stateless (default); reference (the reference design: fixed
                            difficulty, puzzles kept in a TTL map) or nopow, for benchmarks
   --difficulty N           fixed difficulty of --mode reference (default 5)
@@ -101,7 +102,6 @@ const OPTION_FLAGS: Readonly<Record<string, string>> = {
   referenceDifficulty: '--difficulty',
   quotes: '--quotes',
   publicAddress: '--public-address',
-  metrics: '--metrics',
   listen: '--listen',
 };
 
@@ -155,9 +155,7 @@ async function serve(argv: string[]): Promise<number> {
       'queue-size': { type: 'string' },
       'max-connections': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
-      'json-logs': { type: 'boolean', default: false },
-      'log-level': { type: 'string', default: 'info' },
-      metrics: { type: 'string' },
+      ...OBSERVE_FLAGS,
       mode: { type: 'string', default: 'stateless' },
       difficulty: { type: 'string' },
     },
@@ -165,8 +163,6 @@ async function serve(argv: string[]): Promise<number> {
   );
   if (parsed === null) return 0;
   const v = parsed.values;
-  const level = v['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new ArgumentError('--log-level', 'expected debug, info, warn or error');
   const mode = v.mode ?? 'stateless';
   if (!(ADMISSION_MODES as readonly string[]).includes(mode)) {
     throw new ArgumentError('--mode', `expected one of ${ADMISSION_MODES.join(', ')}`);
@@ -183,29 +179,41 @@ async function serve(argv: string[]): Promise<number> {
   }
   // Relations between limits (floor <= ceiling) are checked here, so errors name the flags.
   powtcpLimits(limits, { names: LIMIT_FLAGS });
-  const logger = createLogger({ json: v['json-logs'] === true, level });
   const secret = readSecret(v['secret-file']);
   const referenceDifficulty = intOption('--difficulty', v.difficulty, 1, POWTCP_LIMITS.maxDifficultyCeiling);
   const secretFlag = v['secret-file'] === undefined ? 'TOLLGATE_POWTCP_SECRET' : '--secret-file';
+  // The edge subscribers first, so that the service's first log lines reach them. Started
+  // directly rather than through observeFromFlags, which announces the metrics address on
+  // stderr: with --json-logs every stderr line stays JSON, and scripts read the address from
+  // stdout.
+  const level = v['log-level'] ?? 'info';
+  if (!isLogLevel(level)) throw new ArgumentError('--log-level', 'expected debug, info, warn or error');
+  const metricsAt = v.metrics === undefined ? undefined : parseEndpoint(v.metrics, '--metrics');
+  const edge = await startObservability({
+    services: ['powtcp'],
+    jsonLogs: v['json-logs'] === true,
+    logLevel: level,
+    ...(metricsAt === undefined ? {} : { metrics: { host: metricsAt.host, port: metricsAt.port } }),
+  });
   const service = await startPowtcpService({
     listen: parseEndpoint(v.listen ?? '127.0.0.1:8765', '--listen'),
     mode: mode as AdmissionMode,
     store: v.store ?? 'memory',
     limits,
-    logger,
     ...(v.quotes === undefined ? {} : { quotes: loadQuotes(v.quotes) }),
     ...(secret === undefined ? {} : { secret }),
     ...(referenceDifficulty === undefined ? {} : { referenceDifficulty }),
     ...(v['public-address'] === undefined
       ? {}
       : { publicAddress: parseEndpoint(v['public-address'], '--public-address') }),
-    ...(v.metrics === undefined ? {} : { metrics: parseEndpoint(v.metrics, '--metrics') }),
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
+    await edge.close();
     throw asFlagError(err, secretFlag);
   });
   process.stdout.write(`powtcp listening on ${formatEndpoint(service.address)}\n`);
-  if (service.metricsAddress !== undefined) {
-    process.stdout.write(`metrics on http://${formatEndpoint(service.metricsAddress)}/metrics\n`);
+  // Also on stdout, where scripts (the attack lab, the tests) read the listening line.
+  if (edge.metricsAddress !== undefined) {
+    process.stdout.write(`metrics on http://${formatEndpoint(edge.metricsAddress)}/metrics\n`);
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -214,8 +222,9 @@ async function serve(argv: string[]): Promise<number> {
     // A parent that spawned the server over IPC (the benchmark) stops it by disconnecting.
     process.once('disconnect', stop);
   });
-  logger.info('powtcp stopping');
+  obs.log('info', 'powtcp stopping');
   await service.close();
+  await edge.close();
   return 0;
 }
 

@@ -1,22 +1,23 @@
 /**
  * Builds a running powtcp service from a configuration: the store (memory or Redis), the key
- * ring and sealer, the admission mode, the socket server, and the optional metrics endpoint.
+ * ring and sealer, the admission mode and the socket server. Logs and metrics go out on
+ * `node:diagnostics_channel` (util/observe.ts); the edge subscribers serve them.
  * The CLI, the tests, the demo and the attack benchmark all start servers through here.
  */
-import type { Server as HttpServer } from 'node:http';
-import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
+import type { Endpoint } from '../../admission/endpoint.js';
 import { RedisStore } from '../../admission/redis-store.js';
 import { ChallengeSealer, KeyRing } from '../../admission/sealed.js';
 import { MemoryStore, type Store } from '../../admission/store.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { ArgumentError } from '../../util/errors.js';
+import { observer } from '../../util/observe.js';
 import type { AdmissionMode, PowtcpAdmission } from './admission.js';
 import { type PowtcpLimitOverrides, type PowtcpLimits, powtcpLimits } from './limits.js';
-import { type Logger, silentLogger } from './log.js';
-import { PowtcpMetrics, serveMetrics } from './metrics.js';
 import { NoPowAdmission, ReferenceAdmission, StatelessAdmission } from './modes.js';
 import { BUILTIN_QUOTES, checkQuotes } from './quotes.js';
 import { PowtcpServer } from './server.js';
+
+const obs = observer('powtcp');
 
 export interface PowtcpServiceConfig {
   readonly listen: Endpoint;
@@ -31,8 +32,6 @@ export interface PowtcpServiceConfig {
   readonly secret?: Uint8Array;
   /** The address clients use, bound into puzzles; default the listening address. */
   readonly publicAddress?: Endpoint;
-  readonly metrics?: Endpoint;
-  readonly logger?: Logger;
   readonly clock?: Clock;
 }
 
@@ -40,7 +39,6 @@ export interface PowtcpService {
   readonly server: PowtcpServer;
   readonly admission: PowtcpAdmission;
   readonly address: Endpoint;
-  readonly metricsAddress: Endpoint | undefined;
   close(): Promise<void>;
 }
 
@@ -112,14 +110,10 @@ export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits)
 
 export async function startPowtcpService(config: PowtcpServiceConfig): Promise<PowtcpService> {
   const limits = powtcpLimits(config.limits);
-  const logger = config.logger ?? silentLogger;
   const admission = makeAdmission(config, limits);
-  const metrics = new PowtcpMetrics();
   const server = new PowtcpServer({
     admission,
     ...(config.limits === undefined ? {} : { limits: config.limits }),
-    logger,
-    metrics,
     ...(config.clock === undefined ? {} : { clock: config.clock }),
     ...(config.publicAddress === undefined ? {} : { publicAddress: config.publicAddress }),
   });
@@ -127,35 +121,15 @@ export async function startPowtcpService(config: PowtcpServiceConfig): Promise<P
   if (admission instanceof StatelessAdmission && admission.store instanceof RedisStore) {
     // Not fatal: requests are refused (fail closed) until the store answers, then served.
     await admission.store.ping().then(
-      () => logger.info('store connected', { store: 'redis' }),
+      () => obs.log('info', 'store connected', { store: 'redis' }),
       (err: Error) =>
-        logger.warn('store unavailable; requests are refused until it answers', { error: err.message }),
+        obs.log('warn', 'store unavailable; requests are refused until it answers', { error: err.message }),
     );
-  }
-  let http: HttpServer | undefined;
-  let metricsAddress: Endpoint | undefined;
-  if (config.metrics !== undefined) {
-    try {
-      const m = await serveMetrics(metrics, config.metrics);
-      http = m.server;
-      metricsAddress = m.address;
-      logger.info('metrics listening', { address: formatEndpoint(m.address) });
-    } catch (err) {
-      await server.close();
-      throw err;
-    }
   }
   return {
     server,
     admission,
     address,
-    metricsAddress,
-    async close() {
-      if (http !== undefined) {
-        http.closeAllConnections();
-        await new Promise<void>((resolve) => http?.close(() => resolve()));
-      }
-      await server.close();
-    },
+    close: () => server.close(),
   };
 }
