@@ -10,9 +10,15 @@ import { CliProcess } from '../helpers/procs.js';
 
 // The course's manual test with real processes: a bootstrapper and three peers from INI files,
 // API ports 7001/7003/7005, two notify clients, one announce client, both notified.
-test('loopback: 3 peers + bootstrapper as processes; two notify clients, one announce, both notified', async () => {
+test('loopback: a closed network of 3 peers + bootstrapper as processes; two notify clients, one announce, both notified', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-gossip-'));
-  const bed = await writeTestbed(dir, { peers: 3, apiPorts: [7001, 7003, 7005], powBits: 16, degree: 4 });
+  const bed = await writeTestbed(dir, {
+    peers: 3,
+    apiPorts: [7001, 7003, 7005],
+    powBits: 16,
+    degree: 4,
+    closed: true,
+  });
   for (const r of bed.replaced) console.log(`API port ${r.wanted} is taken; using ${r.used} instead`);
   const procs: CliProcess[] = [];
   try {

@@ -108,4 +108,6 @@ export const GOSSIP_SERVICE_LIMITS = {
   dialTimeoutMs: 10_000,
   /** Bytes queued to one peer link; a peer that does not read beyond this is cut off. */
   maxLinkBufferedBytes: 8 * 1024 * 1024,
+  /** Open membership: parsed public keys of peers kept, so a reconnecting peer is not parsed again. */
+  maxOpenTrustKeys: 4096,
 } as const;

@@ -63,6 +63,8 @@ export class GossipNode {
   readonly counters: Record<string, number> = {};
   api_bound: HostPort | undefined;
   p2p_bound: HostPort | undefined;
+  /** The address put in HELLO, once started. */
+  advertised: Endpoint | undefined;
 
   constructor(private readonly options: GossipNodeOptions) {
     this.clock = options.clock ?? systemClock;
@@ -81,6 +83,7 @@ export class GossipNode {
         `p2p_address ${advertise.host} is a wildcard; set [gossip] advertise_address to the address peers should dial`,
       );
     }
+    this.advertised = advertise;
     const bootstrapper =
       o.bootstrapper === undefined ? undefined : await resolveEndpoint(o.bootstrapper, 'bootstrapper');
     this.engine = new GossipEngine({
