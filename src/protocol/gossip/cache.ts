@@ -11,6 +11,7 @@
 export interface CachedItem {
   readonly key: string;
   readonly id: Uint8Array;
+  readonly salt: bigint;
   readonly dataType: number;
   readonly data: Uint8Array;
   /** The TTL this peer forwards the item with (already decremented; 0 = unlimited). */

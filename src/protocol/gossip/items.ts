@@ -32,12 +32,11 @@ export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
     s.count('ERR_GOSSIP_ITEM_TOO_LARGE');
     return;
   }
-  const id = itemId(msg.dataType, msg.data);
+  // A module that announces the same bytes twice means it (issue 10): each ANNOUNCE is a new
+  // item, told apart by a random salt inside the id's hash input.
+  const salt = s.deps.random.u64();
+  const id = itemId(msg.dataType, salt, msg.data);
   const key = keyOf(id);
-  if (s.state.seen.has(key, s.now) || s.state.pending.has(key)) {
-    s.count('gossip_announce_duplicate');
-    return;
-  }
   if (!s.state.seen.add(key, s.now)) {
     s.count('ERR_GOSSIP_SEEN_FULL');
     return;
@@ -50,7 +49,7 @@ export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
   if (subs !== undefined) {
     for (const other of subs) if (other !== conn) notifyConn(s, other, key, msg.dataType, msg.data);
   }
-  spread(s, { key, id, dataType: msg.dataType, data: msg.data, ttl: msg.ttl, told: new Set() });
+  spread(s, { key, id, salt, dataType: msg.dataType, data: msg.data, ttl: msg.ttl, told: new Set() });
 }
 
 export function onPush(s: Step, link: LinkId, msg: Push): void {
@@ -86,6 +85,7 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   const item: PendingItem = {
     key,
     id: msg.id,
+    salt: msg.salt,
     dataType: msg.dataType,
     data,
     ttl: msg.ttl,
@@ -181,7 +181,15 @@ function acceptItem(s: Step, item: PendingItem): void {
     s.count('gossip_ttl_end');
     return;
   }
-  spread(s, { key: item.key, id: item.id, dataType: item.dataType, data: item.data, ttl, told: item.told });
+  spread(s, {
+    key: item.key,
+    id: item.id,
+    salt: item.salt,
+    dataType: item.dataType,
+    data: item.data,
+    ttl,
+    told: item.told,
+  });
 }
 
 function forgetPendingIds(s: Step, item: PendingItem): void {
@@ -192,11 +200,20 @@ function forgetPendingIds(s: Step, item: PendingItem): void {
 /** Caches the item and pushes it to `degree` random neighbours that have not told us they have it. */
 function spread(
   s: Step,
-  item: { key: string; id: Uint8Array; dataType: number; data: Uint8Array; ttl: number; told: Set<LinkId> },
+  item: {
+    key: string;
+    id: Uint8Array;
+    salt: bigint;
+    dataType: number;
+    data: Uint8Array;
+    ttl: number;
+    told: Set<LinkId>;
+  },
 ): void {
   const cached: CachedItem = {
     key: item.key,
     id: item.id,
+    salt: item.salt,
     dataType: item.dataType,
     data: item.data,
     ttl: item.ttl,
@@ -214,6 +231,7 @@ function spread(
     ttl: item.ttl,
     dataType: item.dataType,
     id: item.id,
+    salt: item.salt,
     data: item.data,
   });
   for (const link of targets.slice(0, s.deps.params.degree)) {
@@ -274,6 +292,7 @@ export function onIWant(s: Step, link: LinkId, msg: IWant): void {
         ttl: item.ttl,
         dataType: item.dataType,
         id: item.id,
+        salt: item.salt,
         data: item.data,
       }),
     });

@@ -56,6 +56,10 @@ export interface GossipParams {
   readonly powBits: number;
   /** VERIFICATION REQUESTs (incl. PEER RESPONSE challenges) answered per link; more close it. */
   readonly maxSolvesPerLink: number;
+  /** PoW solves for peers running at once (one global queue for every link). */
+  readonly maxSolving: number;
+  /** Solves waiting for a place; a request beyond this closes its link (ERR_GOSSIP_SOLVE_BUSY). */
+  readonly maxSolveQueue: number;
   /** Invalid items (V = 0) from one link before it is closed and forgotten. */
   readonly invalidLimit: number;
   /** Bootstrapper: a listed peer not seen again (re-join) for this long is dropped. */
@@ -91,6 +95,8 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   verifiedTtlMs: 3_600_000,
   powBits: 24,
   maxSolvesPerLink: 2,
+  maxSolving: 2,
+  maxSolveQueue: 64,
   invalidLimit: 3,
   peerTtlMs: 900_000,
   bootstrapLinkMs: 180_000,

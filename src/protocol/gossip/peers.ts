@@ -23,6 +23,7 @@ import {
   type PeerResponse,
   type VerificationRequest,
   type VerificationResponse,
+  verificationBinding,
   verificationPowParts,
   verificationPowPrefix,
   type PeerAddress as WireAddress,
@@ -101,6 +102,7 @@ export function onPeerOpen(
     lastPeerRequestServed: Number.NEGATIVE_INFINITY,
     solves: 0,
     solving: false,
+    deferredSolve: undefined,
     invalid: 0,
     gotPeerResponse: false,
   };
@@ -131,27 +133,62 @@ export function onHello(s: Step, link: Link, msg: Hello): void {
 }
 
 export function onVerificationRequest(s: Step, link: Link, msg: VerificationRequest): void {
+  // The one who dialled proves first: on a link a stranger opened to us, we solve its puzzle
+  // only once it solved ours, so that our CPU is never spent before the stranger spent as
+  // much (issue 10: VERIFICATION REQUEST as a CPU amplifier). A link we dialled goes to a peer
+  // we chose; we answer at once, and the two proofs cannot wait on each other.
+  if (link.dialled === undefined && !link.verified && !link.bootstrap) {
+    if (link.deferredSolve !== undefined || link.solving) {
+      dropLink(s, link, 'ERR_GOSSIP_TOO_MANY_REQUESTS', false);
+      return;
+    }
+    link.deferredSolve = msg.nonce;
+    return;
+  }
   askSolve(s, link, msg.nonce);
 }
 
 function askSolve(s: Step, link: Link, nonce: bigint): void {
-  // Each solve costs us 2^24 hashes on average: a peer gets a fixed number per link.
+  // Each solve costs us 2^pow_bits hashes on average: a peer gets a fixed number per link.
   if (link.solving || link.solves >= s.deps.params.maxSolvesPerLink) {
     dropLink(s, link, 'ERR_GOSSIP_TOO_MANY_REQUESTS', false);
     return;
   }
+  const st = s.state;
+  if (st.solving.size >= s.deps.params.maxSolving && st.solveQueue.length >= s.deps.params.maxSolveQueue) {
+    dropLink(s, link, 'ERR_GOSSIP_SOLVE_BUSY', false);
+    return;
+  }
   link.solves++;
   link.solving = true;
-  s.emit({
-    kind: 'solve',
-    link: link.id,
-    nonce,
-    prefix: verificationPowPrefix(nonce),
-    bits: s.deps.params.powBits,
-  });
+  st.solveQueue.push({ link: link.id, nonce });
+  pumpSolves(s);
+}
+
+/** Starts queued solves while fewer than `maxSolving` run: one global queue for every link. */
+function pumpSolves(s: Step): void {
+  const st = s.state;
+  while (st.solving.size < s.deps.params.maxSolving) {
+    const next = st.solveQueue.shift();
+    if (next === undefined) return;
+    const link = st.links.get(next.link);
+    // A link closed while it waited is simply skipped: nothing was spent on it.
+    if (link === undefined) continue;
+    st.solving.add(link.id);
+    s.emit({
+      kind: 'solve',
+      link: link.id,
+      nonce: next.nonce,
+      // Bound to the asker (verifier) and us (prover): not solvable on anyone else's behalf.
+      prefix: verificationPowPrefix(next.nonce, verificationBinding(link.identity, s.deps.identity)),
+      bits: s.deps.params.powBits,
+    });
+  }
 }
 
 export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigint): void {
+  s.state.solving.delete(linkId);
+  pumpSolves(s);
   const link = s.state.links.get(linkId);
   if (link === undefined) return;
   link.solving = false;
@@ -163,11 +200,13 @@ export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigin
 }
 
 /**
- * The solver gave up (its pool was busy, or it failed): the peer will not get its proof, so
- * the link cannot become a neighbour link. Closed now rather than left "solving", which would
- * also exempt it from the verification timeout.
+ * The solver gave up (its pool was busy, the link closed and the solve was cancelled, or it
+ * failed): the peer will not get its proof, so the link cannot become a neighbour link. Closed
+ * now rather than left "solving", which would also exempt it from the verification timeout.
  */
 export function onSolveFailed(s: Step, linkId: LinkId, _nonce: bigint): void {
+  s.state.solving.delete(linkId);
+  pumpSolves(s);
   const link = s.state.links.get(linkId);
   if (link === undefined) return;
   link.solving = false;
@@ -185,7 +224,10 @@ export function onVerificationResponse(
     return;
   }
   // Seed 002: SHA-256 of the whole VERIFICATION RESPONSE, as received, has >= 24 leading zero bits.
-  const { challenge, nonce } = verificationPowParts(frame);
+  const { challenge, nonce } = verificationPowParts(
+    frame,
+    verificationBinding(s.deps.identity, link.identity),
+  );
   if (!s.deps.verifyPow(challenge, nonce, s.deps.params.powBits)) {
     dropLink(s, link, 'ERR_GOSSIP_POW_INVALID', false);
     return;
@@ -195,6 +237,11 @@ export function onVerificationResponse(
   s.state.verifiedIds.set(link.identity, s.now + s.deps.params.verifiedTtlMs);
   s.count('gossip_peer_verified');
   markKnown(s, link);
+  const deferred = link.deferredSolve;
+  if (deferred !== undefined) {
+    link.deferredSolve = undefined;
+    askSolve(s, link, deferred);
+  }
 }
 
 /** Puts a verified peer with a known listen address into the known-peers list. */

@@ -87,6 +87,7 @@ export interface ApiConn {
 export interface PendingItem {
   readonly key: string;
   readonly id: Uint8Array;
+  readonly salt: bigint;
   readonly dataType: number;
   readonly data: Uint8Array;
   /** TTL as received (local announcements: as announced). */
@@ -116,7 +117,10 @@ export interface Link {
   peerRequest: { nonce: bigint; at: number; left: number } | undefined;
   lastPeerRequestServed: number;
   solves: number;
+  /** A solve for this link is queued or running. */
   solving: boolean;
+  /** A stranger's VERIFICATION REQUEST, answered once it proved its own PoW to us. */
+  deferredSolve: bigint | undefined;
   invalid: number;
   gotPeerResponse: boolean;
 }
@@ -148,6 +152,10 @@ export interface EngineState {
   readonly verifiedIds: Map<string, number>;
   /** Address keys being dialled. */
   readonly dialling: Set<string>;
+  /** Links whose solve is running in the shell (at most `maxSolving`). */
+  readonly solving: Set<LinkId>;
+  /** Solves waiting for a free place, oldest first (at most `maxSolveQueue`). */
+  readonly solveQueue: { readonly link: LinkId; readonly nonce: bigint }[];
   bootstrapDialling: boolean;
   lastJoin: number;
   lastPeerExchange: number;
@@ -167,6 +175,8 @@ export function initialState(params: GossipParams): EngineState {
     candidates: new Map(),
     verifiedIds: new Map(),
     dialling: new Set(),
+    solving: new Set(),
+    solveQueue: [],
     bootstrapDialling: false,
     lastJoin: Number.NEGATIVE_INFINITY,
     lastPeerExchange: Number.NEGATIVE_INFINITY,

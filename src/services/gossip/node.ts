@@ -52,6 +52,8 @@ export class GossipNode {
   private api: ApiServer | undefined;
   private readonly queue = new PriorityEventQueue<EngineEvent>(GOSSIP_SERVICE_LIMITS.maxQueuedEvents);
   private readonly links = new Map<number, P2PLink>();
+  /** Running solves by link, to cancel them when their link closes. */
+  private readonly solves = new Map<number, AbortController>();
   private nextLink = 1;
   private scheduled = false;
   private lastNeighbours = 0;
@@ -197,9 +199,15 @@ export class GossipNode {
     link.start({
       onMessage: (frame) => this.enqueue({ kind: 'peer-message', link: id, frame }, false),
       onClose: (failed) => {
+        this.cancelSolve(id);
         if (this.links.delete(id)) this.enqueue({ kind: 'peer-close', link: id, failed }, false, true);
       },
     });
+  }
+
+  private cancelSolve(link: number): void {
+    this.solves.get(link)?.abort();
+    this.solves.delete(link);
   }
 
   private carry(effect: Effect): void {
@@ -223,6 +231,7 @@ export class GossipNode {
       case 'peer-close': {
         const link = this.links.get(effect.link);
         this.links.delete(effect.link);
+        this.cancelSolve(effect.link);
         link?.close();
         debug('closed link %d: %s', effect.link, effect.code);
         return;
@@ -245,9 +254,16 @@ export class GossipNode {
       case 'solve': {
         const solve = this.options.solve ?? solveVerification;
         const { link, nonce } = effect;
-        solve(effect.prefix, effect.bits, this.abort.signal).then(
-          (solution) => this.enqueue({ kind: 'solved', link, nonce, solution }, false, true),
+        // Cancelled when the link closes: a peer that hangs up gets no more of our CPU.
+        const cancel = new AbortController();
+        this.solves.set(link, cancel);
+        solve(effect.prefix, effect.bits, AbortSignal.any([this.abort.signal, cancel.signal])).then(
+          (solution) => {
+            this.solves.delete(link);
+            this.enqueue({ kind: 'solved', link, nonce, solution }, false, true);
+          },
           (error: unknown) => {
+            this.solves.delete(link);
             if (this.closed) return;
             debug('solve failed: %s', (error as Error).message);
             this.enqueue({ kind: 'solve-failed', link, nonce }, false, true);

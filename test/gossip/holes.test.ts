@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GossipEngine } from '../../src/protocol/gossip/engine.js';
+import { GOSSIP_DEFAULTS, type GossipParams } from '../../src/protocol/gossip/limits.js';
+import { seededRandom } from '../../src/protocol/gossip/random.js';
+import type { Effect } from '../../src/protocol/gossip/state.js';
+import { MemoryHub } from '../../src/services/gossip/memory-transport.js';
+import { GossipNode } from '../../src/services/gossip/node.js';
+import { simPow } from '../../src/services/gossip/pow.js';
+import { readU16 } from '../../src/wire/gossip-api.js';
+import {
+  encodeP2P,
+  GOSSIP_VERIFICATION_REQUEST,
+  GOSSIP_VERIFICATION_RESPONSE,
+  readU64,
+  verificationBinding,
+  verificationPowPrefix,
+} from '../../src/wire/gossip-p2p.js';
+import { NODE_PARAMS, until } from '../helpers/gossip-nodes.js';
+import { settledNet } from '../helpers/gossip-sim.js';
+
+// Issue 10 item 4: the holes found when the module was tried as an attacker would, each with a
+// test that failed before its fix.
+
+const TYPE = 1337;
+
+test('the same bytes announced twice are two items: every subscriber is notified twice, never more', () => {
+  const { net, conns } = settledNet(12, TYPE);
+  const data = Buffer.from('deadbeef');
+  const first = net.announce(0, conns[0]!, TYPE, data, 4);
+  net.run(net.now + 2_000);
+  const second = net.announce(0, conns[0]!, TYPE, data, 4);
+  net.run(net.now + 5_000);
+  assert.notEqual(first, second, 'a fresh id per ANNOUNCE');
+  for (let p = 1; p < 12; p++) {
+    const got = net.deliveries.filter((d) => d.peer === p && (d.key === first || d.key === second));
+    assert.equal(got.length, 2, `peer ${p}: each announcement once (copies still suppressed)`);
+  }
+});
+
+// A harness of single engines, every effect inspected.
+const PARAMS: GossipParams = { ...GOSSIP_DEFAULTS, powBits: 8, degree: 4 };
+const pow = simPow();
+function engine(name: string, params: GossipParams = PARAMS) {
+  return new GossipEngine({
+    params,
+    random: seededRandom(name.length * 31 + 7),
+    verifyPow: pow.verify,
+    identity: name,
+    listen: { host: '10.0.0.1', port: 6001 },
+  });
+}
+const ask = (nonce: bigint) => encodeP2P({ type: GOSSIP_VERIFICATION_REQUEST, nonce });
+
+test('VERIFICATION REQUEST: a puzzle relayed from another peer is bound to the wrong pair and fails', () => {
+  // X asks M; M relays X's nonce to V, who solves it for M; M answers X with V's solution.
+  const x = engine('X', { ...PARAMS, powBits: 16 });
+  const opened = x.step(
+    { kind: 'peer-open', link: 1, identity: 'M', dialled: { host: '10.0.0.9', port: 1 } },
+    0,
+  );
+  const req = opened.find(
+    (e) => e.kind === 'peer-send' && readU16(e.frame, 2) === GOSSIP_VERIFICATION_REQUEST,
+  );
+  assert.ok(req?.kind === 'peer-send');
+  const nonce = readU64(req.frame, 4);
+  const v = engine('V', { ...PARAMS, powBits: 16 });
+  const solve = v
+    .step({ kind: 'peer-open', link: 1, identity: 'M', dialled: { host: '10.0.0.9', port: 1 } }, 0)
+    .concat(v.step({ kind: 'peer-message', link: 1, frame: ask(nonce) }, 1))
+    .find((e) => e.kind === 'solve');
+  assert.ok(solve?.kind === 'solve', 'V solves what it is asked');
+  const solution = pow.solve(solve.prefix, solve.bits);
+  const answer = encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution });
+  x.step({ kind: 'peer-message', link: 1, frame: answer }, 2);
+  assert.equal(x.state.counters.ERR_GOSSIP_POW_INVALID, 1, "V's work does not verify M to X");
+  assert.equal(x.state.verifiedIds.has('M'), false);
+});
+
+test('VERIFICATION REQUEST on links strangers opened: no solve before the stranger proved its own PoW', () => {
+  const b = engine('B', { ...PARAMS, maxLinks: 64 });
+  let solves = 0;
+  for (let link = 1; link <= 40; link++) {
+    for (const e of b.step({ kind: 'peer-open', link, identity: `S${link}` }, 0))
+      if (e.kind === 'solve') solves++;
+    for (const e of b.step({ kind: 'peer-message', link, frame: ask(BigInt(link)) }, 1))
+      if (e.kind === 'solve') solves++;
+  }
+  assert.equal(solves, 0, '40 unverified strangers cost us no hashing');
+  // A stranger that proves itself is answered at once.
+  const opened = b.step({ kind: 'peer-open', link: 99, identity: 'A' }, 2);
+  const req = opened.find(
+    (e) => e.kind === 'peer-send' && readU16(e.frame, 2) === GOSSIP_VERIFICATION_REQUEST,
+  );
+  assert.ok(req?.kind === 'peer-send');
+  b.step({ kind: 'peer-message', link: 99, frame: ask(7n) }, 3);
+  const nonce = readU64(req.frame, 4);
+  const solution = pow.solve(verificationPowPrefix(nonce, verificationBinding('B', 'A')), PARAMS.powBits);
+  const out = b.step(
+    {
+      kind: 'peer-message',
+      link: 99,
+      frame: encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution }),
+    },
+    4,
+  );
+  assert.equal(out.filter((e) => e.kind === 'solve').length, 1);
+});
+
+test('solves: one global queue, at most maxSolving at once; a queued solve of a closed link never starts', () => {
+  const p = { ...PARAMS, maxSolving: 2, maxSolveQueue: 3, maxLinks: 64 };
+  const a = engine('A', p);
+  const started: number[] = [];
+  const collect = (effects: Effect[]) => {
+    for (const e of effects) if (e.kind === 'solve') started.push(e.link);
+  };
+  for (let link = 1; link <= 5; link++) {
+    a.step(
+      { kind: 'peer-open', link, identity: `P${link}`, dialled: { host: `10.0.1.${link}`, port: 1 } },
+      0,
+    );
+    collect(a.step({ kind: 'peer-message', link, frame: ask(BigInt(link)) }, 1));
+  }
+  assert.deepEqual(started, [1, 2], 'two run, three wait');
+  // A sixth is beyond the queue: its link is closed.
+  a.step({ kind: 'peer-open', link: 6, identity: 'P6', dialled: { host: '10.0.1.6', port: 1 } }, 2);
+  a.step({ kind: 'peer-message', link: 6, frame: ask(6n) }, 2);
+  assert.equal(a.state.counters.ERR_GOSSIP_SOLVE_BUSY, 1);
+  // Link 3 hangs up while waiting; when a place frees, 4 starts, not 3.
+  a.step({ kind: 'peer-close', link: 3, failed: false }, 3);
+  collect(a.step({ kind: 'solved', link: 1, nonce: 1n, solution: 0n }, 4));
+  assert.deepEqual(started, [1, 2, 4]);
+});
+
+test('a running solve is cancelled when its link closes', async () => {
+  const hub = new MemoryHub(1);
+  const boot = new GossipNode({
+    params: NODE_PARAMS,
+    identity: 'boot',
+    transport: hub.transport('boot'),
+    p2pAddress: { host: '10.0.0.254', port: 6001 },
+    isBootstrapper: true,
+  });
+  const signals: AbortSignal[] = [];
+  const peer = new GossipNode({
+    params: NODE_PARAMS,
+    identity: 'peer-0',
+    transport: hub.transport('peer-0'),
+    p2pAddress: { host: '10.0.0.1', port: 6001 },
+    bootstrapper: { host: '10.0.0.254', port: 6001 },
+    // A solver that only ends when cancelled.
+    solve: (_prefix, _bits, signal) => {
+      signals.push(signal);
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    },
+  });
+  try {
+    await boot.start();
+    await peer.start();
+    await until('the bootstrapper asked for a solve', () => signals.length >= 1);
+    await boot.close();
+    await until('the solve is cancelled', () => signals[0]!.aborted);
+  } finally {
+    await Promise.all([boot.close(), peer.close()]);
+  }
+});
