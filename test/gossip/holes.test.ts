@@ -17,7 +17,7 @@ import {
   verificationPowPrefix,
 } from '../../src/wire/gossip-p2p.js';
 import { NODE_PARAMS, until } from '../helpers/gossip-nodes.js';
-import { settledNet } from '../helpers/gossip-sim.js';
+import { SIM_PARAMS, settledNet, simNet } from '../helpers/gossip-sim.js';
 
 // Issue 10 item 4: the holes found when the module was tried as an attacker would, each with a
 // test that failed before its fix.
@@ -162,5 +162,16 @@ test('a running solve is cancelled when its link closes', async () => {
     await until('the solve is cancelled', () => signals[0]!.aborted);
   } finally {
     await Promise.all([boot.close(), peer.close()]);
+  }
+});
+
+test('degree above the network size: a peer backs off from the bootstrapper instead of dialling it every joinRetryMs', () => {
+  const net = simNet(3, { params: { ...SIM_PARAMS, degree: 30 } });
+  net.run(60_000);
+  for (let p = 0; p < 3; p++) {
+    assert.equal(net.neighbourCount(p), 2, `peer ${p} is linked to both others`);
+    const joins = net.engine(p).state.counters.gossip_join ?? 0;
+    // Before: one join every joinRetryMs (2 s), about 30 in a minute; doubling gives about 5.
+    assert.ok(joins <= 8, `peer ${p} joined ${joins} times in 60 s`);
   }
 });

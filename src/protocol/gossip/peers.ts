@@ -336,6 +336,7 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   }
   link.gotPeerResponse = true;
   const own = addressKey(s.deps.listen);
+  const before = s.state.candidates.size;
   for (const wire of msg.peers.slice(0, req.left)) {
     req.left--;
     const address = fromWire(wire);
@@ -347,6 +348,7 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
     }
     s.state.candidates.set(key, address);
   }
+  if (s.state.candidates.size > before) s.state.joinDelayMs = s.deps.params.joinRetryMs;
   if (msg.challenge !== 0n) askSolve(s, link, msg.challenge);
 }
 
@@ -442,9 +444,13 @@ export function heartbeatPeers(s: Step): void {
   if (
     bootstrapper !== undefined &&
     !st.bootstrapDialling &&
-    ((missing > 0 && options.length === 0 && s.now - st.lastJoin >= p.joinRetryMs) ||
+    ((missing > 0 && options.length === 0 && s.now - st.lastJoin >= st.joinDelayMs) ||
       s.now - st.lastJoin >= p.rejoinMs)
   ) {
+    // A join made because we are short backs off (doubling up to rejoin_ms) until one brings
+    // an address we did not have: a network smaller than `degree` is not a reason to dial the
+    // bootstrapper every joinRetryMs forever (issue 10).
+    if (missing > 0 && options.length === 0) st.joinDelayMs = Math.min(p.rejoinMs, 2 * st.joinDelayMs);
     // Seed 002: "periodically rejoin the network and get a new peer list from the bootstrap
     // server"; also whenever we are short of neighbours and have no address left to try.
     st.lastJoin = s.now;

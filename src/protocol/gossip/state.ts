@@ -158,6 +158,8 @@ export interface EngineState {
   readonly solveQueue: { readonly link: LinkId; readonly nonce: bigint }[];
   bootstrapDialling: boolean;
   lastJoin: number;
+  /** Wait before the next join made because we are short of neighbours (backs off). */
+  joinDelayMs: number;
   lastPeerExchange: number;
   readonly counters: Counters;
 }
@@ -179,6 +181,7 @@ export function initialState(params: GossipParams): EngineState {
     solveQueue: [],
     bootstrapDialling: false,
     lastJoin: Number.NEGATIVE_INFINITY,
+    joinDelayMs: params.joinRetryMs,
     lastPeerExchange: Number.NEGATIVE_INFINITY,
     counters: {},
   };
