@@ -38,6 +38,14 @@ const commands: Record<string, Entry> = {
     summary: 'run the bootstrap service of a Gossip network (hands out PoW-verified peers)',
     load: async () => (await import('./commands/gossip.js')).bootstrapCommand,
   },
+  sky: {
+    summary: 'run a sky node: leases, look-ups and hole punching for earth nodes (seed 003)',
+    load: async () => (await import('./commands/sky.js')).default,
+  },
+  earth: {
+    summary: 'run an earth node, or `earth send` one message to another (seed 003)',
+    load: async () => (await import('./commands/earth.js')).default,
+  },
   'gossip-client': {
     summary: "talk to a Gossip peer's API: notify TYPE (print and validate) or announce TYPE DATA",
     load: async () => (await import('./commands/gossip-client.js')).default,

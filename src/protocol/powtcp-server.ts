@@ -40,8 +40,12 @@ export interface ServerConnState {
   readonly messages: number;
   /** When the first byte of an unfinished line arrived; undefined when no line is open. */
   readonly lineStartedAt: number | undefined;
-  /** Lines read but not handled yet; never more than maxPipelinedMessages. */
-  readonly pending: readonly Uint8Array[];
+  /**
+   * Lines read but not handled yet; never more than maxPipelinedMessages. `null` stands for a
+   * line over maxLineBytes: it is refused when its turn comes, after the lines before it were
+   * answered, and nothing after it is taken.
+   */
+  readonly pending: readonly (Uint8Array | null)[];
   /** The peer half-closed; close once the work in hand is answered. */
   readonly peerEnded: boolean;
 }
@@ -131,6 +135,7 @@ function finish(s: ServerConnState, effects: ServerEffect[], limits: ServerProto
 function pump(s: ServerConnState, effects: ServerEffect[], limits: ServerProtocolLimits): StepResult {
   while (s.phase === 'idle' && s.pending.length > 0) {
     const [line, ...rest] = s.pending;
+    if (line === null) return fail(s, effects, 'ERR_POWTCP_LINE_TOO_LONG');
     s = { ...s, pending: rest, messages: s.messages + 1 };
     if (s.messages > limits.maxMessagesPerConnection) {
       return fail(s, effects, 'ERR_POWTCP_TOO_MANY_MESSAGES');
@@ -163,9 +168,15 @@ export function step(
   if (s.phase === 'closed') return { state: s, effects };
   switch (event.type) {
     case 'read': {
-      const lines: Uint8Array[] = [];
+      // Everything after an over-long line is ignored: the connection ends at that line.
+      if (s.pending.at(-1) === null) return { state: s, effects };
+      const lines: (Uint8Array | null)[] = [];
       for (const item of event.items) {
-        if (item.kind === 'overlong') return fail(s, effects, 'ERR_POWTCP_LINE_TOO_LONG');
+        if (item.kind === 'overlong') {
+          // Issue 9 item 10: complete lines before it in the same read get their answers first.
+          lines.push(null);
+          break;
+        }
         lines.push(item.line);
       }
       // An honest client waits for each reply, so it never has more than one line in flight.

@@ -75,6 +75,22 @@ test('powtcp serve and get name bad arguments', async () => {
   assert.match(help.stdout, /--store memory\|URL/);
 });
 
+// Issue 9 item 9: with the memory store each instance keeps its own replay marks, so a
+// shared key would let one solution be redeemed once per instance.
+test('serve refuses a shared key secret without a shared store, naming both options', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-secret-'));
+  const file = join(dir, 'secret');
+  writeFileSync(file, Buffer.alloc(32, 7));
+  const r = await runCli(['powtcp', 'serve', '--listen', '127.0.0.1:0', '--secret-file', file]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--secret-file: .*--store redis:\/\//);
+  const env = await runCli(['powtcp', 'serve', '--listen', '127.0.0.1:0', '--store', 'memory'], {
+    env: { TOLLGATE_POWTCP_SECRET: '11'.repeat(32) },
+  });
+  assert.equal(env.code, 2, env.stderr);
+  assert.match(env.stderr, /TOLLGATE_POWTCP_SECRET: .*--store/);
+});
+
 test('serve on an address in use fails with ERR_LISTEN_FAILED, not an internal error', async () => {
   const serve = await startServe(['--listen', '127.0.0.1:0']);
   try {

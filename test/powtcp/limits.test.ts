@@ -150,6 +150,7 @@ test('maxQuoteBytes and maxQuotes: a quotes file at the limits loads, one more i
 test('every powtcp limit has a line in docs/powtcp.md and appears in a test', () => {
   const docs = readFileSync('docs/powtcp.md', 'utf8');
   const tests = readdirSync('test/powtcp')
+    .filter((f) => f.endsWith('.ts'))
     .concat(readdirSync('test/protocol').map((f) => `../protocol/${f}`))
     .map((f) => readFileSync(join('test/powtcp', f), 'utf8'))
     .join('\n');

@@ -1,6 +1,9 @@
 // Every hostile input of issue 3 item 3 over real loopback sockets: each gets its own
 // `0:<reason>` and a closed connection, or a clean close.
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import type { MemoryStore } from '../../src/admission/store.js';
 import {
@@ -91,6 +94,87 @@ test('line longer than the limit: 0:ERR_POWTCP_LINE_TOO_LONG, and the rest is ne
     assert.equal(await c.line(), '0:ERR_POWTCP_LINE_TOO_LONG');
     await c.end();
   });
+});
+
+test('a complete line and an over-long tail in one write: the line is answered, then the tail refused', async () => {
+  await withServer({ limits: { maxLineBytes: 64 } }, async (_svc, port) => {
+    const c = await RawClient.open(port);
+    c.send(`1:\n${'x'.repeat(200)}`);
+    assert.match(await c.line(), /^2:1:/);
+    assert.equal(await c.line(), '0:ERR_POWTCP_LINE_TOO_LONG');
+    assert.equal(await c.end(), '');
+  });
+});
+
+// Issue 9 item 8: after a verdict the server kept reading and discarding for the whole close
+// grace period, so one connection could push gigabytes.
+test('a client pushing data after a verdict gets little accepted', async () => {
+  const accepted = new Map<number | undefined, Socket>();
+  const onSocket = (m: unknown) => {
+    const { socket } = m as { socket: Socket };
+    accepted.set(socket.remotePort, socket);
+  };
+  diagnostics.subscribe('net.server.socket', onSocket);
+  try {
+    await withServer({}, async (svc, port) => {
+      // Half-open allowed: the server's FIN does not stop this client from writing.
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      await once(c, 'connect');
+      const localPort = c.localPort;
+      c.on('error', () => {});
+      let closed = false;
+      c.once('close', () => {
+        closed = true;
+      });
+      let reply = '';
+      c.setEncoding('latin1').on('data', (d: string) => {
+        reply += d;
+      });
+      c.write('7:\n');
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      // Push up to 64 MiB, as fast as the connection takes it, until the server drops it.
+      for (let i = 0; i < 1024 && !closed && c.writable; i++) {
+        if (!c.write(chunk)) await new Promise((r) => c.once('drain', r).once('close', r));
+      }
+      c.destroy();
+      assert.equal(reply, '0:ERR_POWTCP_UNKNOWN_COMMAND\n');
+      const server = accepted.get(localPort);
+      assert.ok(server !== undefined);
+      const limit = svc.server.limits.maxBytesAfterClose;
+      // Reads are at most 64 KiB: the one that held the verdict's line, and one that crosses
+      // the limit before the socket is dropped.
+      assert.ok(server.bytesRead <= limit + 2 * 64 * 1024, `server read ${server.bytesRead} bytes`);
+    });
+  } finally {
+    diagnostics.unsubscribe('net.server.socket', onSocket);
+  }
+});
+
+test('closeGraceMs: a peer that never closes its side is dropped when the grace ends', async (t) => {
+  const accepted: Socket[] = [];
+  const onSocket = (m: unknown) => accepted.push((m as { socket: Socket }).socket);
+  diagnostics.subscribe('net.server.socket', onSocket);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    await withServer({ limits: { closeGraceMs: 5_000 } }, async (_svc, port) => {
+      // Half-open: this side never ends, so only the server's grace timer closes the socket.
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      c.on('error', () => {});
+      await once(c, 'connect');
+      c.write('7:\n');
+      await once(c.resume(), 'end');
+      const server = accepted[0];
+      assert.ok(server !== undefined && !server.destroyed);
+      t.mock.timers.tick(4_999);
+      assert.equal(server.destroyed, false);
+      t.mock.timers.tick(1);
+      assert.equal(server.destroyed, true);
+      c.destroy();
+    });
+  } finally {
+    t.mock.timers.reset();
+    diagnostics.unsubscribe('net.server.socket', onSocket);
+  }
 });
 
 test('unknown command, client-side commands and garbage', async () => {
@@ -291,6 +375,14 @@ test('reference mode keeps every puzzle until it is redeemed; nopow accepts any 
     const puzzle = await puzzleOn(c);
     assert.match(await c.request(`3:${puzzle}\n`), /^4:/);
   });
+});
+
+test('the library refuses a shared key secret with the memory store, naming its own options', async () => {
+  await assert.rejects(
+    startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, secret: new Uint8Array(32) }),
+    (err: Error & { argument?: string }) =>
+      err.argument === 'secret' && /store: redis:\/\//.test(err.message) && !err.message.includes('--'),
+  );
 });
 
 test('IPv6: the resource is [addr]:port and the exchange works over ::1', async (t) => {

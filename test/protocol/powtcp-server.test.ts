@@ -176,3 +176,22 @@ test('events after close do nothing', () => {
   const r = step(state, read('1:'), 1, limits);
   assert.deepEqual(r.effects, []);
 });
+
+// Issue 9 item 10: a complete line and an over-long tail in one read.
+test('a complete line followed in the same read by an over-long tail gets its own answer first', () => {
+  const puzzle = '1:1:20260101000000:127.0.0.1:5::cmFuZA==:MA==';
+  const { state, effects } = run([
+    [{ type: 'read', items: [line('1:'), { kind: 'overlong' }], partial: false }, 0],
+    // Later lines are not taken: the connection ends at the over-long one.
+    [read('1:'), 1],
+    [{ type: 'issued', result: accept(puzzle) }, 2],
+  ]);
+  assert.deepEqual(kinds(effects), [
+    'issue',
+    `send 2:${puzzle}`,
+    'rejected ERR_POWTCP_LINE_TOO_LONG',
+    'send 0:ERR_POWTCP_LINE_TOO_LONG',
+    'close',
+  ]);
+  assert.equal(state.phase, 'closed');
+});

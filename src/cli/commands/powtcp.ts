@@ -35,7 +35,7 @@ Options:
   --difficulty-min N       floor in hex digits (default ${POWTCP_LIMITS.minDifficulty})
   --difficulty-max N       ceiling in hex digits (default ${POWTCP_LIMITS.maxDifficulty}, at most ${POWTCP_LIMITS.maxDifficultyCeiling})
   --secret-file FILE       shared key secret (>= 32 bytes) for several instances; or set
-                           TOLLGATE_POWTCP_SECRET to 64+ hex digits
+                           TOLLGATE_POWTCP_SECRET to 64+ hex digits; needs --store redis://
   --public-address ADDR    the address clients connect to, if not --listen (load balancer)
   --rate R --burst N       per-address token bucket (R may be fractional) (default ${POWTCP_LIMITS.ratePerSec}/s, burst ${POWTCP_LIMITS.burst})
   --service-rate N         requests/s the virtual load queue drains at (default ${POWTCP_LIMITS.serviceRatePerSec})
@@ -147,6 +147,13 @@ async function serve(argv: string[]): Promise<number> {
   set('maxConnectionsPerAddress', '--max-connections-per-address', 1, 1_000_000);
   const logger = createLogger({ json: v['json-logs'] === true, level });
   const secret = readSecret(v['secret-file']);
+  if (secret !== undefined && (v.store ?? 'memory') === 'memory') {
+    // The library refuses this too (naming its own options); the CLI names its flags.
+    throw new ArgumentError(
+      v['secret-file'] === undefined ? 'TOLLGATE_POWTCP_SECRET' : '--secret-file',
+      'a shared key secret needs a shared store (--store redis://HOST:PORT); with --store memory every instance would accept each solution once',
+    );
+  }
   const referenceDifficulty = intOption('--difficulty', v.difficulty, 1, POWTCP_LIMITS.maxDifficultyCeiling);
   const service = await startPowtcpService({
     listen: parseEndpoint(v.listen ?? '127.0.0.1:8765', '--listen'),

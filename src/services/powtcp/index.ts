@@ -46,8 +46,12 @@ export interface PowtcpService {
 
 export const REFERENCE_DIFFICULTY = 5;
 
+function isMemoryStore(spec: string | undefined): boolean {
+  return spec === undefined || spec === 'memory';
+}
+
 function makeStore(spec: string | undefined, clock: Clock): Store {
-  if (spec === undefined || spec === 'memory') return new MemoryStore({ clock });
+  if (spec === undefined || isMemoryStore(spec)) return new MemoryStore({ clock });
   if (/^rediss?:\/\//.test(spec)) return new RedisStore(spec);
   throw new ArgumentError('--store', `expected memory or redis://HOST:PORT, got ${JSON.stringify(spec)}`);
 }
@@ -62,6 +66,15 @@ export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits)
   }
   if (limits.maxDifficulty > limits.maxDifficultyCeiling) {
     throw new ArgumentError('--difficulty-max', `expected at most ${limits.maxDifficultyCeiling}`);
+  }
+  // Issue 9 item 9: a key shared by several instances with replay marks kept per instance
+  // lets one solution be redeemed once per instance (and once more after every restart, since
+  // the key outlives the marks); a shared key only makes sense with a shared store.
+  if (config.secret !== undefined && isMemoryStore(config.store)) {
+    throw new ArgumentError(
+      'secret',
+      'a shared key secret needs a shared store (store: redis://HOST:PORT); with the memory store every instance would accept each solution once',
+    );
   }
   switch (mode) {
     case 'stateless': {

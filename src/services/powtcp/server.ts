@@ -32,18 +32,32 @@ export interface PowtcpServerOptions {
   readonly clock?: Clock;
 }
 
-/** How long a closing connection may take to flush its last line before it is destroyed (ms). */
-const CLOSE_GRACE_MS = 2_000;
-
 /**
- * Destroys `socket` if it has not closed within CLOSE_GRACE_MS. The timer goes as soon as the
+ * Destroys `socket` if it has not closed within `graceMs`. The timer goes as soon as the
  * socket closes: holding the socket for the whole grace period would keep every closed
  * connection of a flood alive long enough to reach the old generation of the heap.
  */
-function destroyLater(socket: Socket): void {
-  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+function destroyLater(socket: Socket, graceMs: number): void {
+  const timer = setTimeout(() => socket.destroy(), graceMs);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * The peer's canonical endpoint. Node reports a link-local peer as `fe80::1%<interface name>`,
+ * and Linux allows names that `endpoint` refuses as a zone (`tg+0`, `a@b`); the zone names our
+ * interface, not the peer, and the canonical form drops it anyway, so it is cut here.
+ */
+function peerEndpoint(socket: Socket): Endpoint | undefined {
+  const raw = socket.remoteAddress;
+  const port = socket.remotePort;
+  if (raw === undefined || port === undefined) return undefined;
+  const zone = raw.indexOf('%');
+  try {
+    return endpoint(zone === -1 ? raw : raw.slice(0, zone), port);
+  } catch {
+    return undefined;
+  }
 }
 
 export class PowtcpServer {
@@ -115,13 +129,22 @@ export class PowtcpServer {
   }
 
   private accept(socket: Socket): void {
-    const host = socket.remoteAddress;
-    const port = socket.remotePort;
-    if (host === undefined || port === undefined || this.publicAddress === undefined) {
+    // Nothing a peer controls may throw out of the connection listener: that would stop the
+    // process (issue 9 item 10).
+    try {
+      this.admit(socket);
+    } catch (err) {
+      this.logger.error('accept failed', { error: err instanceof Error ? err.message : String(err) });
+      socket.destroy();
+    }
+  }
+
+  private admit(socket: Socket): void {
+    const client = peerEndpoint(socket);
+    if (client === undefined || this.publicAddress === undefined) {
       socket.destroy();
       return;
     }
-    const client = endpoint(host, port);
     const identity = identityOf(client.host);
     const perAddress = this.perAddress.get(identity) ?? 0;
     // DESIGN pipeline step 2, global caps: refused before any state is kept for the peer.
@@ -138,7 +161,7 @@ export class PowtcpServer {
       // a flood of refused connections whose peers never close (slowloris) would otherwise hold
       // one descriptor each for the whole grace period and exhaust the process's descriptors.
       socket.end(encodeMessage({ command: 0, payload: refusal }), () => socket.destroy());
-      destroyLater(socket);
+      destroyLater(socket, this.limits.closeGraceMs);
       return;
     }
     this.sockets.add(socket);
@@ -212,13 +235,20 @@ export class PowtcpServer {
           closing = true;
           if (timer !== undefined) clearTimeout(timer);
           socket.end();
-          destroyLater(socket);
+          destroyLater(socket, this.limits.closeGraceMs);
           break;
       }
     };
 
+    let readAfterClose = 0;
     socket.on('data', (chunk: Buffer) => {
-      if (closing) return;
+      if (closing) {
+        // The answer is queued; keep reading only to see the peer's FIN, and drop a peer that
+        // keeps pushing (issue 9 item 8: the grace period is not a free sink).
+        readAfterClose += chunk.length;
+        if (readAfterClose > this.limits.maxBytesAfterClose) socket.destroy();
+        return;
+      }
       const items = splitter.push(chunk);
       dispatch({ type: 'read', items, partial: splitter.buffered > 0 });
     });

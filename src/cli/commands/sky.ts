@@ -1,0 +1,99 @@
+/**
+ * `tollgate sky`: runs a sky node (seed 003): leases, look-ups answered only for lease
+ * holders, hole-punch coordination, every request behind the admission pipeline.
+ */
+import { readFileSync } from 'node:fs';
+import { type Endpoint, formatEndpoint, parseEndpoint } from '../../admission/endpoint.js';
+import { RedisStore } from '../../admission/redis-store.js';
+import { SKY_LIMITS, type SkyLimits } from '../../protocol/sky/limits.js';
+import { RedisLeaseStore } from '../../services/sky/lease-store.js';
+import { SkyNode } from '../../services/sky/server.js';
+import { ArgumentError, TollgateError } from '../../util/errors.js';
+import { type Command, parseCommandArgs } from '../command.js';
+
+const HELP = `Usage: tollgate sky --listen HOST:PORT [options]
+
+Runs a sky node. Prints "sky listening on HOST:PORT" on stderr when ready; runs until
+SIGINT or SIGTERM.
+
+Options:
+  --listen HOST:PORT   address to listen on (port 0 picks one)
+  --redis URL          share leases, rate buckets and redeemed challenges with other sky
+                       nodes through this Redis (redis://host:port); default in memory
+  --secret-file FILE   32+ bytes shared by sky nodes behind one name, so that each opens
+                       the others' challenges (default: a random key per process)
+  --limit NAME=VALUE   override a limit (repeatable); see docs/sky-earth.md for the table`;
+
+const options = {
+  listen: { type: 'string' },
+  redis: { type: 'string' },
+  'secret-file': { type: 'string' },
+  limit: { type: 'string', multiple: true },
+} as const;
+
+export function parseLimitFlags<K extends string>(
+  flags: readonly string[] | undefined,
+  known: readonly K[],
+): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const f of flags ?? []) {
+    const m = /^([A-Za-z]+)=(\d+)$/.exec(f);
+    if (m === null || !(known as readonly string[]).includes(m[1]!)) {
+      throw new ArgumentError(
+        '--limit',
+        `expected NAME=INTEGER with NAME one of ${known.join(', ')}; got ${JSON.stringify(f)}`,
+      );
+    }
+    out[m[1] as K] = Number(m[2]);
+  }
+  return out;
+}
+
+const command: Command = {
+  async run(argv) {
+    const parsed = parseCommandArgs(argv, options, HELP);
+    if (parsed === null) return 0;
+    const { values } = parsed;
+    if (values.listen === undefined) throw new ArgumentError('--listen', 'required');
+    const at = parseEndpoint(values.listen, '--listen');
+    const names = Object.keys(SKY_LIMITS.spec) as (keyof SkyLimits)[];
+    let limits: Partial<SkyLimits>;
+    try {
+      limits = SKY_LIMITS.resolve(parseLimitFlags(values.limit, names));
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new ArgumentError('--limit', e.message);
+      throw e;
+    }
+    const secret =
+      values['secret-file'] === undefined ? undefined : new Uint8Array(readFileSync(values['secret-file']));
+    const store = values.redis === undefined ? undefined : new RedisStore(values.redis);
+    const leases =
+      values.redis === undefined ? undefined : new RedisLeaseStore(values.redis, SKY_LIMITS.resolve(limits));
+    if (store !== undefined) await store.ping();
+    const sky = new SkyNode({
+      limits,
+      ...(store ? { store } : {}),
+      ...(leases ? { leases } : {}),
+      ...(secret ? { secret } : {}),
+    });
+    let bound: Endpoint;
+    try {
+      bound = await sky.listen(at.port, at.host);
+    } catch (e) {
+      throw new TollgateError(
+        'ERR_LISTEN_FAILED',
+        `cannot listen on ${formatEndpoint(at)}: ${(e as Error).message}`,
+      );
+    }
+    process.stderr.write(`sky listening on ${formatEndpoint(bound)}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await sky.close();
+    await store?.close();
+    return 0;
+  },
+};
+
+export default command;

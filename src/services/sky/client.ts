@@ -1,0 +1,221 @@
+/**
+ * An earth node's link to one sky node: take and renew a lease, look up, ask for a punch,
+ * and pay a challenge when the sky node asks for one. One request at a time, so every
+ * answer belongs to the request in hand; PUNCH_AT messages the sky node sends on its own
+ * (another node wants to punch to us) come out as 'punch' events.
+ */
+
+import { sign } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import { type Socket, connect as tcpConnect } from 'node:net';
+import type { Endpoint } from '../../admission/endpoint.js';
+import { readSealedHeader } from '../../admission/sealed.js';
+import { solveSha256Bits } from '../../pow/sha256-bits.js';
+import { NO_HOLDER, rawOfPublicKey } from '../../protocol/sky/lease.js';
+import type { IdentityKey } from '../../secure/keys.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { TollgateError } from '../../util/errors.js';
+import {
+  decodeSky,
+  encodeLeaseBody,
+  encodeLookup,
+  encodeSolve,
+  type FoundMsg,
+  type LeasedMsg,
+  leaseSignedInput,
+  type PunchAtMsg,
+  type SkyMessage,
+  SkySplitter,
+  SkyType,
+  withSignature,
+} from '../../wire/sky.js';
+
+/** The sky node refused a request; `code` is its reason code. */
+export class SkyRefusedError extends TollgateError {
+  constructor(code: string, detail?: string) {
+    super(code, detail === undefined ? code : `${code}: ${detail}`);
+  }
+}
+
+export interface SkyClientOptions {
+  readonly key: IdentityKey;
+  readonly clock?: Clock;
+  /** Milliseconds an answer may take (solving a challenge not included). */
+  readonly timeoutMs?: number;
+  /** Local address to dial from; the port stays reusable for hole punching. */
+  readonly localAddress?: string;
+  /** Solves challenges; default the core's solver (for tests: a fake that counts). */
+  readonly solve?: (challenge: Uint8Array, bits: number) => Promise<bigint>;
+}
+
+export interface LeaseRequest {
+  readonly durationSec: number;
+  readonly listenPort: number;
+  readonly inboxBytes: number;
+  readonly holder?: Uint8Array;
+}
+
+const defaultSolve = async (challenge: Uint8Array, bits: number): Promise<bigint> =>
+  (await solveSha256Bits({ challenge, difficulty: bits })).nonce;
+
+export class SkyClient extends EventEmitter {
+  readonly sky: Endpoint;
+  readonly socket: Socket;
+  readonly key: IdentityKey;
+  readonly rawKey: Uint8Array;
+  /** Challenges solved, and the bits of each (for tests and the attack lab). */
+  solvedBits: number[] = [];
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #solve: (challenge: Uint8Array, bits: number) => Promise<bigint>;
+  readonly #splitter = new SkySplitter();
+  #waiter: ((m: SkyMessage | Error) => void) | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #reqId = 1;
+  #closed = false;
+
+  private constructor(sky: Endpoint, socket: Socket, options: SkyClientOptions) {
+    super();
+    this.sky = sky;
+    this.socket = socket;
+    this.key = options.key;
+    if (options.key.algorithm !== 'ed25519')
+      throw new SkyRefusedError('ERR_INVALID_ARG', 'earth keys are Ed25519');
+    this.rawKey = rawOfPublicKey(options.key.publicKey);
+    this.#clock = options.clock ?? systemClock;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#solve = options.solve ?? defaultSolve;
+    socket.on('data', (chunk: Buffer) => {
+      const ok = this.#splitter.push(chunk, (bytes) => {
+        const d = decodeSky(bytes);
+        if (!d.ok) return this.#fail(new SkyRefusedError(d.code, d.detail));
+        if (d.value.type === SkyType.punchAt && d.value.reqId === 0) {
+          this.emit('punch', d.value);
+          return;
+        }
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.(d.value);
+      });
+      if (!ok) this.#fail(new SkyRefusedError('ERR_SKY_MALFORMED'));
+    });
+    socket.on('error', (e) => this.#fail(e));
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#fail(new SkyRefusedError('ERR_SKY_CLOSED', 'connection to the sky node closed'));
+      this.emit('close');
+    });
+  }
+
+  static async connect(sky: Endpoint, options: SkyClientOptions): Promise<SkyClient> {
+    // localPort 0 makes libuv bind before connecting, which sets SO_REUSEADDR: the punch
+    // socket can then dial from the same port, so the NAT reuses the mapping the sky saw.
+    const socket = tcpConnect({
+      host: sky.host,
+      port: sky.port,
+      localPort: 0,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      noDelay: true,
+    });
+    await Promise.race([
+      once(socket, 'connect'),
+      once(socket, 'error').then(([e]) => Promise.reject(e as Error)),
+    ]);
+    return new SkyClient(sky, socket, options);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #fail(e: Error): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.(e);
+  }
+
+  #next(): Promise<SkyMessage> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed)
+        return reject(new SkyRefusedError('ERR_SKY_CLOSED', 'connection to the sky node closed'));
+      const timer = setTimeout(() => {
+        this.#waiter = undefined;
+        reject(new SkyRefusedError('ERR_SKY_TIMEOUT', 'no answer from the sky node'));
+      }, this.#timeoutMs);
+      this.#waiter = (m) => {
+        clearTimeout(timer);
+        if (m instanceof Error) reject(m);
+        else resolve(m);
+      };
+    });
+  }
+
+  /** Sends `bytes` and returns the answer, paying challenges on the way. */
+  #request(bytes: Uint8Array): Promise<SkyMessage> {
+    const run = async (): Promise<SkyMessage> => {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const answer = this.#next();
+        this.socket.write(bytes);
+        const m = await answer;
+        if (m.type !== SkyType.challenge) return m;
+        const header = readSealedHeader(m.sealed);
+        if (!header.ok) throw new SkyRefusedError('ERR_SKY_MALFORMED', 'challenge');
+        const nonce = await this.#solve(header.value.challenge, header.value.difficulty);
+        this.solvedBits.push(header.value.difficulty);
+        const solved = this.#next();
+        this.socket.write(encodeSolve(nonce, m.sealed));
+        const s = await solved;
+        if (s.type === SkyType.refused) throw new SkyRefusedError(s.code, 'solve');
+        if (s.type !== SkyType.solved) throw new SkyRefusedError('ERR_SKY_MALFORMED', 'expected SOLVED');
+      }
+      throw new SkyRefusedError('ERR_RATE_LIMITED', 'challenged again after paying');
+    };
+    const p = this.#chain.then(run, run);
+    this.#chain = p.catch(() => {});
+    return p;
+  }
+
+  /** Takes or renews our lease. */
+  async lease(req: LeaseRequest): Promise<LeasedMsg> {
+    const body = encodeLeaseBody({
+      key: this.rawKey,
+      time: this.#clock.now(),
+      durationSec: req.durationSec,
+      listenPort: req.listenPort,
+      inboxBytes: req.inboxBytes,
+      holder: req.holder ?? NO_HOLDER,
+    });
+    const signed = withSignature(
+      body,
+      new Uint8Array(sign(null, leaseSignedInput(body), this.key.privateKey)),
+    );
+    const m = await this.#request(signed);
+    if (m.type === SkyType.leased) return m;
+    if (m.type === SkyType.refused) throw new SkyRefusedError(m.code, 'lease');
+    throw new SkyRefusedError('ERR_SKY_MALFORMED', 'expected LEASED');
+  }
+
+  async lookup(identity: Uint8Array): Promise<FoundMsg> {
+    const reqId = this.#reqId++ >>> 0 || this.#reqId++;
+    const m = await this.#request(encodeLookup(SkyType.lookup, reqId, identity));
+    if (m.type === SkyType.found && m.reqId === reqId) return m;
+    if (m.type === SkyType.refused) throw new SkyRefusedError(m.code, 'lookup');
+    throw new SkyRefusedError('ERR_SKY_MALFORMED', 'expected FOUND');
+  }
+
+  async punch(identity: Uint8Array): Promise<PunchAtMsg> {
+    const reqId = this.#reqId++ >>> 0 || this.#reqId++;
+    const m = await this.#request(encodeLookup(SkyType.punch, reqId, identity));
+    if (m.type === SkyType.punchAt && m.reqId === reqId) return m;
+    if (m.type === SkyType.refused) throw new SkyRefusedError(m.code, 'punch');
+    throw new SkyRefusedError('ERR_SKY_MALFORMED', 'expected PUNCH_AT');
+  }
+}
