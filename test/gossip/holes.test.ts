@@ -7,11 +7,13 @@ import type { Effect } from '../../src/protocol/gossip/state.js';
 import { MemoryHub } from '../../src/services/gossip/memory-transport.js';
 import { GossipNode } from '../../src/services/gossip/node.js';
 import { simPow } from '../../src/services/gossip/pow.js';
-import { readU16 } from '../../src/wire/gossip-api.js';
+import { GOSSIP_NOTIFY, GOSSIP_VALIDATION, readU16 } from '../../src/wire/gossip-api.js';
 import {
   encodeP2P,
+  GOSSIP_PUSH,
   GOSSIP_VERIFICATION_REQUEST,
   GOSSIP_VERIFICATION_RESPONSE,
+  itemId,
   readU64,
   verificationBinding,
   verificationPowPrefix,
@@ -174,4 +176,103 @@ test('degree above the network size: a peer backs off from the bootstrapper inst
     // Before: one join every joinRetryMs (2 s), about 30 in a minute; doubling gives about 5.
     assert.ok(joins <= 8, `peer ${p} joined ${joins} times in 60 s`);
   }
+});
+
+/** Opens `link` on `b` to `identity` (dialled by b, so no deferral) and runs its verification. */
+function verifyLink(b: GossipEngine, link: number, identity: string, params: GossipParams = PARAMS) {
+  const opened = b.step(
+    { kind: 'peer-open', link, identity, dialled: { host: `10.0.0.${link + 1}`, port: 6001 } },
+    0,
+  );
+  const req = opened.find(
+    (e) => e.kind === 'peer-send' && readU16(e.frame, 2) === GOSSIP_VERIFICATION_REQUEST,
+  );
+  assert.ok(req?.kind === 'peer-send');
+  const nonce = readU64(req.frame, 4);
+  const solution = pow.solve(
+    verificationPowPrefix(nonce, verificationBinding('B', identity)),
+    params.powBits,
+  );
+  b.step(
+    {
+      kind: 'peer-message',
+      link,
+      frame: encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution }),
+    },
+    1,
+  );
+  assert.ok(b.state.links.get(link)!.verified);
+}
+
+/** B with a verified link 1 from A. */
+function verifiedB(params: GossipParams = PARAMS) {
+  const b = engine('B', params);
+  verifyLink(b, 1, 'A', params);
+  return b;
+}
+
+function push(dataType: number, n: number) {
+  const data = Buffer.from(`item ${n}`);
+  const salt = BigInt(n);
+  return encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType, id: itemId(dataType, salt, data), salt, data });
+}
+
+test('a silent local subscriber cannot starve a well-behaved one: 10,000 of 10,000 items reach it', () => {
+  const b = verifiedB({ ...PARAMS, maxPending: 1024 });
+  for (const conn of [1, 2]) {
+    b.step({ kind: 'api-open', conn }, 2);
+    b.step({ kind: 'api-message', conn, msg: { type: GOSSIP_NOTIFY, dataType: TYPE } }, 2);
+  }
+  let delivered = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const now = 3 + Math.floor(i / 100);
+    for (const e of b.step({ kind: 'peer-message', link: 1, frame: push(TYPE, i) }, now)) {
+      // Connection 1 never answers; connection 2 answers every NOTIFICATION at once.
+      if (e.kind !== 'api-send' || e.conn !== 2) continue;
+      delivered++;
+      const messageId = readU16(e.frame, 4);
+      b.step({ kind: 'api-message', conn: 2, msg: { type: GOSSIP_VALIDATION, messageId, valid: true } }, now);
+    }
+  }
+  assert.equal(delivered, 10_000);
+  assert.ok(b.state.pending.size <= 1024);
+});
+
+test("seen-set flooding: unsubscribed and over-share pushes of one link never make another link's item undeliverable", () => {
+  const p = { ...PARAMS, maxSeen: 1_000, maxUnwantedPerLink: 1_000_000 };
+  const b = verifiedB(p);
+  verifyLink(b, 2, 'C', p);
+  b.step({ kind: 'api-open', conn: 1 }, 2);
+  b.step({ kind: 'api-message', conn: 1, msg: { type: GOSSIP_NOTIFY, dataType: TYPE } }, 2);
+  const answer = (effects: Effect[], now: number): number => {
+    let notified = 0;
+    for (const e of effects) {
+      if (e.kind !== 'api-send') continue;
+      notified++;
+      b.step(
+        {
+          kind: 'api-message',
+          conn: 1,
+          msg: { type: GOSSIP_VALIDATION, messageId: readU16(e.frame, 4), valid: true },
+        },
+        now,
+      );
+    }
+    return notified;
+  };
+  // 1.1 times the seen set in pushes of a type nobody here subscribed to, then as many of ours.
+  for (let i = 0; i < 1_100; i++) b.step({ kind: 'peer-message', link: 1, frame: push(99, i) }, 3);
+  for (let i = 0; i < 1_100; i++)
+    answer(b.step({ kind: 'peer-message', link: 1, frame: push(TYPE, 10_000 + i) }, 4), 4);
+  assert.ok(b.state.seen.size <= 1_000);
+  // The honest link's item is still taken and delivered.
+  assert.equal(answer(b.step({ kind: 'peer-message', link: 2, frame: push(TYPE, 99_999) }, 5), 5), 1);
+  assert.ok((b.state.counters.ERR_GOSSIP_SEEN_FULL ?? 0) >= 1, "the flooder's own items were refused");
+});
+
+test('a link that keeps pushing what we cannot use is closed past maxUnwantedPerLink', () => {
+  const b = verifiedB({ ...PARAMS, maxUnwantedPerLink: 50 });
+  for (let i = 0; i < 51; i++) b.step({ kind: 'peer-message', link: 1, frame: push(99, i) }, 3);
+  assert.equal(b.state.links.size, 0);
+  assert.equal(b.state.counters.ERR_GOSSIP_FLOOD, 1);
 });

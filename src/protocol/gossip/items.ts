@@ -66,9 +66,11 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   st.wanted.delete(key);
   const subs = st.subscribers.get(msg.dataType);
   if (subs === undefined || subs.size === 0) {
-    // "items of a type that no local module subscribed to are not forwarded"
-    st.seen.add(key, s.now);
+    // "items of a type that no local module subscribed to are not forwarded". Not marked
+    // seen: such pushes would fill the seen set at no charge and make honest items of
+    // subscribed types undeliverable (issue 10); they cost the sender its unwanted budget.
     s.count('gossip_unsubscribed');
+    chargeUnwanted(s, link);
     return;
   }
   if (st.pending.size >= s.deps.params.maxPending) {
@@ -76,8 +78,10 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
     s.count('ERR_GOSSIP_PENDING_FULL');
     return;
   }
-  if (!st.seen.add(key, s.now)) {
+  if (!st.seen.add(key, s.now, link)) {
+    // This link is at its share of a full seen set: its item is refused, no one else's.
     s.count('ERR_GOSSIP_SEEN_FULL');
+    chargeUnwanted(s, link);
     return;
   }
   // Copy: the frame buffer belongs to the transport.
@@ -97,11 +101,36 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   };
   st.pending.set(key, item);
   s.count('gossip_received');
+  // Pending validations are shared fairly: a subscriber holds at most its share of
+  // `maxPending`. One that sits on its share (a module that never answers) is not consulted on
+  // new items until it answers or they time out, so it cannot starve the subscribers that do
+  // answer (issue 10: one silent module let a well-behaved one get 1,024 of 10,000 items).
+  const share = Math.max(1, Math.ceil(s.deps.params.maxPending / subs.size));
   for (const conn of subs) {
+    if (st.api.get(conn)!.pending.size >= share) {
+      s.count('ERR_GOSSIP_SUBSCRIBER_BEHIND');
+      continue;
+    }
     const messageId = notifyConn(s, conn, key, msg.dataType, data);
     if (messageId !== undefined) item.waiting.set(conn, messageId);
   }
   if (item.waiting.size === 0) st.pending.delete(key);
+}
+
+/**
+ * Pushes we cannot use (types nobody here subscribed to, items beyond the link's seen-set
+ * share) cost decoding and a hash each; a link gets `maxUnwantedPerLink` of them per
+ * `seenTtlMs` and is closed beyond that (ERR_GOSSIP_FLOOD). Honest neighbours send some: they
+ * push every type they carry, not knowing ours.
+ */
+function chargeUnwanted(s: Step, linkId: LinkId): void {
+  const link = s.state.links.get(linkId);
+  if (link === undefined) return;
+  if (s.now - link.unwantedSince >= s.deps.params.seenTtlMs) {
+    link.unwantedSince = s.now;
+    link.unwanted = 0;
+  }
+  if (++link.unwanted > s.deps.params.maxUnwantedPerLink) dropLink(s, link, 'ERR_GOSSIP_FLOOD', false);
 }
 
 /** Sends a NOTIFICATION with a fresh message ID unique among the connection's pending ones. */

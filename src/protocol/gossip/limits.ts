@@ -60,6 +60,8 @@ export interface GossipParams {
   readonly maxSolving: number;
   /** Solves waiting for a place; a request beyond this closes its link (ERR_GOSSIP_SOLVE_BUSY). */
   readonly maxSolveQueue: number;
+  /** Pushes we cannot use (unsubscribed type, over the seen-set share) per link per seenTtlMs; more close it. */
+  readonly maxUnwantedPerLink: number;
   /** Invalid items (V = 0) from one link before it is closed and forgotten. */
   readonly invalidLimit: number;
   /** Bootstrapper: a listed peer not seen again (re-join) for this long is dropped. */
@@ -96,6 +98,7 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   powBits: 24,
   maxSolvesPerLink: 2,
   maxSolving: 2,
+  maxUnwantedPerLink: 100_000,
   maxSolveQueue: 64,
   invalidLimit: 3,
   peerTtlMs: 900_000,

@@ -104,6 +104,8 @@ export function onPeerOpen(
     solving: false,
     deferredSolve: undefined,
     invalid: 0,
+    unwanted: 0,
+    unwantedSince: s.now,
     gotPeerResponse: false,
   };
   st.links.set(link.id, link);

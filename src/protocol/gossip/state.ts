@@ -122,6 +122,9 @@ export interface Link {
   /** A stranger's VERIFICATION REQUEST, answered once it proved its own PoW to us. */
   deferredSolve: bigint | undefined;
   invalid: number;
+  /** Pushes we could not use, since `unwantedSince` (see items.ts chargeUnwanted). */
+  unwanted: number;
+  unwantedSince: number;
   gotPeerResponse: boolean;
 }
 
