@@ -9,7 +9,10 @@ import { GossipNode } from '../../src/services/gossip/node.js';
 import { simPow } from '../../src/services/gossip/pow.js';
 import { GOSSIP_NOTIFY, GOSSIP_VALIDATION, readU16 } from '../../src/wire/gossip-api.js';
 import {
+  decodeP2P,
   encodeP2P,
+  GOSSIP_PEER_REQUEST,
+  GOSSIP_PEER_RESPONSE,
   GOSSIP_PUSH,
   GOSSIP_VERIFICATION_REQUEST,
   GOSSIP_VERIFICATION_RESPONSE,
@@ -275,4 +278,125 @@ test('a link that keeps pushing what we cannot use is closed past maxUnwantedPer
   for (let i = 0; i < 51; i++) b.step({ kind: 'peer-message', link: 1, frame: push(99, i) }, 3);
   assert.equal(b.state.links.size, 0);
   assert.equal(b.state.counters.ERR_GOSSIP_FLOOD, 1);
+});
+
+test('HELLO flooding: one verified peer re-sending HELLO lists no address of its choosing; newcomers get every honest peer', () => {
+  const boot = new GossipEngine({
+    params: PARAMS,
+    random: seededRandom(99),
+    verifyPow: pow.verify,
+    identity: 'BOOT',
+    listen: { host: '10.255.0.1', port: 6001 },
+    isBootstrapper: true,
+  });
+  const hello = (link: number, a: number, b: number, now: number) =>
+    boot.step(
+      {
+        kind: 'peer-message',
+        link,
+        frame: encodeP2P({ type: 511, listen: { addr: Uint8Array.of(a, b, 0, 1), port: 6001 } }),
+      },
+      now,
+    );
+  const probes: Effect[] = [];
+  /** A joiner: HELLO, PEER REQUEST, the PoW the bootstrapper asks for, and the dial back answered. */
+  const join = (link: number, identity: string, a: number, b: number) => {
+    boot.step({ kind: 'peer-open', link, identity }, 1);
+    probes.push(...hello(link, a, b, 1).filter((e) => e.kind === 'probe'));
+    const out = boot.step(
+      { kind: 'peer-message', link, frame: encodeP2P({ type: GOSSIP_PEER_REQUEST, limit: 255, nonce: 5n }) },
+      2,
+    );
+    const response = out.find((e) => e.kind === 'peer-send');
+    assert.ok(response?.kind === 'peer-send');
+    const decoded = decodeP2P(response.frame);
+    assert.ok(decoded.ok && decoded.value.type === GOSSIP_PEER_RESPONSE);
+    const nonce = decoded.value.challenge;
+    const solution = pow.solve(
+      verificationPowPrefix(nonce, verificationBinding('BOOT', identity)),
+      PARAMS.powBits,
+    );
+    const verified = boot.step(
+      {
+        kind: 'peer-message',
+        link,
+        frame: encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution }),
+      },
+      3,
+    );
+    for (const e of verified) {
+      if (e.kind !== 'probe') continue;
+      probes.push(e);
+      // The address answers as the identity that claimed it.
+      boot.step(
+        { kind: 'probe-result', address: e.address, identity: e.identity, ok: e.identity === identity },
+        4,
+      );
+    }
+    return decoded.value;
+  };
+  for (let i = 0; i < 10; i++) join(i + 1, `H${i}`, 10, i);
+  // The attacker pays one PoW, then sends 1,000 HELLOs naming addresses it does not own.
+  join(100, 'M', 172, 16);
+  for (let i = 0; i < 1_000; i++)
+    probes.push(...hello(100, 100 + (i >> 8), i & 0xff, 5).filter((e) => e.kind === 'probe'));
+  assert.equal(probes.length, 11, 'one dial back per joiner: no dials reflected onto made-up addresses');
+  assert.equal(boot.state.counters.ERR_GOSSIP_HELLO_REPEATED, 1_000);
+  const offered = join(200, 'N', 10, 200).peers.map((p) => `${p.addr.join('.')}:${p.port}`);
+  for (let i = 0; i < 10; i++) assert.ok(offered.includes(`10.${i}.0.1:6001`), `honest peer ${i} offered`);
+  assert.ok(offered.filter((a) => !a.startsWith('10.')).length <= 1, "at most the attacker's own address");
+});
+
+test('known peers: at most maxKnownPerGroup per address group; a response draws across groups first', () => {
+  const params = { ...PARAMS, maxKnownPerGroup: 3 };
+  const boot = new GossipEngine({
+    params,
+    random: seededRandom(5),
+    verifyPow: pow.verify,
+    identity: 'BOOT',
+    listen: { host: '10.255.0.1', port: 6001 },
+    isBootstrapper: true,
+  });
+  const join = (link: number, identity: string, host: number[], limit: number) => {
+    boot.step({ kind: 'peer-open', link, identity }, 1);
+    const listen = { addr: Uint8Array.from(host), port: 6001 };
+    boot.step({ kind: 'peer-message', link, frame: encodeP2P({ type: 511, listen }) }, 1);
+    const out = boot.step(
+      { kind: 'peer-message', link, frame: encodeP2P({ type: GOSSIP_PEER_REQUEST, limit, nonce: 5n }) },
+      2,
+    );
+    const response = out.find((e) => e.kind === 'peer-send');
+    assert.ok(response?.kind === 'peer-send');
+    const decoded = decodeP2P(response.frame);
+    assert.ok(decoded.ok && decoded.value.type === GOSSIP_PEER_RESPONSE);
+    const nonce = decoded.value.challenge;
+    const solution = pow.solve(
+      verificationPowPrefix(nonce, verificationBinding('BOOT', identity)),
+      params.powBits,
+    );
+    for (const e of boot.step(
+      {
+        kind: 'peer-message',
+        link,
+        frame: encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution }),
+      },
+      3,
+    )) {
+      if (e.kind === 'probe')
+        boot.step({ kind: 'probe-result', address: e.address, identity: e.identity, ok: true }, 4);
+    }
+    return decoded.value.peers.map((p) => p.addr.join('.'));
+  };
+  // Ten identities from one /16, then two from others.
+  for (let i = 0; i < 10; i++) join(i + 1, `S${i}`, [172, 16, 0, i + 1], 1);
+  join(20, 'X', [10, 1, 0, 1], 1);
+  join(21, 'Y', [10, 2, 0, 1], 1);
+  const groups = [...boot.state.known.values()].filter((e) => e.address.host.startsWith('172.16.'));
+  assert.equal(groups.length, 3, 'the /16 holds maxKnownPerGroup entries');
+  assert.equal(boot.state.known.size, 5);
+  // Three peers asked for: one from each group before a second from any.
+  const offered = join(30, 'N', [10, 3, 0, 1], 3);
+  assert.equal(offered.length, 3);
+  assert.ok(offered.includes('10.1.0.1') && offered.includes('10.2.0.1'));
+  assert.equal(offered.filter((a) => a.startsWith('172.16.')).length, 1);
 });

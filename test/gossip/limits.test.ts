@@ -280,7 +280,7 @@ test('validationTimeoutMs: an unanswered item is dropped one tick past the deadl
 
 test('a failed send removes the peer from the known-peers list (seed 002)', () => {
   const b = verifiedB();
-  b.step(
+  const hello = b.step(
     {
       kind: 'peer-message',
       link: 1,
@@ -288,9 +288,13 @@ test('a failed send removes the peer from the known-peers list (seed 002)', () =
     },
     2,
   );
-  assert.ok(b.state.known.has('10.0.0.9:6001'));
+  // Listed once the address answered as A (a dial back).
+  const address = { host: '10.0.0.9', port: 6001 };
+  assert.deepEqual(hello, [{ kind: 'probe', address, identity: 'A' }]);
+  b.step({ kind: 'probe-result', address, identity: 'A', ok: true }, 2);
+  assert.equal(b.state.known.get('A')?.address.host, '10.0.0.9', 'listed');
   b.step({ kind: 'peer-close', link: 1, failed: true }, 3);
-  assert.equal(b.state.known.has('10.0.0.9:6001'), false);
+  assert.equal(b.state.known.has('A'), false);
   assert.equal(b.state.counters.ERR_GOSSIP_SEND_FAILED, 1);
 });
 

@@ -32,6 +32,12 @@ export interface GossipParams {
   readonly maxServesPerItem: number;
   /** Most verified peers remembered in the known-peers list. */
   readonly maxKnownPeers: number;
+  /** Most known peers (and offered addresses) from one address group (IPv4 /16, IPv6 /32). */
+  readonly maxKnownPerGroup: number;
+  /** Probes (dial-backs of a HELLO's address) in flight at once. */
+  readonly maxProbes: number;
+  /** An address is probed at most once per this period, whoever claims it. */
+  readonly probeBackoffMs: number;
   /** Most offered (not yet verified) addresses kept for dialling. */
   readonly maxCandidates: number;
   /** Peers asked for in a PEER REQUEST (u8 on the wire). */
@@ -86,6 +92,9 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   maxServesPerItem: 3,
   maxKnownPeers: 1_000,
   maxCandidates: 1_000,
+  maxKnownPerGroup: 8,
+  maxProbes: 8,
+  probeBackoffMs: 60_000,
   peerRequestLimit: 60,
   peerExchangeMs: 10_000,
   peerRequestMinIntervalMs: 1_000,

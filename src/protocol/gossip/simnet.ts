@@ -104,7 +104,8 @@ export class SimNet {
     this.byAddress.set(addressKey(bootAddress), BOOT);
     this.bootstrapper = this.makeEngine(BOOT, bootAddress, undefined, true);
     for (let i = 0; i < opts.peers; i++) {
-      const address = { host: `10.${(i >> 14) & 0xff}.${(i >> 6) & 0xff}.${(i & 0x3f) + 1}`, port: 6001 };
+      // Spread over 250 /16 groups, as peers of a real network are.
+      const address = { host: `10.${i % 250}.${Math.floor(i / 250) & 0xff}.1`, port: 6001 };
       this.addresses.push(address);
       this.byAddress.set(addressKey(address), i);
       this.engines.push(this.makeEngine(i, address, bootAddress, false));
@@ -268,6 +269,16 @@ export class SimNet {
             bootstrap: e.bootstrap,
           });
         });
+        return;
+      }
+      case 'probe': {
+        // The dial-back answers with the identity listening there (no link is kept).
+        const target = this.byAddress.get(addressKey(e.address));
+        const latency = target === undefined ? 50 : this.latencyOf(peer, target);
+        const ok = target !== undefined && `peer-${target}` === e.identity;
+        this.queue.push(this.now + 2 * latency, () =>
+          this.apply(peer, { kind: 'probe-result', address: e.address, identity: e.identity, ok }),
+        );
         return;
       }
       case 'solve': {

@@ -34,6 +34,13 @@ export type EngineEvent =
   /** The link closed or a send on it failed (seed 002: a failed send removes the peer). */
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly failed: boolean }
   | { readonly kind: 'dial-failed'; readonly address: Endpoint; readonly bootstrap?: boolean }
+  /** A `probe` effect's answer: `ok` when `address` answered the handshake as `identity`. */
+  | {
+      readonly kind: 'probe-result';
+      readonly address: Endpoint;
+      readonly identity: string;
+      readonly ok: boolean;
+    }
   /** The PoW asked for by a `solve` effect is done. */
   | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint }
   /** The PoW asked for by a `solve` effect could not be found (pool busy, aborted, error). */
@@ -46,6 +53,8 @@ export type Effect =
   /** Close the link; the engine has already forgotten it and expects no peer-close for it. */
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly code: string }
   | { readonly kind: 'dial'; readonly address: Endpoint; readonly bootstrap: boolean }
+  /** Dial `address`, see which identity answers, close; then send back a `probe-result` event. */
+  | { readonly kind: 'probe'; readonly address: Endpoint; readonly identity: string }
   /** Find `solution` with sha256-bits(prefix || solution) >= bits, then send back a `solved` event. */
   | {
       readonly kind: 'solve';
@@ -107,8 +116,11 @@ export interface Link {
   readonly openedAt: number;
   readonly dialled: Endpoint | undefined;
   readonly bootstrap: boolean;
-  /** Where the peer listens: the dialled address, or what its HELLO said. */
+  /** Where the peer listens: the dialled address, or its HELLO's once a probe confirmed it. */
   listen: Endpoint | undefined;
+  /** What its HELLO said, not yet confirmed (inbound links). */
+  claimed: Endpoint | undefined;
+  helloSeen: boolean;
   /** The peer proved its PoW to us (or its identity did recently). */
   verified: boolean;
   /** Our outstanding verification nonce for this peer. */
@@ -130,7 +142,9 @@ export interface Link {
 
 export interface KnownPeer {
   readonly address: Endpoint;
-  identity: string;
+  readonly identity: string;
+  /** addressGroup(address): IPv4 /16, IPv6 /32. */
+  readonly group: string;
   lastSeen: number;
 }
 
@@ -147,8 +161,14 @@ export interface EngineState {
   /** Item key -> when an IWANT for it may be sent again. */
   readonly wanted: Map<string, number>;
   readonly links: Map<LinkId, Link>;
-  /** Verified peers by address key (seed 002's known-peers list). */
+  /** Verified peers by identity (seed 002's known-peers list), each at an address proven its own. */
   readonly known: Map<string, KnownPeer>;
+  /** Address key -> the identity listed there. */
+  readonly knownByAddress: Map<string, string>;
+  /** Probes in flight: address key -> the identity that claimed it. */
+  readonly probes: Map<string, string>;
+  /** Address key -> when it was last probed (one probe per address per probeBackoffMs). */
+  readonly probedAt: Map<string, number>;
   /** Offered addresses, not yet verified, by address key -> when offered. */
   readonly candidates: Map<string, Endpoint>;
   /** Identities that proved a PoW, until when. */
@@ -177,6 +197,9 @@ export function initialState(params: GossipParams): EngineState {
     wanted: new Map(),
     links: new Map(),
     known: new Map(),
+    knownByAddress: new Map(),
+    probes: new Map(),
+    probedAt: new Map(),
     candidates: new Map(),
     verifiedIds: new Map(),
     dialling: new Set(),

@@ -251,6 +251,26 @@ export class GossipNode {
         );
         return;
       }
+      case 'probe': {
+        // A dial back to a HELLO's address: listed only if the same identity answers there.
+        const { address, identity } = effect;
+        const signal = AbortSignal.any([
+          this.abort.signal,
+          AbortSignal.timeout(GOSSIP_SERVICE_LIMITS.dialTimeoutMs),
+        ]);
+        this.options.transport.dial(address, signal).then(
+          (link) => {
+            link.close();
+            this.enqueue(
+              { kind: 'probe-result', address, identity, ok: link.identity === identity },
+              false,
+              true,
+            );
+          },
+          () => this.enqueue({ kind: 'probe-result', address, identity, ok: false }, false, true),
+        );
+        return;
+      }
       case 'solve': {
         const solve = this.options.solve ?? solveVerification;
         const { link, nonce } = effect;
