@@ -1,143 +1,511 @@
 /**
- * `npm run bench:attack [-- --json] [-- --quick]`: the powtcp attack benchmark (issue 3,
- * item 7). For every scenario x mode it starts three processes on loopback: the server
- * (`tollgate powtcp serve`, measured from inside through its Prometheus endpoint: RSS, CPU,
- * difficulty), a steady stream of honest clients from 127.0.0.2, and an attacker from
- * 127.0.0.3 (so per-address limits tell them apart). Each run is bounded in time.
+ * `npm run bench:attack`: the attack lab (issue 9). For every service x scenario x mode it
+ * starts the server under test in its own process, a steady stream of honest clients from
+ * 127.0.0.2 with the hash power of one honest client, and an attacker process on its own
+ * loopback addresses, for a bounded time, and measures what PoW is for:
  *
- * Prints one table with the three modes side by side, the targets marked met / not met, and
- * writes a self-contained HTML report with SVG charts to bench/out/attack-report.html.
+ * - the protected resource has a limited capacity C: each admitted request costs `WORK_MS` of
+ *   server CPU (C = 1000 / WORK_MS a second), so an attacker with enough loops and no price to
+ *   pay takes the capacity;
+ * - attackers with a known hash power (k = 1, 10, 100 times one honest client's, metered and
+ *   accounted: hashpower.ts) and attackers with no solver (junk, idle, floods, inflation);
+ * - honest goodput against the no-attack baseline of the same mode, honest p50/p99, the
+ *   attacker's share of served capacity against its share of the hashes spent, server RSS
+ *   and CPU, difficulty over time.
+ *
+ * Options: --json (last line one JSON object), --quick (short runs), --service a,b,
+ * --scenario x,y, --mode m,n, --findings [--only 1,6] (issue 9's ten findings, one figure
+ * each: attack/findings.ts), --no-build. Writes bench/out/attack-report.html.
+ *
+ * Adding a service (the sky node, for instance): one ServiceDef in SERVICES below, with its
+ * start() and, if its clients are new, a request kind in attack/honest.ts and attack/attacker.ts.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Scenario } from './attack/attacker.js';
+import type { HandshakePow } from '../src/secure/index.js';
+import { writeTestbed } from '../src/services/gossip/testbed.js';
+import type { AttackerArgs } from './attack/attacker.js';
+import { runFindings } from './attack/findings.js';
+import type { HonestArgs } from './attack/honest.js';
+import {
+  cli,
+  type Keypair,
+  newKey,
+  quantile,
+  root,
+  sleep,
+  startSecureServer,
+  stopProcess,
+} from './attack/lib.js';
 import { renderReport } from './attack/report.js';
-
-const MODES = ['stateless', 'reference', 'nopow'] as const;
-type Mode = (typeof MODES)[number];
-const SCENARIOS: Scenario[] = ['baseline', 'invalid', 'replay', 'puzzle-flood', 'slowloris', 'oversized'];
-const MODE_LABEL: Record<Mode, string> = {
-  stateless: '(a) ours',
-  reference: '(b) reference',
-  nopow: '(c) no PoW',
-};
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
-const durationMs = quick ? 3_000 : 12_000;
-const HONEST_RATE = 4;
-const ATTACK_CONCURRENCY = 32;
-const HONEST_SOURCE = '127.0.0.2';
-const ATTACK_SOURCE = '127.0.0.3';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-// The server runs from the compiled build, as it would be deployed: its RSS is then the
-// service's own, without the TypeScript loader of the source tree.
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const listOpt = (name: string): string[] | undefined => {
+  const i = argv.indexOf(name);
+  if (i === -1) return undefined;
+  return (argv[i + 1] ?? '').split(',').filter((x) => x !== '');
+};
+const durationMs = quick ? 4_000 : 10_000;
 const log = (line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
 };
 
-export interface Sample {
+/** The protected resource: at most CAPACITY requests a second served, each costing WORK_MS of CPU. */
+const CAPACITY = 20;
+const WORK_MS = 5;
+const HONEST_SOURCE = '127.0.0.2';
+/** Honest hash power: SHA-1 / SHA-256 attempts a second (a slow client: a phone, a busy laptop core). */
+const HONEST_HASH_RATE = 100_000;
+/** Honest hash power for scrypt (evaluations a second). */
+const HONEST_SCRYPT_RATE = 10;
+const KS = [1, 10, 100] as const;
+const RSS_TARGET_MB = 150;
+/** "Flat": RSS grows by at most this over the second half of a run. */
+const FLAT_MB = 10;
+
+export type Mode = 'ours' | 'reference' | 'nopow';
+export const MODE_LABEL: Record<Mode, string> = { ours: 'ours', reference: 'reference', nopow: 'no PoW' };
+
+export interface ServerSample {
   t: number;
   rssMb: number;
   cpuS: number;
   difficulty: number;
-  held: number;
-  open: number;
 }
 
-export interface RunResult {
-  mode: Mode;
-  scenario: Scenario;
-  honest: {
-    sent: number;
-    ok: number;
-    successRate: number;
-    p50Ms: number;
-    p99Ms: number;
-    reasons: Record<string, number>;
-  };
-  attacker: { requests: number; rps: number; accepted: number; errors: number };
-  server: {
-    peakRssMb: number;
-    rssGrowthMb: number;
-    /** Growth of the V8 heap still in use after a full GC over the second half of the attack. */
-    retainedGrowthMb: number;
-    cpuPct: number;
-    peakDifficulty: number;
-    peakHeld: number;
-  };
-  series: {
-    samples: Sample[];
-    honest: { t: number; ms: number; ok: boolean }[];
-    attacker: { t: number; requests: number }[];
-  };
+interface ServerStats {
+  rssMb: number;
+  cpuS: number;
+  difficulty?: number;
+  served?: number;
+  /** Requests served per client (source address for powtcp, identity for secure). */
+  servedBy?: Record<string, number>;
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+interface Running {
+  port: number;
+  stats(): Promise<ServerStats | undefined>;
+  stop(): Promise<void>;
+  /** How the honest side and the attacker identify themselves in servedBy. */
+  honestId: string;
+  honestArgs: Partial<HonestArgs>;
+  attackerArgs: Partial<AttackerArgs>;
 }
 
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line === '') continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
+interface ScenarioDef {
+  name: string;
+  /** What the scenario reproduces: an issue 9 finding number, 'capacity', or an earlier scenario. */
+  about: string;
+  modes?: Mode[];
+  /** Attacker hash power in honest clients (solver scenarios). */
+  k?: number;
+  /** A no-solver attack whose target is honest success >= 99 % (issue 9: attacks 1, 2, 5, 6, 7, 8). */
+  noSolverTarget?: boolean;
+  attacker: { scenario: string; concurrency: number; sources: number };
 }
 
-function startServer(mode: Mode): Promise<{ child: ChildProcess; port: number; metricsUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      // Lets the benchmark read retained memory after a full collection (metrics?gc=1).
-      '--expose-gc',
-      cli,
-      'powtcp',
-      'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--metrics',
-      '127.0.0.1:0',
-      '--mode',
-      mode,
-      '--log-level',
-      'error',
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+interface ServiceDef {
+  name: string;
+  title: string;
+  modes: Mode[];
+  honest: { kind: HonestArgs['kind']; ratePerSec: number; hashRate: number; timeoutMs: number };
+  /** What the difficulty series means for this service. */
+  difficultyUnit: string;
+  scenarios: ScenarioDef[];
+  start(mode: Mode): Promise<Running>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers under test
+
+function forkServer(
+  script: string,
+  args: object,
+  execArgv: string[],
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(args)], {
+    cwd: root,
+    execArgv,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const port = /powtcp listening on [\d.]+:(\d+)/.exec(out)?.[1];
-      const metrics = /metrics on (http:\/\/\S+)/.exec(out)?.[1];
-      if (port !== undefined && metrics !== undefined) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, port: Number(port), metricsUrl: metrics });
-      }
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start`));
+    }, 30_000);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.once('message', (m: { type: string; port: number }) => {
+      clearTimeout(t);
+      child.removeAllListeners('exit');
+      resolve({ child, port: m.port });
     });
   });
 }
 
-function forkChild(script: string, args: object): Promise<ChildProcess> {
+function ipcStats(child: ChildProcess, extra: object = {}): Promise<ServerStats | undefined> {
+  return new Promise((resolve) => {
+    if (!child.connected) return resolve(undefined);
+    const t = setTimeout(() => {
+      child.off('message', on);
+      resolve(undefined);
+    }, 5000);
+    const on = (m: { type: string } & ServerStats) => {
+      if (m.type !== 'stats') return;
+      clearTimeout(t);
+      child.off('message', on);
+      resolve(m);
+    };
+    child.on('message', on);
+    child.send({ type: 'stats', ...extra });
+  });
+}
+
+/** RSS and CPU of any process, from /proc (for the gossip processes, which have no IPC). */
+function procStats(pid: number | undefined): ServerStats | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return { rssMb: rssKb / 1024, cpuS: ticks / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+const powtcpModes: Record<Mode, string> = { ours: 'stateless', reference: 'reference', nopow: 'nopow' };
+
+async function startPowtcpLab(mode: Mode): Promise<Running> {
+  const { child, port } = await forkServer(
+    './attack/powtcp-server.mjs',
+    {
+      mode: powtcpModes[mode],
+      workMs: WORK_MS,
+      capacity: CAPACITY,
+      // The operator sizes the load controller to the resource: seed 003's queue drains at the
+      // messages a second the service can take (two per quote).
+      limits: { serviceRatePerSec: 2 * CAPACITY },
+    },
+    // Lets the lab read retained memory after a full collection.
+    ['--expose-gc'],
+  );
+  return {
+    port,
+    stats: () => ipcStats(child),
+    stop: async () => {
+      if (child.connected) child.send({ type: 'stop' });
+      await stopProcess(child, 4000);
+    },
+    honestId: HONEST_SOURCE,
+    honestArgs: {},
+    attackerArgs: {},
+  };
+}
+
+function secureLab(pow: HandshakePow): (mode: Mode) => Promise<Running> {
+  return async (mode) => {
+    const server = newKey();
+    const honest = newKey();
+    const attacker = newKey();
+    const p: HandshakePow = mode === 'nopow' ? { kind: 'none' } : pow;
+    const srv = await startSecureServer({
+      key: server,
+      trusted: [honest, attacker],
+      pow: p,
+      workMs: WORK_MS,
+    });
+    return {
+      port: srv.port,
+      stats: async () => {
+        const s = await srv.stats();
+        return s === undefined ? undefined : { ...s, difficulty: p.kind === 'none' ? 0 : p.bits };
+      },
+      stop: () => srv.stop(),
+      honestId: honest.identity,
+      honestArgs: { pow: p, key: honest.privatePem, serverPublic: server.publicPem },
+      attackerArgs: {
+        pow: p,
+        key: attacker.privatePem,
+        claimedPublic: honest.publicPem,
+        serverPublic: server.publicPem,
+      },
+    };
+  };
+}
+
+/** A real `tollgate bootstrap` or `tollgate gossip` process from a testbed on disk. */
+function gossipLab(role: 'bootstrap' | 'peer'): (mode: Mode) => Promise<Running> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-lab-gossip-'));
+    const bed = await writeTestbed(dir, { peers: 3, keyType: 'ed25519', powBits: 16 });
+    const readKey = (name: string): Keypair => {
+      const privatePem = readFileSync(join(dir, `${name}.pem`), 'utf8');
+      const publicPem = readFileSync(join(dir, 'trusted', `${name}.pem`), 'utf8');
+      return { privatePem, publicPem, identity: '' };
+    };
+    const ini = role === 'bootstrap' ? bed.bootstrapIni : bed.peerInis[0]!;
+    const targetKey = readKey(role === 'bootstrap' ? 'bootstrap' : 'peer1');
+    const child = spawn(
+      process.execPath,
+      [cli, role === 'bootstrap' ? 'bootstrap' : 'gossip', '--config', ini],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${role} did not start: ${out}`)), 30_000);
+      const check = setInterval(() => {
+        const m = /listening on [\d.]+:(\d+)|p2p [\d.]+:(\d+)/.exec(out);
+        if (m !== null) {
+          clearTimeout(t);
+          clearInterval(check);
+          resolve(Number(m[1] ?? m[2]));
+        }
+      }, 50);
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        clearInterval(check);
+        reject(new Error(`${role} exited with ${code}: ${out}`));
+      });
+    });
+    child.removeAllListeners('exit');
+    const honest = readKey('peer2');
+    const attacker = readKey('peer3');
+    return {
+      port,
+      stats: async () => procStats(child.pid),
+      stop: async () => {
+        await stopProcess(child, 4000);
+        rmSync(dir, { recursive: true, force: true });
+      },
+      honestId: '',
+      honestArgs: { pow: { kind: 'none' }, key: honest.privatePem, serverPublic: targetKey.publicPem },
+      attackerArgs: {
+        pow: { kind: 'none' },
+        key: attacker.privatePem,
+        claimedPublic: honest.publicPem,
+        serverPublic: targetKey.publicPem,
+      },
+    };
+  };
+}
+
+const capacity = (modes?: Mode[]): ScenarioDef[] =>
+  KS.map((k) => ({
+    name: `capacity-k${k}`,
+    about: 'capacity',
+    k,
+    ...(modes === undefined ? {} : { modes }),
+    // A hash power of k honest clients is k machines: one address each (at least 16), with
+    // enough loops in flight to hold the backlog when nothing prices them.
+    attacker: { scenario: 'solver', concurrency: 256, sources: Math.max(16, k) },
+  }));
+
+const SERVICES: ServiceDef[] = [
+  {
+    name: 'powtcp',
+    title: 'powtcp (quotes for hashcash-sha1)',
+    modes: ['ours', 'reference', 'nopow'],
+    honest: { kind: 'powtcp', ratePerSec: 4, hashRate: HONEST_HASH_RATE, timeoutMs: 5_000 },
+    difficultyUnit: 'hex digits',
+    start: startPowtcpLab,
+    scenarios: [
+      { name: 'baseline', about: 'baseline', attacker: { scenario: 'baseline', concurrency: 1, sources: 1 } },
+      ...capacity(),
+      {
+        name: 'invalid',
+        about: 'earlier: invalid solutions',
+        attacker: { scenario: 'invalid', concurrency: 32, sources: 16 },
+      },
+      {
+        name: 'replay',
+        about: 'earlier: replayed solution',
+        attacker: { scenario: 'replay', concurrency: 32, sources: 16 },
+      },
+      {
+        name: 'puzzle-flood',
+        about: 'earlier: unsolved 1: flood',
+        attacker: { scenario: 'puzzle-flood', concurrency: 32, sources: 16 },
+      },
+      {
+        name: 'slowloris',
+        about: 'earlier: slowloris',
+        attacker: { scenario: 'slowloris', concurrency: 32, sources: 16 },
+      },
+      {
+        name: 'oversized',
+        about: 'earlier: oversized lines',
+        attacker: { scenario: 'oversized', concurrency: 32, sources: 16 },
+      },
+      {
+        name: 'inflate',
+        about: 'finding 6',
+        noSolverTarget: true,
+        attacker: { scenario: 'inflate', concurrency: 20, sources: 4 },
+      },
+      {
+        name: 'conn-cap',
+        about: 'finding 7',
+        noSolverTarget: true,
+        attacker: { scenario: 'conn-cap', concurrency: 64, sources: 64 },
+      },
+      {
+        name: 'close-read',
+        about: 'finding 8',
+        noSolverTarget: true,
+        attacker: { scenario: 'close-read', concurrency: 8, sources: 16 },
+      },
+    ],
+  },
+  ...(
+    [
+      [
+        'secure-sha256',
+        'secure channel, sha256-bits:16 PoW',
+        { kind: 'sha256-bits', bits: 16 },
+        HONEST_HASH_RATE,
+      ],
+      ['secure-scrypt', 'secure channel, scrypt:3 PoW', { kind: 'scrypt', bits: 3 }, HONEST_SCRYPT_RATE],
+    ] as const
+  ).map(
+    ([name, title, pow, hashRate]): ServiceDef => ({
+      name,
+      title,
+      modes: ['ours', 'nopow'],
+      honest: { kind: 'secure', ratePerSec: 2, hashRate, timeoutMs: 10_000 },
+      difficultyUnit: 'PoW bits (fixed)',
+      start: secureLab(pow),
+      scenarios: [
+        {
+          name: 'baseline',
+          about: 'baseline',
+          attacker: { scenario: 'baseline', concurrency: 1, sources: 1 },
+        },
+        ...capacity(),
+        {
+          name: 'idle',
+          about: 'finding 1',
+          noSolverTarget: true,
+          attacker: { scenario: 'idle', concurrency: 256, sources: 16 },
+        },
+        {
+          name: 'buffer',
+          about: 'finding 2',
+          noSolverTarget: true,
+          attacker: { scenario: 'buffer', concurrency: 4, sources: 4 },
+        },
+        {
+          name: 'junk-hello',
+          about: 'finding 3',
+          modes: ['ours'],
+          attacker: { scenario: 'junk-hello', concurrency: 64, sources: 16 },
+        },
+      ],
+    }),
+  ),
+  ...(['bootstrap', 'gossip'] as const).map(
+    (role): ServiceDef => ({
+      name: role,
+      title:
+        role === 'bootstrap'
+          ? 'gossip bootstrapper (P2P join handshake)'
+          : 'gossip peer (P2P join handshake)',
+      modes: ['ours'],
+      honest: { kind: 'handshake', ratePerSec: 2, hashRate: HONEST_HASH_RATE, timeoutMs: 10_000 },
+      difficultyUnit: '-',
+      start: gossipLab(role === 'bootstrap' ? 'bootstrap' : 'peer'),
+      scenarios: [
+        {
+          name: 'baseline',
+          about: 'baseline',
+          attacker: { scenario: 'baseline', concurrency: 1, sources: 1 },
+        },
+        {
+          name: 'idle',
+          about: 'finding 1',
+          noSolverTarget: true,
+          attacker: { scenario: 'idle', concurrency: 256, sources: 16 },
+        },
+        {
+          name: 'junk-hello',
+          about: 'finding 3',
+          attacker: { scenario: 'junk-hello', concurrency: 64, sources: 16 },
+        },
+      ],
+    }),
+  ),
+];
+
+// ---------------------------------------------------------------------------------------
+// One run
+
+export interface RunResult {
+  service: string;
+  mode: Mode;
+  scenario: string;
+  about: string;
+  k: number | undefined;
+  durationS: number;
+  honest: {
+    sent: number;
+    ok: number;
+    successRate: number;
+    goodput: number;
+    /** Goodput over the same mode's baseline goodput. */
+    goodputRatio: number;
+    p50Ms: number;
+    p99Ms: number;
+    reasons: Record<string, number>;
+    hashes: number;
+  };
+  attacker: {
+    requests: number;
+    rps: number;
+    served: number;
+    hashes: number;
+    /** Attempts a second the attacker really made (k x honest when the host keeps up). */
+    hashRate: number;
+    error?: string;
+  };
+  /** Attacker's share of what the server served, of the hashes spent, and its nominal share. */
+  shares: { served: number; hashesSpent: number; nominal: number } | undefined;
+  server: {
+    peakRssMb: number;
+    rssGrowthMb: number;
+    cpuPct: number;
+    peakDifficulty: number;
+    served: number;
+  };
+  series: {
+    samples: ServerSample[];
+    goodput: { t: number; ok: number }[];
+    honest: { t: number; ms: number; ok: boolean }[];
+  };
+}
+
+function forkWorker(script: string, args: object): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(args)], {
     cwd: root,
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
     child.once('message', (msg: { type: string }) => {
       if (msg.type === 'ready') {
         clearTimeout(timer);
@@ -148,7 +516,7 @@ function forkChild(script: string, args: object): Promise<ChildProcess> {
   });
 }
 
-function stopChild<T>(child: ChildProcess, timeoutMs: number): Promise<T | undefined> {
+function stopWorker<T>(child: ChildProcess, timeoutMs: number): Promise<T | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -161,85 +529,83 @@ function stopChild<T>(child: ChildProcess, timeoutMs: number): Promise<T | undef
       }
     });
     child.removeAllListeners('exit');
-    child.send({ type: 'stop' });
+    if (child.connected) child.send({ type: 'stop' });
   });
 }
 
-async function run(mode: Mode, scenario: Scenario): Promise<RunResult> {
-  const server = await startServer(mode);
-  const samples: Sample[] = [];
+function attackerSources(n: number): string[] {
+  // 127.0.10.1 .. : one /32 each, none shared with the honest client's 127.0.0.2.
+  return Array.from({ length: n }, (_, i) => `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`);
+}
+
+async function run(
+  svc: ServiceDef,
+  mode: Mode,
+  sc: ScenarioDef,
+  baselineGoodput: number | undefined,
+): Promise<RunResult> {
+  const server = await svc.start(mode);
+  const samples: ServerSample[] = [];
   const t0 = Date.now();
   let polling = true;
+  let last: ServerStats | undefined;
   const poll = (async () => {
     while (polling) {
-      try {
-        const m = parseMetrics(await (await fetch(server.metricsUrl)).text());
+      const s = await server.stats();
+      if (s !== undefined) {
+        last = s;
         samples.push({
           t: (Date.now() - t0) / 1000,
-          rssMb: (m.get('process_resident_memory_bytes') ?? 0) / 2 ** 20,
-          cpuS: m.get('process_cpu_seconds_total') ?? 0,
-          difficulty: m.get('tollgate_powtcp_difficulty') ?? 0,
-          held: m.get('tollgate_powtcp_puzzles_held') ?? 0,
-          open: m.get('tollgate_powtcp_open_connections') ?? 0,
+          rssMb: s.rssMb,
+          cpuS: s.cpuS,
+          difficulty: s.difficulty ?? 0,
         });
-      } catch {
-        // a missed poll under load is a gap in the chart, not a failure
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   })();
-  const retained = async (): Promise<number> => {
-    const m = parseMetrics(await (await fetch(`${server.metricsUrl}?gc=1`)).text());
-    return (m.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20;
-  };
-  const target = { host: '127.0.0.1', port: server.port };
+  const honestRate = svc.honest.hashRate;
+  const attackRate = sc.k === undefined ? honestRate : sc.k * honestRate;
+  let attackerError: string | undefined;
   const [honest, attacker] = await Promise.all([
-    forkChild('./attack/honest.ts', {
-      ...target,
+    forkWorker('./attack/honest.ts', {
+      kind: svc.honest.kind,
+      port: server.port,
       source: HONEST_SOURCE,
-      ratePerSec: HONEST_RATE,
-      maxInFlight: 32,
-      timeoutMs: 15_000,
+      ratePerSec: svc.honest.ratePerSec,
+      maxInFlight: 64,
+      timeoutMs: svc.honest.timeoutMs,
       drainMs: 3_000,
-    }),
-    forkChild('./attack/attacker.ts', {
-      ...target,
-      scenario,
-      source: ATTACK_SOURCE,
-      concurrency: ATTACK_CONCURRENCY,
-    }),
+      hashRate: honestRate,
+      ...server.honestArgs,
+    } satisfies HonestArgs),
+    forkWorker('./attack/attacker.ts', {
+      kind: svc.honest.kind === 'powtcp' ? 'powtcp' : 'secure',
+      scenario: sc.attacker.scenario,
+      port: server.port,
+      sources: attackerSources(sc.attacker.sources),
+      concurrency: sc.attacker.concurrency,
+      hashRate: attackRate,
+      ...server.attackerArgs,
+    } satisfies AttackerArgs),
   ]);
+  attacker.on('message', (m: { type: string; error?: string }) => {
+    if (m.type === 'error') attackerError = m.error;
+  });
   const startAt = (Date.now() - t0) / 1000;
-  // Retained heap (after a full GC) halfway through the attack and at its end: the first half
-  // is warm-up (JIT code, caches, buffers); memory that grows with the flood grows in the second.
-  await new Promise((r) => setTimeout(r, durationMs / 2));
-  const heapStart = await retained();
-  await new Promise((r) => setTimeout(r, durationMs / 2));
-  const heapEnd = await retained();
+  await sleep(durationMs);
   const endAt = (Date.now() - t0) / 1000;
   const [a, h] = await Promise.all([
-    stopChild<{
-      requests: number;
-      accepted: number;
-      errors: number;
-      seconds: number;
-      perSecond: { t: number; requests: number }[];
-    }>(attacker, 10_000),
-    stopChild<{ outcomes: { t: number; ok: boolean; ms: number; reason?: string }[] }>(honest, 8_000),
+    stopWorker<{ requests: number; served: number; seconds: number; hashes: number }>(attacker, 10_000),
+    stopWorker<{ outcomes: { t: number; ok: boolean; ms: number; reason?: string }[]; hashes: number }>(
+      honest,
+      svc.honest.timeoutMs + 6_000,
+    ),
   ]);
   polling = false;
   await poll;
-  server.child.kill('SIGTERM');
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(() => {
-      server.child.kill('SIGKILL');
-      resolve();
-    }, 5000);
-    server.child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+  const final = last;
+  await server.stop();
 
   const outcomes = h?.outcomes ?? [];
   const okMs = outcomes
@@ -248,85 +614,144 @@ async function run(mode: Mode, scenario: Scenario): Promise<RunResult> {
     .sort((x, y) => x - y);
   const reasons: Record<string, number> = {};
   for (const o of outcomes) if (!o.ok) reasons[o.reason ?? '?'] = (reasons[o.reason ?? '?'] ?? 0) + 1;
+  const seconds = endAt - startAt;
+  const goodput = okMs.length / seconds;
+  const buckets = new Map<number, number>();
+  for (const o of outcomes) {
+    if (!o.ok) continue;
+    const b = Math.floor(o.t + startAt + o.ms / 1000);
+    buckets.set(b, (buckets.get(b) ?? 0) + 1);
+  }
+  const lastT = Math.ceil(endAt + 3);
+  const goodputSeries = Array.from({ length: lastT + 1 }, (_, t) => ({ t, ok: buckets.get(t) ?? 0 }));
   const during = samples.filter((s) => s.t >= startAt && s.t <= endAt + 0.5);
   const first = during.find((s) => s.t >= startAt + 1) ?? during[0];
-  const last = during.at(-1);
+  const mid = during.find((s) => s.t >= (startAt + endAt) / 2) ?? first;
+  const end = during.at(-1);
   const cpuPct =
-    first !== undefined && last !== undefined && last.t > first.t
-      ? ((last.cpuS - first.cpuS) / (last.t - first.t)) * 100
+    first !== undefined && end !== undefined && end.t > first.t
+      ? ((end.cpuS - first.cpuS) / (end.t - first.t)) * 100
       : 0;
+  const served = final?.served ?? 0;
+  const by = final?.servedBy ?? {};
+  const honestServed = by[server.honestId] ?? okMs.length;
+  const attackerServed =
+    sc.k !== undefined ? Math.max(0, served - honestServed) || (a?.served ?? 0) : (a?.served ?? 0);
+  const honestHashes = h?.hashes ?? 0;
+  const attackerHashes = a?.hashes ?? 0;
   return {
+    service: svc.name,
     mode,
-    scenario,
+    scenario: sc.name,
+    about: sc.about,
+    k: sc.k,
+    durationS: seconds,
     honest: {
       sent: outcomes.length,
       ok: okMs.length,
       successRate: outcomes.length === 0 ? 0 : okMs.length / outcomes.length,
+      goodput,
+      goodputRatio: baselineGoodput === undefined || baselineGoodput === 0 ? 1 : goodput / baselineGoodput,
       p50Ms: quantile(okMs, 0.5),
       p99Ms: quantile(okMs, 0.99),
       reasons,
+      hashes: honestHashes,
     },
     attacker: {
       requests: a?.requests ?? 0,
       rps: a === undefined || a.seconds === 0 ? 0 : a.requests / a.seconds,
-      accepted: a?.accepted ?? 0,
-      errors: a?.errors ?? 0,
+      served: attackerServed,
+      hashes: attackerHashes,
+      hashRate: a === undefined || a.seconds === 0 ? 0 : attackerHashes / a.seconds,
+      ...(attackerError === undefined ? {} : { error: attackerError }),
     },
+    shares:
+      sc.k === undefined
+        ? undefined
+        : {
+            served:
+              attackerServed + honestServed === 0 ? 0 : attackerServed / (attackerServed + honestServed),
+            hashesSpent:
+              attackerHashes + honestHashes === 0 ? 0 : attackerHashes / (attackerHashes + honestHashes),
+            nominal: sc.k / (sc.k + 1),
+          },
     server: {
       peakRssMb: Math.max(0, ...samples.map((s) => s.rssMb)),
-      rssGrowthMb: first !== undefined && last !== undefined ? last.rssMb - first.rssMb : 0,
-      retainedGrowthMb: heapEnd - heapStart,
+      rssGrowthMb: mid !== undefined && end !== undefined ? end.rssMb - mid.rssMb : 0,
       cpuPct,
       peakDifficulty: Math.max(0, ...samples.map((s) => s.difficulty)),
-      peakHeld: Math.max(0, ...samples.map((s) => s.held)),
+      served,
     },
     series: {
       samples,
+      goodput: goodputSeries,
       honest: outcomes.map((o) => ({ t: o.t + startAt, ms: o.ms, ok: o.ok })),
-      attacker: (a?.perSecond ?? []).map((p) => ({ t: p.t + startAt, requests: p.requests })),
     },
   };
 }
 
-const RSS_TARGET_MB = 150;
-/** "Flat": the heap retained after a full GC grows by less than this over the flood's second half. */
-const FLAT_MB = 1;
+// ---------------------------------------------------------------------------------------
+// Targets
 
 export interface Target {
-  scenario: Scenario;
+  service: string;
+  scenario: string;
+  mode: Mode;
   name: string;
   met: boolean;
   detail: string;
 }
 
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
 function targets(results: RunResult[]): Target[] {
   const out: Target[] = [];
-  const get = (m: Mode, s: Scenario) => results.find((r) => r.mode === m && r.scenario === s);
-  for (const s of SCENARIOS) {
-    const a = get('stateless', s);
-    if (a === undefined) continue;
-    out.push({
-      scenario: s,
-      name: 'honest success >= 99 %',
-      met: a.honest.successRate >= 0.99,
-      detail: `${(a.honest.successRate * 100).toFixed(1)} % of ${a.honest.sent}`,
-    });
-    out.push({
-      scenario: s,
-      name: `server RSS <= ${RSS_TARGET_MB} MB`,
-      met: a.server.peakRssMb <= RSS_TARGET_MB,
-      detail: `${a.server.peakRssMb.toFixed(1)} MB`,
-    });
-  }
-  const a = get('stateless', 'puzzle-flood');
-  const b = get('reference', 'puzzle-flood');
-  if (a !== undefined && b !== undefined) {
-    out.push({
-      scenario: 'puzzle-flood',
-      name: `memory flat (heap retained after GC grows < ${FLAT_MB} MB over the second half) while (b) grows`,
-      met: a.server.retainedGrowthMb < FLAT_MB && b.server.retainedGrowthMb > a.server.retainedGrowthMb,
-      detail: `(a) ${a.server.retainedGrowthMb.toFixed(1)} MB retained, RSS ${a.server.rssGrowthMb.toFixed(1)} MB, ${a.server.peakHeld} puzzles held; (b) ${b.server.retainedGrowthMb.toFixed(1)} MB retained, RSS ${b.server.rssGrowthMb.toFixed(1)} MB, ${b.server.peakHeld} puzzles held`,
-    });
+  for (const r of results) {
+    const base = { service: r.service, scenario: r.scenario, mode: r.mode };
+    if (r.about === 'capacity') {
+      if (r.mode === 'nopow') {
+        out.push({
+          ...base,
+          name: 'no PoW: honest goodput < 50 % of baseline',
+          met: r.honest.goodputRatio < 0.5,
+          detail: `${pct(r.honest.goodputRatio)} (${r.honest.goodput.toFixed(2)}/s)`,
+        });
+      } else if (r.mode === 'ours') {
+        if ((r.k ?? 0) <= 10) {
+          out.push({
+            ...base,
+            name: 'ours: honest goodput >= 95 % of baseline',
+            met: r.honest.goodputRatio >= 0.95,
+            detail: `${pct(r.honest.goodputRatio)} (${r.honest.goodput.toFixed(2)}/s)`,
+          });
+        }
+        if (r.shares !== undefined) {
+          out.push({
+            ...base,
+            name: "ours: attacker's share of served capacity <= its share of hashes spent",
+            // Two points of slack for the luck of a few dozen solves.
+            met: r.shares.served <= r.shares.hashesSpent + 0.02,
+            detail: `served ${pct(r.shares.served)}, hashes ${pct(r.shares.hashesSpent)} (nominal k/(k+1) ${pct(r.shares.nominal)}, attacker ${(r.attacker.hashRate / 1e3).toFixed(0)} k/s)`,
+          });
+        }
+      }
+    }
+    if (r.mode === 'ours' && (r.about.startsWith('finding') || r.about.startsWith('earlier'))) {
+      out.push({
+        ...base,
+        name: `ours: honest success >= 99 %${r.about.startsWith('finding') ? ` (${r.about})` : ''}`,
+        met: r.honest.successRate >= 0.99,
+        detail: `${pct(r.honest.successRate)} of ${r.honest.sent}`,
+      });
+    }
+    if (r.mode === 'ours') {
+      out.push({
+        ...base,
+        name: `ours: server RSS <= ${RSS_TARGET_MB} MB and flat (<= ${FLAT_MB} MB over the second half)`,
+        met: r.server.peakRssMb <= RSS_TARGET_MB && r.server.rssGrowthMb <= FLAT_MB,
+        detail: `peak ${r.server.peakRssMb.toFixed(1)} MB, +${r.server.rssGrowthMb.toFixed(1)} MB`,
+      });
+    }
   }
   return out;
 }
@@ -337,54 +762,59 @@ function fmt(n: number, digits = 0): string {
 
 function table(results: RunResult[]): string {
   const cols = [
-    'honest ok %',
+    'ok %',
+    'goodput',
+    'vs base',
     'p50 ms',
     'p99 ms',
-    'attack req/s',
-    'acc.',
-    'peak RSS MB',
-    'kept MB',
+    'att req/s',
+    'att served',
+    'share s/h',
+    'RSS MB',
     'CPU %',
     'diff',
   ];
   const lines: string[] = [];
-  const head = ['scenario'.padEnd(13), 'mode'.padEnd(14), ...cols.map((c) => c.padStart(12))].join(' ');
+  const head = [
+    'service'.padEnd(13),
+    'scenario'.padEnd(13),
+    'mode'.padEnd(9),
+    ...cols.map((c) => c.padStart(10)),
+  ].join(' ');
   lines.push(head, '-'.repeat(head.length));
-  for (const s of SCENARIOS) {
-    for (const m of MODES) {
-      const r = results.find((x) => x.mode === m && x.scenario === s);
-      if (r === undefined) continue;
-      lines.push(
-        [
-          (m === 'stateless' ? s : '').padEnd(13),
-          MODE_LABEL[m].padEnd(14),
-          fmt(r.honest.successRate * 100, 1).padStart(12),
-          fmt(r.honest.p50Ms).padStart(12),
-          fmt(r.honest.p99Ms).padStart(12),
-          fmt(r.attacker.rps).padStart(12),
-          String(r.attacker.accepted).padStart(12),
-          fmt(r.server.peakRssMb, 1).padStart(12),
-          fmt(r.server.retainedGrowthMb, 1).padStart(12),
-          fmt(r.server.cpuPct).padStart(12),
-          String(r.server.peakDifficulty).padStart(12),
-        ].join(' '),
-      );
-    }
+  let prev = '';
+  for (const r of results) {
+    const key = `${r.service}/${r.scenario}`;
+    lines.push(
+      [
+        (r.service === prev.split('/')[0] ? '' : r.service).padEnd(13),
+        (key === prev ? '' : r.scenario).padEnd(13),
+        MODE_LABEL[r.mode].padEnd(9),
+        fmt(r.honest.successRate * 100, 1).padStart(10),
+        fmt(r.honest.goodput, 2).padStart(10),
+        `${fmt(r.honest.goodputRatio * 100)} %`.padStart(10),
+        fmt(r.honest.p50Ms).padStart(10),
+        fmt(r.honest.p99Ms).padStart(10),
+        fmt(r.attacker.rps).padStart(10),
+        String(r.attacker.served).padStart(10),
+        (r.shares === undefined
+          ? ''
+          : `${fmt(r.shares.served * 100)}/${fmt(r.shares.hashesSpent * 100)}`
+        ).padStart(10),
+        fmt(r.server.peakRssMb, 1).padStart(10),
+        fmt(r.server.cpuPct).padStart(10),
+        String(r.server.peakDifficulty).padStart(10),
+      ].join(' '),
+    );
+    prev = key;
   }
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
-  log(
-    `powtcp attack benchmark: ${SCENARIOS.length} scenarios x ${MODES.length} modes, ${durationMs / 1000} s each`,
-  );
-  log(`machine: ${machine}`);
-  log(
-    `honest: ${HONEST_RATE} gets/s from ${HONEST_SOURCE}; attacker: ${ATTACK_CONCURRENCY} loops from ${ATTACK_SOURCE}`,
-  );
   if (!argv.includes('--no-build')) {
-    log('building dist/ (npm run build) so that the server runs compiled ...');
+    log('building dist/ (tsc -p tsconfig.build.json) so that servers run compiled ...');
     const built = spawnSync(
       process.execPath,
       [
@@ -392,40 +822,94 @@ async function main(): Promise<void> {
         '-p',
         'tsconfig.build.json',
       ],
-      {
-        cwd: root,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     if (built.status !== 0) throw new Error('build failed');
   }
-  const results: RunResult[] = [];
-  for (const scenario of SCENARIOS) {
-    for (const mode of MODES) {
-      const r = await run(mode, scenario);
-      results.push(r);
-      log(
-        `  ${scenario.padEnd(12)} ${MODE_LABEL[mode].padEnd(14)} honest ${(r.honest.successRate * 100).toFixed(1)} % p50 ${fmt(r.honest.p50Ms)} ms, attacker ${fmt(r.attacker.rps)} req/s, RSS ${fmt(r.server.peakRssMb, 1)} MB`,
-      );
+  if (argv.includes('--findings')) {
+    const only = listOpt('--only')?.map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    log(`issue 9 findings (${only.join(', ')}) on ${machine}`);
+    const findings = await runFindings(only, log);
+    if (json) process.stdout.write(`${JSON.stringify({ machine, findings })}\n`);
+    else {
+      process.stdout.write(`\nmachine: ${machine}\n`);
+      for (const f of findings)
+        process.stdout.write(`${f.id}. [${f.fixed ? 'holds' : 'FAILS'}] ${f.title}: ${f.figure}\n`);
+    }
+    return;
+  }
+  const wantServices = listOpt('--service');
+  const wantScenarios = listOpt('--scenario');
+  const wantModes = listOpt('--mode');
+  const plan: { svc: ServiceDef; mode: Mode; sc: ScenarioDef }[] = [];
+  for (const svc of SERVICES) {
+    if (wantServices !== undefined && !wantServices.includes(svc.name)) continue;
+    for (const sc of svc.scenarios) {
+      if (
+        wantScenarios !== undefined &&
+        sc.name !== 'baseline' &&
+        !wantScenarios.some((w) => sc.name === w || sc.name.startsWith(`${w}-`))
+      )
+        continue;
+      for (const mode of sc.modes ?? svc.modes) {
+        if (wantModes !== undefined && !wantModes.includes(mode)) continue;
+        plan.push({ svc, mode, sc });
+      }
     }
   }
+  if (plan.length === 0)
+    throw new Error(`nothing to run; services: ${SERVICES.map((s) => s.name).join(', ')}`);
+  log(`attack lab: ${plan.length} runs of ${durationMs / 1000} s on ${machine}`);
+  log(`capacity: C = ${CAPACITY} requests/s served, ${WORK_MS} ms of CPU each; honest from ${HONEST_SOURCE}`);
+  const t0 = Date.now();
+  const results: RunResult[] = [];
+  const baselines = new Map<string, number>();
+  for (const { svc, mode, sc } of plan) {
+    const r = await run(svc, mode, sc, baselines.get(`${svc.name}/${mode}`));
+    if (sc.name === 'baseline') baselines.set(`${svc.name}/${mode}`, r.honest.goodput);
+    results.push(r);
+    log(
+      `  ${svc.name.padEnd(13)} ${sc.name.padEnd(13)} ${MODE_LABEL[mode].padEnd(9)} honest ${fmt(r.honest.successRate * 100, 1)} % (${fmt(r.honest.goodputRatio * 100)} % of baseline) p50 ${fmt(r.honest.p50Ms)} ms, attacker ${fmt(r.attacker.rps)} req/s served ${r.attacker.served}, RSS ${fmt(r.server.peakRssMb, 1)} MB${r.attacker.error ? ` [attacker: ${r.attacker.error}]` : ''}`,
+    );
+  }
+  const elapsedS = (Date.now() - t0) / 1000;
   const checks = targets(results);
-  const text = `${table(results)}\n\nTargets for (a):\n${checks
-    .map((c) => `  [${c.met ? 'met' : 'NOT MET'}] ${c.scenario}: ${c.name} (${c.detail})`)
-    .join('\n')}\n`;
+  const summary = checks
+    .map(
+      (c) =>
+        `  [${c.met ? 'met' : 'NOT MET'}] ${c.service} ${c.scenario} (${MODE_LABEL[c.mode]}): ${c.name}: ${c.detail}`,
+    )
+    .join('\n');
   mkdirSync(new URL('out/', import.meta.url), { recursive: true });
   const reportPath = fileURLToPath(new URL('out/attack-report.html', import.meta.url));
   writeFileSync(
     reportPath,
-    renderReport({ machine, durationMs, results, targets: checks, table: table(results) }),
+    renderReport({
+      machine,
+      durationMs,
+      workMs: WORK_MS,
+      capacity: CAPACITY,
+      elapsedS,
+      services: SERVICES.filter((s) => results.some((r) => r.service === s.name)).map((s) => ({
+        name: s.name,
+        title: s.title,
+        difficultyUnit: s.difficultyUnit,
+      })),
+      results,
+      targets: checks,
+      table: table(results),
+    }),
   );
   if (json) {
     const slim = results.map(({ series: _series, ...rest }) => rest);
     process.stdout.write(
-      `${JSON.stringify({ machine, durationMs, results: slim, targets: checks, report: reportPath })}\n`,
+      `${JSON.stringify({ machine, durationMs, capacity: CAPACITY, workMs: WORK_MS, elapsedS, results: slim, targets: checks, report: reportPath })}\n`,
     );
   } else {
-    process.stdout.write(`\nmachine: ${machine}\n\n${text}\nreport: ${reportPath}\n`);
+    const met = checks.filter((c) => c.met).length;
+    process.stdout.write(
+      `\nmachine: ${machine}; ${plan.length} runs in ${elapsedS.toFixed(0)} s\n\n${table(results)}\n\nTargets (${met} of ${checks.length} met):\n${summary}\n\nreport: ${reportPath}\n`,
+    );
   }
 }
 

@@ -22,9 +22,22 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// A regression that hangs fails instead of holding CI until the job is killed. Node 20 applies
+// --test-timeout to each test and to each file as a whole, so the bound is sized for the
+// slowest file on a loaded 2-core machine (the CLI files spawn dozens of processes); a test
+// that must be bounded tighter sets its own `timeout` option.
+const timeout = process.env.TEST_TIMEOUT_MS ?? '600000';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${timeout}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

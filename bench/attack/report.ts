@@ -1,22 +1,17 @@
 /**
- * The attack benchmark's HTML report: one self-contained page (no scripts, no external
- * files) with, per scenario, SVG charts of honest latency, server difficulty and RSS, and
- * attacker rate over time, one line per mode.
+ * The attack lab's HTML report: one self-contained page (no scripts, no external files) with
+ * the summary table of targets met and not met, then one section per service and, per
+ * scenario, inline SVG charts of honest goodput, difficulty and server RSS over time, one line
+ * per mode.
  */
-import type { RunResult, Target } from '../attack.js';
+import type { Mode, RunResult, Target } from '../attack.js';
 
-const COLORS: Record<string, string> = { stateless: '#1f77b4', reference: '#d62728', nopow: '#7f7f7f' };
-const LABELS: Record<string, string> = {
-  stateless: '(a) ours',
-  reference: '(b) reference',
-  nopow: '(c) no PoW',
-};
+const COLORS: Record<Mode, string> = { ours: '#1f77b4', reference: '#d62728', nopow: '#7f7f7f' };
+const LABELS: Record<Mode, string> = { ours: 'ours', reference: 'reference', nopow: 'no PoW' };
 
 interface Line {
-  name: string;
   color: string;
   points: [number, number][];
-  dots?: boolean;
 }
 
 function esc(s: string): string {
@@ -30,8 +25,8 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): string {
-  const pad = { l: 48, r: 10, t: 24, b: 28 };
+function chart(title: string, unit: string, lines: Line[], w = 330, h = 180): string {
+  const pad = { l: 44, r: 8, t: 22, b: 26 };
   const all = lines.flatMap((l) => l.points);
   const xMax = niceMax(Math.max(1, ...all.map((p) => p[0])));
   const yMax = niceMax(Math.max(0, ...all.map((p) => p[1])));
@@ -40,7 +35,7 @@ function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): st
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="10" role="img">`,
     `<title>${esc(title)}</title>`,
-    `<text x="${w / 2}" y="14" text-anchor="middle" font-size="12">${esc(title)}</text>`,
+    `<text x="${w / 2}" y="13" text-anchor="middle" font-size="11">${esc(title)}</text>`,
     `<line x1="${pad.l}" y1="${h - pad.b}" x2="${w - pad.r}" y2="${h - pad.b}" stroke="#999"/>`,
     `<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${h - pad.b}" stroke="#999"/>`,
   ];
@@ -55,22 +50,14 @@ function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): st
       `<text x="${x(xv)}" y="${h - pad.b + 12}" text-anchor="middle">${Number.isInteger(xv) ? xv : xv.toFixed(1)}</text>`,
     );
   }
-  parts.push(`<text x="${w - pad.r}" y="${h - 4}" text-anchor="end">time (s)</text>`);
-  parts.push(`<text x="4" y="${pad.t - 8}">${esc(unit)}</text>`);
+  parts.push(`<text x="${w - pad.r}" y="${h - 3}" text-anchor="end">time (s)</text>`);
+  parts.push(`<text x="3" y="${pad.t - 6}">${esc(unit)}</text>`);
   for (const l of lines) {
     if (l.points.length === 0) continue;
-    if (l.dots) {
-      for (const [px, py] of l.points) {
-        parts.push(
-          `<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="1.8" fill="${l.color}" fill-opacity="0.7"/>`,
-        );
-      }
-    } else {
-      const d = l.points
-        .map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`)
-        .join('');
-      parts.push(`<path d="${d}" fill="none" stroke="${l.color}" stroke-width="1.5"/>`);
-    }
+    const d = l.points
+      .map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`)
+      .join('');
+    parts.push(`<path d="${d}" fill="none" stroke="${l.color}" stroke-width="1.6"/>`);
   }
   parts.push('</svg>');
   return parts.join('');
@@ -79,84 +66,88 @@ function chart(title: string, unit: string, lines: Line[], w = 360, h = 200): st
 export function renderReport(input: {
   machine: string;
   durationMs: number;
+  workMs: number;
+  capacity: number;
+  elapsedS: number;
+  services: { name: string; title: string; difficultyUnit: string }[];
   results: RunResult[];
   targets: Target[];
   table: string;
 }): string {
-  const scenarios = [...new Set(input.results.map((r) => r.scenario))];
-  const legend = Object.entries(LABELS)
-    .map(([m, l]) => `<span style="color:${COLORS[m]}">&#9632; ${esc(l)}</span>`)
+  const legend = (Object.keys(LABELS) as Mode[])
+    .map((m) => `<span style="color:${COLORS[m]}">&#9632; ${esc(LABELS[m])}</span>`)
     .join(' &nbsp; ');
-  const sections = scenarios.map((s) => {
-    const runs = input.results.filter((r) => r.scenario === s);
-    const line = (r: RunResult, points: [number, number][], dots = false): Line => ({
-      name: r.mode,
-      color: COLORS[r.mode] ?? '#000',
-      points,
-      dots,
+  const met = input.targets.filter((t) => t.met).length;
+  const summary = `<table><thead><tr><th>service</th><th>scenario</th><th>mode</th><th>target</th><th>result</th><th>measured</th></tr></thead><tbody>${input.targets
+    .map(
+      (t) =>
+        `<tr class="${t.met ? 'met' : 'miss'}"><td>${esc(t.service)}</td><td>${esc(t.scenario)}</td><td>${esc(LABELS[t.mode])}</td><td>${esc(t.name)}</td><td>${t.met ? 'met' : 'NOT MET'}</td><td>${esc(t.detail)}</td></tr>`,
+    )
+    .join('')}</tbody></table>`;
+  const sections = input.services.map((svc) => {
+    const runs = input.results.filter((r) => r.service === svc.name);
+    const scenarios = [...new Set(runs.map((r) => r.scenario))];
+    const blocks = scenarios.map((s) => {
+      const rs = runs.filter((r) => r.scenario === s);
+      const about = rs[0]?.about ?? '';
+      const line = (r: RunResult, points: [number, number][]): Line => ({ color: COLORS[r.mode], points });
+      const charts = [
+        chart(
+          'honest goodput (successes/s)',
+          '/s',
+          rs.map((r) =>
+            line(
+              r,
+              r.series.goodput.map((p) => [p.t, p.ok]),
+            ),
+          ),
+        ),
+        chart(
+          'difficulty',
+          svc.difficultyUnit,
+          rs.map((r) =>
+            line(
+              r,
+              r.series.samples.map((p) => [p.t, p.difficulty]),
+            ),
+          ),
+        ),
+        chart(
+          'server RSS',
+          'MB',
+          rs.map((r) =>
+            line(
+              r,
+              r.series.samples.map((p) => [p.t, p.rssMb]),
+            ),
+          ),
+        ),
+      ];
+      const facts = rs
+        .map(
+          (r) =>
+            `<li><b style="color:${COLORS[r.mode]}">${esc(LABELS[r.mode])}</b>: honest ${(r.honest.successRate * 100).toFixed(1)} % ok, goodput ${r.honest.goodput.toFixed(2)}/s (${(r.honest.goodputRatio * 100).toFixed(0)} % of baseline), p50 ${Number.isFinite(r.honest.p50Ms) ? r.honest.p50Ms.toFixed(0) : '-'} ms, p99 ${Number.isFinite(r.honest.p99Ms) ? r.honest.p99Ms.toFixed(0) : '-'} ms; attacker ${r.attacker.rps.toFixed(0)} req/s, ${r.attacker.served} served${r.shares === undefined ? '' : `, share of served ${(r.shares.served * 100).toFixed(1)} % vs hashes ${(r.shares.hashesSpent * 100).toFixed(1)} %`}; server peak RSS ${r.server.peakRssMb.toFixed(1)} MB, CPU ${r.server.cpuPct.toFixed(0)} %${Object.keys(r.honest.reasons).length > 0 ? `; honest failures ${esc(JSON.stringify(r.honest.reasons))}` : ''}</li>`,
+        )
+        .join('');
+      return `<h3>${esc(s)} <small>(${esc(about)})</small></h3><div class="charts">${charts.join('')}</div><ul>${facts}</ul>`;
     });
-    const charts = [
-      chart(
-        'honest latency (successful gets)',
-        'ms',
-        runs.map((r) =>
-          line(
-            r,
-            r.series.honest.filter((o) => o.ok).map((o) => [o.t, o.ms]),
-            true,
-          ),
-        ),
-      ),
-      chart(
-        'difficulty of new puzzles',
-        'hex digits',
-        runs.map((r) =>
-          line(
-            r,
-            r.series.samples.map((p) => [p.t, p.difficulty]),
-          ),
-        ),
-      ),
-      chart(
-        'attacker requests',
-        'req/s',
-        runs.map((r) =>
-          line(
-            r,
-            r.series.attacker.map((p) => [p.t, p.requests]),
-          ),
-        ),
-      ),
-      chart(
-        'server RSS',
-        'MB',
-        runs.map((r) =>
-          line(
-            r,
-            r.series.samples.map((p) => [p.t, p.rssMb]),
-          ),
-        ),
-      ),
-    ];
-    const checks = input.targets
-      .filter((t) => t.scenario === s)
-      .map(
-        (t) =>
-          `<li class="${t.met ? 'met' : 'miss'}">${t.met ? 'met' : 'NOT MET'}: ${esc(t.name)} (${esc(t.detail)})</li>`,
-      )
-      .join('');
-    return `<section><h2>${esc(s)}</h2><div class="charts">${charts.join('')}</div><ul>${checks}</ul></section>`;
+    return `<section><h2>${esc(svc.title)}</h2>${blocks.join('\n')}</section>`;
   });
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>tollgate powtcp attack benchmark</title>
+<html lang="en"><head><meta charset="utf-8"><title>tollgate attack lab</title>
 <style>
-body{font-family:sans-serif;margin:2em;max-width:1600px}
-pre{background:#f6f6f6;padding:1em;overflow-x:auto}
-.charts{display:flex;flex-wrap:wrap;gap:12px}
-.met{color:#2a7d2a}.miss{color:#b00020;font-weight:bold}
+body{font-family:sans-serif;margin:2em;max-width:1400px}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:11px}
+.charts{display:flex;flex-wrap:wrap;gap:10px}
+table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left}
+tr.met td:nth-child(5){color:#2a7d2a}tr.miss td:nth-child(5){color:#b00020;font-weight:bold}
+h3 small{font-weight:normal;color:#666}
 </style></head><body>
-<h1>powtcp attack benchmark</h1>
-<p>${esc(input.machine)}; ${input.durationMs / 1000} s per run. ${legend}</p>
+<h1>tollgate attack lab</h1>
+<p>${esc(input.machine)}; ${input.durationMs / 1000} s per run, ${input.elapsedS.toFixed(0)} s in all; protected resource: at most ${input.capacity} requests a second served, ${input.workMs} ms of server CPU each. ${legend}</p>
+<h2>Targets: ${met} of ${input.targets.length} met</h2>
+${summary}
+<h2>All runs</h2>
 <pre>${esc(input.table)}</pre>
 ${sections.join('\n')}
 </body></html>

@@ -39,6 +39,20 @@ export function identityOf(ip: string): string {
   return `v6:${formatAddressBytes(prefix)}/64`;
 }
 
+/**
+ * The group an address's caps count against (DESIGN admission pipeline step 2, issue 9):
+ * "v4:1.2.3.4" (/32) or "v6:2001:db8:1::/48". A /64 is the rate identity, but a site gets a
+ * /48 as easily as a home gets a /64, so what a stranger may hold (connections, queue places)
+ * is capped per /48. Throws ArgumentError for a non-address.
+ */
+export function capGroupOf(ip: string): string {
+  const bytes = hostBytes(ip, 'ip');
+  if (bytes.length === 4) return `v4:${formatAddressBytes(bytes)}`;
+  const prefix = new Uint8Array(16);
+  prefix.set(bytes.subarray(0, 6));
+  return `v6:${formatAddressBytes(prefix)}/48`;
+}
+
 export interface RateLimiterOptions {
   readonly store: Store;
   /** Tokens added per second per identity; default ADMISSION_LIMITS.ratePerSec. */

@@ -9,6 +9,7 @@
  * order for callers that want it done for them.
  */
 import { assertBytes } from '../util/args.js';
+import { isReasonCode, type ReasonCode } from '../util/codes.js';
 import type { Verdict } from '../util/errors.js';
 import { ArgumentError, accept, reject, TollgateError } from '../util/errors.js';
 import type { Endpoint } from './endpoint.js';
@@ -94,10 +95,16 @@ export interface AdmitRequest {
  * throws for bad client input; a failing verifier that throws a TollgateError (for example
  * a full worker pool) becomes a verdict with its code.
  */
-type AdmitVerdict = Verdict<ChallengeState, AdmitCode | (string & {})>;
+type AdmitVerdict = Verdict<ChallengeState, AdmitCode | ReasonCode>;
 
 function verifyFailed(err: unknown): AdmitVerdict {
-  if (err instanceof TollgateError && !(err instanceof ArgumentError)) return reject(err.code, err.message);
+  if (err instanceof TollgateError && !(err instanceof ArgumentError)) {
+    // A shed proof (full pool) keeps its own code; a local failure (closed pool, dead worker)
+    // refuses the request without blaming the client for it.
+    return isReasonCode(err.code)
+      ? reject(err.code, err.message)
+      : reject('ERR_VERIFY_FAILED', `${err.code}: ${err.message}`);
+  }
   throw err;
 }
 

@@ -12,7 +12,7 @@ import { hash } from 'node:crypto';
 import { assertInteger } from '../util/args.js';
 import { ArgumentError, accept, reject, type Verdict } from '../util/errors.js';
 import { getBackend } from './backend.js';
-import { MAX_HASHCASH_HEADER_LENGTH, MAX_HASHCASH_HEX_ZEROS } from './limits.js';
+import { POW_LIMITS } from './limits.js';
 import { solveInPool } from './solve.js';
 import type { SolveOptions, SolveResult } from './types.js';
 
@@ -80,7 +80,8 @@ export function parseHashcashDate(date: string): number | undefined {
 export function parseHashcash(text: string): Verdict<HashcashHeader, 'ERR_HASHCASH_MALFORMED'> {
   const bad = (detail: string) => reject('ERR_HASHCASH_MALFORMED', detail);
   if (typeof text !== 'string') return bad('not a string');
-  if (text.length > MAX_HASHCASH_HEADER_LENGTH) return bad(`longer than ${MAX_HASHCASH_HEADER_LENGTH}`);
+  if (text.length > POW_LIMITS.maxHashcashHeaderLength)
+    return bad(`longer than ${POW_LIMITS.maxHashcashHeaderLength}`);
   if (!PRINTABLE.test(text)) return bad('characters outside printable ASCII');
   const fields = text.split(':');
   if (fields.length < 7) return bad(`expected 7 fields, got ${fields.length}`);
@@ -93,8 +94,8 @@ export function parseHashcash(text: string): Verdict<HashcashHeader, 'ERR_HASHCA
   const rand = fields[n - 2]!;
   const counter = fields[n - 1]!;
   if (version !== '1') return bad('version is not 1');
-  if (!DECIMAL.test(bits) || Number(bits) > MAX_HASHCASH_HEX_ZEROS) {
-    return bad(`bits is not a decimal in [0, ${MAX_HASHCASH_HEX_ZEROS}]`);
+  if (!DECIMAL.test(bits) || Number(bits) > POW_LIMITS.maxHashcashHexZeros) {
+    return bad(`bits is not a decimal in [0, ${POW_LIMITS.maxHashcashHexZeros}]`);
   }
   if (!DATE.test(date)) return bad('date is not YYYYMMDDhhmmss');
   if (canonicalBase64(rand) === undefined) return bad('rand is not canonical base64');
@@ -124,7 +125,7 @@ export function newHashcash(options: {
   rand: Uint8Array;
   ext?: string;
 }): HashcashHeader {
-  assertInteger('bits', options.bits, 0, MAX_HASHCASH_HEX_ZEROS);
+  assertInteger('bits', options.bits, 0, POW_LIMITS.maxHashcashHexZeros);
   const header: HashcashHeader = {
     version: 1,
     bits: options.bits,
@@ -174,7 +175,7 @@ export function verifyHashcash(text: string): boolean {
 
 /** Expected attempts for `hexDigits` leading hex zeros: 16^hexDigits. */
 export function expectedAttempts(hexDigits: number): number {
-  assertInteger('hexDigits', hexDigits, 0, MAX_HASHCASH_HEX_ZEROS);
+  assertInteger('hexDigits', hexDigits, 0, POW_LIMITS.maxHashcashHexZeros);
   return 16 ** hexDigits;
 }
 

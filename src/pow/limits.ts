@@ -1,52 +1,135 @@
 /**
- * Every limit of the pow layer, with its default (DESIGN "Limits, errors, logs").
- * Each has a line in docs/architecture.md ("Proof of work") and a test at limit + 1.
+ * Every limit of the pow layer, in its one registry (DESIGN "Limits, errors, logs"). The docs
+ * table in docs/architecture.md ("Proof of work") is generated from it; each has a test at
+ * limit + 1 (test/pow/).
  */
-import { availableParallelism } from 'node:os';
+import { defineLimits } from '../util/limits.js';
 
-/** Highest sha256-bits difficulty accepted by solve and verify (2^64 expected attempts). */
-export const MAX_SHA256_BITS = 64;
+export const powLimits = defineLimits('pow', {
+  maxSha256Bits: {
+    default: 64,
+    min: 1,
+    max: 64,
+    unit: 'bits',
+    fixed: true,
+    doc: 'highest sha256-bits difficulty accepted by solve and verify (2^64 expected attempts)',
+  },
+  maxChallengeBytes: {
+    default: 1024,
+    min: 1,
+    max: 1024,
+    unit: 'bytes',
+    fixed: true,
+    doc: 'longest sha256-bits challenge (sealed challenges carry 16 bytes)',
+  },
+  maxHashcashHexZeros: {
+    default: 16,
+    min: 1,
+    max: 16,
+    unit: 'hex digits',
+    fixed: true,
+    doc: 'highest hashcash difficulty (16 digits = 64 bits; the reference uses 5)',
+  },
+  maxHashcashHeaderLength: {
+    default: 512,
+    min: 1,
+    max: 512,
+    unit: 'bytes',
+    fixed: true,
+    doc: 'longest hashcash header parsed (a powtcp header with an IPv6 resource is under 120)',
+  },
+  maxScryptMessageBytes: {
+    default: 4096,
+    min: 1,
+    max: 4096,
+    unit: 'bytes',
+    fixed: true,
+    doc: "largest scrypt message (seed 004's handshake message m, before the nonce)",
+  },
+  maxScryptN: {
+    default: 2 ** 20,
+    min: 2,
+    max: 2 ** 20,
+    unit: 'count',
+    fixed: true,
+    doc: "scrypt cost cap N (a power of two): a peer's parameters never make us spin unbounded",
+  },
+  maxScryptR: { default: 32, min: 1, max: 32, unit: 'count', fixed: true, doc: 'scrypt block size cap r' },
+  maxScryptP: { default: 16, min: 1, max: 16, unit: 'count', fixed: true, doc: 'scrypt parallelism cap p' },
+  maxScryptMemoryBytes: {
+    default: 64 * 1024 * 1024,
+    min: 1,
+    max: 64 * 1024 * 1024,
+    unit: 'bytes',
+    fixed: true,
+    doc: 'scrypt needs 128·N·r bytes; above this the parameters are refused (never allocate GBs for a peer)',
+  },
+  defaultScryptN: {
+    default: 2 ** 12,
+    min: 2,
+    max: 2 ** 20,
+    unit: 'count',
+    fixed: true,
+    doc: "seed 004's default configuration C: N = 2^12 (4 MiB with r = 8, a few ms)",
+  },
+  defaultScryptR: { default: 8, min: 1, max: 32, unit: 'count', fixed: true, doc: 'default scrypt r' },
+  defaultScryptP: { default: 1, min: 1, max: 16, unit: 'count', fixed: true, doc: 'default scrypt p' },
+  defaultScryptTargetBits: {
+    default: 6,
+    min: 0,
+    max: 256,
+    unit: 'bits',
+    fixed: true,
+    doc: 'default scrypt target k = 2^(256 - 6): one hash in 64 meets it',
+  },
+  verifyPoolSize: {
+    default: 2,
+    min: 1,
+    max: 2,
+    unit: 'count',
+    fixed: true,
+    doc: 'worker threads verifying scrypt proofs (fewer on a machine with fewer cores)',
+  },
+  verifyQueueLimit: {
+    default: 256,
+    min: 1,
+    max: 256,
+    unit: 'count',
+    fixed: true,
+    doc: 'verifications waiting for a worker; past this, `ERR_POOL_BUSY` (a flood is shed, not queued)',
+  },
+  maxSolveWorkers: {
+    default: 256,
+    min: 1,
+    max: 256,
+    unit: 'count',
+    fixed: true,
+    doc: 'most worker threads one solve may use',
+  },
+  chunkAttempts: {
+    default: 2 ** 22,
+    min: 1,
+    max: 2 ** 22,
+    unit: 'count',
+    fixed: true,
+    doc: 'nonces handed to a worker at a time when solving on several cores',
+  },
+  sliceAttempts: {
+    default: 2 ** 17,
+    min: 1,
+    max: 2 ** 17,
+    unit: 'count',
+    fixed: true,
+    doc: 'nonces per backend call inside a worker; progress is published between calls',
+  },
+  progressIntervalMs: {
+    default: 100,
+    min: 1,
+    max: 100,
+    unit: 'ms',
+    fixed: true,
+    doc: 'interval of progress reports while solving',
+  },
+});
 
-/** Longest sha256-bits challenge accepted (sealed challenges carry 16 bytes). */
-export const MAX_CHALLENGE_BYTES = 1024;
-
-/** Highest hashcash difficulty in hex digits (16 = 64 bits; the reference uses 5). */
-export const MAX_HASHCASH_HEX_ZEROS = 16;
-
-/** Longest hashcash header parsed (a powtcp header with an IPv6 resource is under 120). */
-export const MAX_HASHCASH_HEADER_LENGTH = 512;
-
-/** Largest scrypt message (seed 004's handshake message m, before the nonce). */
-export const MAX_SCRYPT_MESSAGE_BYTES = 4096;
-
-/** scrypt cost limits: a peer's parameters must never make us allocate or spin unbounded. */
-export const MAX_SCRYPT_N = 2 ** 20;
-export const MAX_SCRYPT_R = 32;
-export const MAX_SCRYPT_P = 16;
-/** scrypt needs 128 * N * r bytes; above this the parameters are refused. */
-export const MAX_SCRYPT_MEMORY_BYTES = 64 * 1024 * 1024;
-
-/** Default scrypt configuration C of seed 004: N = 2^12, r = 8, p = 1 (4 MiB, a few ms). */
-export const DEFAULT_SCRYPT_N = 2 ** 12;
-export const DEFAULT_SCRYPT_R = 8;
-export const DEFAULT_SCRYPT_P = 1;
-/** Default scrypt target k = 2^(256 - 6): one hash in 64 meets it. */
-export const DEFAULT_SCRYPT_TARGET_BITS = 6;
-
-/** Worker threads in the pool that verifies scrypt proofs. */
-export const VERIFY_POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
-
-/** Verifications waiting for a worker; past this, ERR_POOL_BUSY. */
-export const VERIFY_QUEUE_LIMIT = 256;
-
-/** Most worker threads one solve may use. */
-export const MAX_SOLVE_WORKERS = 256;
-
-/** Nonces handed to a worker at a time when solving on several cores. */
-export const CHUNK_ATTEMPTS = 2 ** 22;
-
-/** Nonces per backend call inside a worker; progress is published between calls. */
-export const SLICE_ATTEMPTS = 2 ** 17;
-
-/** Interval of progress reports while solving. */
-export const PROGRESS_INTERVAL_MS = 100;
+export const POW_LIMITS = powLimits.defaults;

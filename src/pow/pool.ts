@@ -9,8 +9,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Code } from '../util/codes.js';
 import { TollgateError } from '../util/errors.js';
-import { VERIFY_POOL_SIZE, VERIFY_QUEUE_LIMIT } from './limits.js';
+import { POW_LIMITS } from './limits.js';
 import type { BackendName, SearchResult } from './types.js';
 
 /** Work a pool worker does; see worker.ts. */
@@ -171,7 +172,7 @@ export class WorkerPool {
       slot.job = undefined;
       worker.unref();
       if (reply.ok) job.resolve(reply.value);
-      else job.reject(new TollgateError(reply.code, reply.message));
+      else job.reject(new TollgateError(reply.code as Code, reply.message));
       this.#next(slot);
     });
     const fail = (error: unknown): void => {
@@ -212,6 +213,11 @@ let solvePool: WorkerPool | undefined;
 let verifyPool: WorkerPool | undefined;
 
 /** The shared pool that solves (one worker per core). */
+/** Scrypt verification threads: the registry's count, but never more than the cores. */
+export function verifyPoolSize(): number {
+  return Math.max(1, Math.min(POW_LIMITS.verifyPoolSize, availableParallelism()));
+}
+
 export function getSolvePool(): WorkerPool {
   solvePool ??= new WorkerPool();
   return solvePool;
@@ -219,7 +225,7 @@ export function getSolvePool(): WorkerPool {
 
 /** The shared, bounded pool that verifies memory-hard proofs. */
 export function getVerifyPool(): WorkerPool {
-  verifyPool ??= new WorkerPool({ size: VERIFY_POOL_SIZE, maxQueue: VERIFY_QUEUE_LIMIT });
+  verifyPool ??= new WorkerPool({ size: verifyPoolSize(), maxQueue: POW_LIMITS.verifyQueueLimit });
   return verifyPool;
 }
 

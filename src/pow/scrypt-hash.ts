@@ -10,13 +10,7 @@
 import { scryptSync } from 'node:crypto';
 import { assertBytes } from '../util/args.js';
 import { ArgumentError } from '../util/errors.js';
-import {
-  MAX_SCRYPT_MEMORY_BYTES,
-  MAX_SCRYPT_MESSAGE_BYTES,
-  MAX_SCRYPT_N,
-  MAX_SCRYPT_P,
-  MAX_SCRYPT_R,
-} from './limits.js';
+import { POW_LIMITS } from './limits.js';
 
 export const SCRYPT_SALT = Buffer.from('tollgate-scrypt-pow-v1', 'latin1');
 export const SCRYPT_DKLEN = 32;
@@ -31,25 +25,28 @@ export interface ScryptCost {
 /** Throws ArgumentError naming the parameter unless C is within the limits of limits.ts. */
 export function checkScryptCost(cost: ScryptCost): void {
   const { N, r, p } = cost;
-  if (!Number.isInteger(N) || N < 2 || N > MAX_SCRYPT_N || (N & (N - 1)) !== 0) {
-    throw new ArgumentError('N', `expected a power of two in [2, ${MAX_SCRYPT_N}], got ${String(N)}`);
-  }
-  if (!Number.isInteger(r) || r < 1 || r > MAX_SCRYPT_R) {
-    throw new ArgumentError('r', `expected an integer in [1, ${MAX_SCRYPT_R}], got ${String(r)}`);
-  }
-  if (!Number.isInteger(p) || p < 1 || p > MAX_SCRYPT_P) {
-    throw new ArgumentError('p', `expected an integer in [1, ${MAX_SCRYPT_P}], got ${String(p)}`);
-  }
-  if (128 * N * r > MAX_SCRYPT_MEMORY_BYTES) {
+  if (!Number.isInteger(N) || N < 2 || N > POW_LIMITS.maxScryptN || (N & (N - 1)) !== 0) {
     throw new ArgumentError(
       'N',
-      `128 * N * r = ${128 * N * r} bytes exceeds the limit of ${MAX_SCRYPT_MEMORY_BYTES} bytes`,
+      `expected a power of two in [2, ${POW_LIMITS.maxScryptN}], got ${String(N)}`,
+    );
+  }
+  if (!Number.isInteger(r) || r < 1 || r > POW_LIMITS.maxScryptR) {
+    throw new ArgumentError('r', `expected an integer in [1, ${POW_LIMITS.maxScryptR}], got ${String(r)}`);
+  }
+  if (!Number.isInteger(p) || p < 1 || p > POW_LIMITS.maxScryptP) {
+    throw new ArgumentError('p', `expected an integer in [1, ${POW_LIMITS.maxScryptP}], got ${String(p)}`);
+  }
+  if (128 * N * r > POW_LIMITS.maxScryptMemoryBytes) {
+    throw new ArgumentError(
+      'N',
+      `128 * N * r = ${128 * N * r} bytes exceeds the limit of ${POW_LIMITS.maxScryptMemoryBytes} bytes`,
     );
   }
 }
 
 export function scryptPowHash(message: Uint8Array, nonce: bigint, cost: ScryptCost): Buffer {
-  assertBytes('message', message, 0, MAX_SCRYPT_MESSAGE_BYTES);
+  assertBytes('message', message, 0, POW_LIMITS.maxScryptMessageBytes);
   if (typeof nonce !== 'bigint' || nonce < 0n || nonce >= 1n << 64n) {
     throw new ArgumentError('nonce', 'expected an unsigned 64-bit bigint');
   }
@@ -61,6 +58,6 @@ export function scryptPowHash(message: Uint8Array, nonce: bigint, cost: ScryptCo
     N: cost.N,
     r: cost.r,
     p: cost.p,
-    maxmem: 2 * MAX_SCRYPT_MEMORY_BYTES,
+    maxmem: 2 * POW_LIMITS.maxScryptMemoryBytes,
   });
 }

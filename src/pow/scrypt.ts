@@ -11,13 +11,7 @@
  */
 import { assertBytes, assertInteger } from '../util/args.js';
 import { ArgumentError } from '../util/errors.js';
-import {
-  DEFAULT_SCRYPT_N,
-  DEFAULT_SCRYPT_P,
-  DEFAULT_SCRYPT_R,
-  DEFAULT_SCRYPT_TARGET_BITS,
-  MAX_SCRYPT_MESSAGE_BYTES,
-} from './limits.js';
+import { POW_LIMITS } from './limits.js';
 import { getVerifyPool } from './pool.js';
 import { checkScryptCost, type ScryptCost } from './scrypt-hash.js';
 import { solveInPool } from './solve.js';
@@ -41,10 +35,10 @@ export function targetForBits(bits: number): bigint {
 
 /** The default configuration C and target k (limits.ts). */
 export const DEFAULT_SCRYPT_PARAMS: ScryptParams = {
-  N: DEFAULT_SCRYPT_N,
-  r: DEFAULT_SCRYPT_R,
-  p: DEFAULT_SCRYPT_P,
-  target: targetForBits(DEFAULT_SCRYPT_TARGET_BITS),
+  N: POW_LIMITS.defaultScryptN,
+  r: POW_LIMITS.defaultScryptR,
+  p: POW_LIMITS.defaultScryptP,
+  target: targetForBits(POW_LIMITS.defaultScryptTargetBits),
 };
 
 export function checkScryptParams(params: ScryptParams): void {
@@ -68,7 +62,7 @@ export async function solveScrypt(
   params: ScryptParams,
   opts: SolveOptions = {},
 ): Promise<SolveResult> {
-  assertBytes('message', message, 0, MAX_SCRYPT_MESSAGE_BYTES);
+  assertBytes('message', message, 0, POW_LIMITS.maxScryptMessageBytes);
   checkScryptParams(params);
   const { N, r, p, target } = params;
   // Attempts cost milliseconds: small chunks keep the workers' shares even.
@@ -90,7 +84,7 @@ export async function verifyScrypt(
   nonce: bigint,
   params: ScryptParams,
 ): Promise<boolean> {
-  assertBytes('message', message, 0, MAX_SCRYPT_MESSAGE_BYTES);
+  assertBytes('message', message, 0, POW_LIMITS.maxScryptMessageBytes);
   checkScryptParams(params);
   if (typeof nonce !== 'bigint') throw new ArgumentError('nonce', 'expected a bigint');
   if (nonce < 0n || nonce >= U64_END) return false;

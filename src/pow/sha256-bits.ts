@@ -6,21 +6,21 @@ import { hash } from 'node:crypto';
 import { assertBytes, assertInteger } from '../util/args.js';
 import { ArgumentError } from '../util/errors.js';
 import { getBackend } from './backend.js';
-import { MAX_CHALLENGE_BYTES, MAX_SHA256_BITS } from './limits.js';
+import { POW_LIMITS } from './limits.js';
 import { solveInPool } from './solve.js';
 import type { SolveOptions, SolveResult } from './types.js';
 
 export interface Sha256BitsPuzzle {
   readonly challenge: Uint8Array;
-  /** Leading zero bits required, 0..MAX_SHA256_BITS. */
+  /** Leading zero bits required, 0..POW_LIMITS.maxSha256Bits. */
   readonly difficulty: number;
 }
 
 const U64_END = 1n << 64n;
 
 function checkPuzzle(puzzle: Sha256BitsPuzzle): void {
-  assertBytes('challenge', puzzle.challenge, 0, MAX_CHALLENGE_BYTES);
-  assertInteger('difficulty', puzzle.difficulty, 0, MAX_SHA256_BITS);
+  assertBytes('challenge', puzzle.challenge, 0, POW_LIMITS.maxChallengeBytes);
+  assertInteger('difficulty', puzzle.difficulty, 0, POW_LIMITS.maxSha256Bits);
 }
 
 /** Leading zero bits of a byte string. */
@@ -35,11 +35,11 @@ export function leadingZeroBits(bytes: Uint8Array): number {
 
 // One scratch buffer for every hash: verification runs per inbound proof, so it allocates
 // nothing but the digest (crypto.hash is node:crypto's one-shot API, without a Hash object).
-const scratch = Buffer.alloc(MAX_CHALLENGE_BYTES + 8);
+const scratch = Buffer.alloc(POW_LIMITS.maxChallengeBytes + 8);
 
 /** SHA-256(challenge || nonce as u64 big-endian). */
 export function sha256BitsHash(challenge: Uint8Array, nonce: bigint): Buffer {
-  assertBytes('challenge', challenge, 0, MAX_CHALLENGE_BYTES);
+  assertBytes('challenge', challenge, 0, POW_LIMITS.maxChallengeBytes);
   if (typeof nonce !== 'bigint' || nonce < 0n || nonce >= U64_END) {
     throw new ArgumentError('nonce', 'expected an unsigned 64-bit bigint');
   }
@@ -50,7 +50,7 @@ export function sha256BitsHash(challenge: Uint8Array, nonce: bigint): Buffer {
 
 /** Expected attempts to solve at `difficulty` bits: 2^difficulty. */
 export function expectedAttempts(difficulty: number): number {
-  assertInteger('difficulty', difficulty, 0, MAX_SHA256_BITS);
+  assertInteger('difficulty', difficulty, 0, POW_LIMITS.maxSha256Bits);
   return 2 ** difficulty;
 }
 

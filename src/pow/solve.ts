@@ -5,7 +5,7 @@
  * caller aborts.
  */
 import { AbortError, ArgumentError, TollgateError } from '../util/errors.js';
-import { CHUNK_ATTEMPTS, MAX_SOLVE_WORKERS, PROGRESS_INTERVAL_MS } from './limits.js';
+import { POW_LIMITS } from './limits.js';
 import { getSolvePool, type PoolTask, type SearchReply } from './pool.js';
 import type { SolveOptions, SolveResult } from './types.js';
 
@@ -19,10 +19,10 @@ export type ChunkSpec =
 
 export function checkSolveOptions(opts: SolveOptions): number {
   const workers = opts.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_SOLVE_WORKERS) {
+  if (!Number.isInteger(workers) || workers < 1 || workers > POW_LIMITS.maxSolveWorkers) {
     throw new ArgumentError(
       'workers',
-      `expected an integer in [1, ${MAX_SOLVE_WORKERS}], got ${String(workers)}`,
+      `expected an integer in [1, ${POW_LIMITS.maxSolveWorkers}], got ${String(workers)}`,
     );
   }
   if (opts.maxAttempts !== undefined && !(Number.isSafeInteger(opts.maxAttempts) && opts.maxAttempts >= 0)) {
@@ -42,7 +42,7 @@ export function solveInPool(
   expectedAttempts: number,
   backend: SolveResult['backend'],
   opts: SolveOptions,
-  chunkAttempts = CHUNK_ATTEMPTS,
+  chunkAttempts = POW_LIMITS.chunkAttempts,
 ): Promise<SolveResult> {
   const workers = checkSolveOptions(opts);
   const { signal, maxAttempts, timeoutMs, onProgress } = opts;
@@ -80,7 +80,7 @@ export function solveInPool(
       Atomics.store(flags, 0, 1);
     };
     const onAbort = (): void => stop(new AbortError());
-    const ticker = onProgress === undefined ? undefined : setInterval(report, PROGRESS_INTERVAL_MS);
+    const ticker = onProgress === undefined ? undefined : setInterval(report, POW_LIMITS.progressIntervalMs);
     ticker?.unref();
     const timer =
       timeoutMs === undefined

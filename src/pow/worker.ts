@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { TollgateError } from '../util/errors.js';
 import { getBackend } from './backend.js';
-import { SLICE_ATTEMPTS } from './limits.js';
+import { POW_LIMITS } from './limits.js';
 import type { PoolReply, PoolTask, SearchReply } from './pool.js';
 import { scryptPowHash } from './scrypt-hash.js';
 import type { HashBackend } from './types.js';
@@ -23,7 +23,7 @@ function searchChunk(
   let nonce = start;
   while (done < count) {
     if (Atomics.load(flags, 0) !== 0) break;
-    const n = Math.min(SLICE_ATTEMPTS, count - done);
+    const n = Math.min(POW_LIMITS.sliceAttempts, count - done);
     const r = search(nonce, n);
     done += r.attempts;
     Atomics.store(flags, slot, done);

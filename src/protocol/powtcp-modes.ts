@@ -12,14 +12,9 @@
  * Nothing is stored for a puzzle that was only issued: its state rides in `rand`.
  */
 import { randomInt } from 'node:crypto';
-import {
-  arrive,
-  type DifficultyController,
-  LeakyQueue,
-  QueueDifficultyController,
-} from '../admission/difficulty.js';
+import type { DifficultyController } from '../admission/difficulty.js';
 import { formatEndpoint } from '../admission/endpoint.js';
-import { RateLimiter } from '../admission/rate-limit.js';
+import { capGroupOf, RateLimiter } from '../admission/rate-limit.js';
 import { admitSolved, ReplayGuard } from '../admission/replay.js';
 import type { ChallengeSealer } from '../admission/sealed.js';
 import type { Store } from '../admission/store.js';
@@ -36,6 +31,7 @@ import {
 import type { Clock } from '../util/clock.js';
 import { accept, reject, TollgateError, type Verdict } from '../util/errors.js';
 import type { ConnInfo, PowtcpAdmission } from './powtcp-admission.js';
+import { PowtcpPricing } from './powtcp-pricing.js';
 
 /** Picks an index in [0, n); injected so tests can fix the quote served. */
 export type Pick = (n: number) => number;
@@ -81,6 +77,9 @@ export interface StatelessOptions {
   /** Seed 003's q and the rate at which the virtual queue drains (requests/s). */
   readonly queueSize: number;
   readonly serviceRatePerSec: number;
+  /** The fewest identities that together can fill the queue, and the share counters kept. */
+  readonly loadShareIdentities: number;
+  readonly maxLoadShareIdentities: number;
   /** Per-address token bucket. */
   readonly ratePerSec: number;
   readonly burst: number;
@@ -88,54 +87,38 @@ export interface StatelessOptions {
 }
 
 /**
- * Ours: stateless sealed puzzles, load-driven difficulty, per-address rate limits, replay
- * guard. Difficulty: seed 003's controller counts in its own unit; a hex digit is the
- * format's step (16x the work), so external difficulty e maps to max(1, e) digits, clamped
- * to [minDifficulty, maxDifficulty]: idle -> 1 digit (the format needs >= 1), and every
- * increment of d adds one digit.
+ * Ours: stateless sealed puzzles, load-driven difficulty priced per identity
+ * (protocol/powtcp-pricing.ts), per-address rate limits, replay guard.
  */
 export class StatelessAdmission implements PowtcpAdmission {
   readonly mode = 'stateless' as const;
   readonly puzzlesHeld = 0;
-  readonly controller: DifficultyController;
-  private readonly queue: LeakyQueue;
+  readonly pricing: PowtcpPricing;
   private readonly rate: RateLimiter;
   private readonly guard: ReplayGuard;
   private readonly pick: Pick;
 
   constructor(private readonly o: StatelessOptions) {
-    // External = d + 1 digits at most maxDifficulty, so d stops at maxDifficulty - 1.
-    this.controller = new QueueDifficultyController({
-      queueSize: o.queueSize,
-      maxDifficulty: Math.max(0, o.maxDifficulty - 1),
-    });
-    this.queue = new LeakyQueue({
-      size: o.queueSize,
-      serviceRatePerSec: o.serviceRatePerSec,
-      clock: o.clock,
-    });
+    this.pricing = new PowtcpPricing(o, o.clock.now());
     this.rate = new RateLimiter({ store: o.store, ratePerSec: o.ratePerSec, burst: o.burst, clock: o.clock });
     this.guard = new ReplayGuard(o.store);
     this.pick = o.pick ?? defaultPick;
   }
 
-  private clamp(digits: number): number {
-    return Math.min(this.o.maxDifficulty, Math.max(this.o.minDifficulty, digits));
+  /** Seed 003's controller behind the global price. */
+  get controller(): DifficultyController {
+    return this.pricing.controller;
   }
 
+  /** The price of a newcomer's puzzle now, in hex digits. */
   get difficulty(): number {
-    return this.clamp(Math.max(1, this.controller.external));
-  }
-
-  private arrive(): void {
-    arrive(this.queue, this.controller, this.o.clock.now());
+    return this.pricing.price(this.o.clock.now());
   }
 
   async issue(conn: ConnInfo): Promise<Verdict<string>> {
     const limited = await this.rate.take(conn.client.host);
     if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
-    this.arrive();
-    const difficulty = this.difficulty;
+    const difficulty = this.pricing.arrive(capGroupOf(conn.client.host), this.o.clock.now());
     const sealed = this.o.sealer.seal({
       kind: 'hashcash-sha1',
       difficulty,
@@ -169,7 +152,8 @@ export class StatelessAdmission implements PowtcpAdmission {
     // 2. rate limit (and the request counts as load)
     const limited = await this.rate.take(conn.client.host);
     if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
-    this.arrive();
+    const group = capGroupOf(conn.client.host);
+    this.pricing.arrive(group, this.o.clock.now());
     const resource = formatEndpoint(conn.client);
     // 3.-5. open and bind, one SHA-1, then the replay mark (admitSolved keeps this order).
     const verdict = await admitSolved({
@@ -197,6 +181,7 @@ export class StatelessAdmission implements PowtcpAdmission {
     // that never solve drain the bucket. One token, never more: credit is capped at burst
     // and each solve counts once (replay guard), so no one can bank work for a flood.
     await this.rate.credit(conn.client.host, 1).catch(() => undefined);
+    this.pricing.solved(group, this.o.clock.now());
     return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
   }
 

@@ -31,7 +31,8 @@ export type ServerReason =
   | 'ERR_POWTCP_TOO_MANY_MESSAGES'
   | 'ERR_POWTCP_IDLE_TIMEOUT'
   | 'ERR_POWTCP_MESSAGE_TIMEOUT'
-  | 'ERR_POWTCP_CONNECTION_TIMEOUT';
+  | 'ERR_POWTCP_CONNECTION_TIMEOUT'
+  | 'ERR_POWTCP_EVICTED';
 
 export interface ServerConnState {
   readonly phase: 'idle' | 'busy' | 'closed';
@@ -60,7 +61,9 @@ export type ServerEvent =
   /** The timer armed by the last `deadline` effect fired. */
   | { readonly type: 'timer' }
   /** The peer sent FIN. */
-  | { readonly type: 'end' };
+  | { readonly type: 'end' }
+  /** The server is at its connection cap and this connection's group holds the most. */
+  | { readonly type: 'evict' };
 
 export type ServerEffect =
   | { readonly type: 'send'; readonly message: PowtcpMessage }
@@ -220,5 +223,7 @@ export function step(
     }
     case 'end':
       return finish({ ...s, peerEnded: true }, effects, limits);
+    case 'evict':
+      return fail(s, effects, 'ERR_POWTCP_EVICTED');
   }
 }

@@ -4,9 +4,11 @@
  *   local failures (bad config, missing key). They carry a stable `code`.
  * - Bad input from the network never throws: it becomes a `Verdict` with a reason code.
  */
+import type { Code, ReasonCode } from './codes.js';
+
 export class TollgateError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -30,17 +32,17 @@ export class AbortError extends TollgateError {
 }
 
 /** The result of judging untrusted input: the value, or a stable reason code. */
-export type Verdict<T, Code extends string = string> =
+export type Verdict<T, C extends ReasonCode = ReasonCode> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly code: Code; readonly detail?: string };
+  | { readonly ok: false; readonly code: C; readonly detail?: string };
 
 export function accept<T>(value: T): { readonly ok: true; readonly value: T } {
   return { ok: true, value };
 }
 
-export function reject<Code extends string>(
-  code: Code,
+export function reject<C extends ReasonCode>(
+  code: C,
   detail?: string,
-): { readonly ok: false; readonly code: Code; readonly detail?: string } {
+): { readonly ok: false; readonly code: C; readonly detail?: string } {
   return detail === undefined ? { ok: false, code } : { ok: false, code, detail };
 }

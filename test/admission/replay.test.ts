@@ -163,10 +163,10 @@ test('a verifier failing with a TollgateError becomes a verdict with its code; o
     client,
     server,
     verify: () => {
-      throw new TollgateError('ERR_SOMETHING_BUSY', 'busy');
+      throw new TollgateError('ERR_POOL_BUSY', 'busy');
     },
   });
-  assert.ok(!busy.ok && busy.code === 'ERR_SOMETHING_BUSY');
+  assert.ok(!busy.ok && busy.code === 'ERR_POOL_BUSY');
   await assert.rejects(
     admitSolved({
       sealer,
@@ -218,10 +218,10 @@ test('admitSolved works the same over an async-only store and with an async veri
     client,
     server,
     verify: async () => {
-      throw new TollgateError('ERR_SOMETHING_BUSY', 'busy');
+      throw new TollgateError('ERR_POOL_BUSY', 'busy');
     },
   });
-  assert.ok(!failing.ok && failing.code === 'ERR_SOMETHING_BUSY');
+  assert.ok(!failing.ok && failing.code === 'ERR_POOL_BUSY');
   const full = new ReplayGuard({
     ...store,
     setIfAbsent: () => Promise.reject(new StoreFullError('replay store', 1)),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeTestbed } from '../../src/services/gossip/testbed.js';
 import { runCli } from '../helpers/cli.js';
+import { startPeer } from '../helpers/gossip-procs.js';
 import { CliProcess } from '../helpers/procs.js';
 
 // The course's manual test with real processes: a bootstrapper and three peers from INI files,
@@ -25,11 +26,12 @@ test('loopback: a closed network of 3 peers + bootstrapper as processes; two not
     const boot = new CliProcess(['bootstrap', '--config', bed.bootstrapIni]);
     procs.push(boot);
     await boot.waitFor(/bootstrap \w+ listening on/);
-    const peers = bed.peerInis.map((ini) => new CliProcess(['gossip', '--config', ini]));
+    const started = await Promise.all(bed.peerInis.map((ini) => startPeer(ini)));
+    const peers = started.map((p) => p.proc);
     procs.push(...peers);
     // Three peers of degree 4: each ends up linked to both others.
     await Promise.all(peers.map((p) => p.waitFor(/neighbours 2/, 90_000)));
-    const [a, b, c] = bed.apiPorts as [number, number, number];
+    const [a, b, c] = started.map((p) => p.apiPort) as [number, number, number];
     const notify = [a, b].map(
       (port) =>
         new CliProcess(['gossip-client', '--api', `127.0.0.1:${port}`, 'notify', '1337', '--count', '1']),

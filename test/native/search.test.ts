@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { loadNativeBackend, nativeAddonPath } from '../../src/pow/native.js';
 import { ArgumentError } from '../../src/util/errors.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   addon,
   counterField,
@@ -162,8 +163,7 @@ describe('native stop flag', { skip: skipNative }, () => {
         worker.once('message', resolve);
         worker.once('error', reject);
       });
-      while (Atomics.load(stop, 1) === 0) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 20));
+      await waitFor('the search to start', () => Atomics.load(stop, 1) !== 0);
       Atomics.store(stop, 0, 1);
       const r = await result;
       assert.equal(r.found, false);

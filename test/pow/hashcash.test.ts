@@ -16,7 +16,7 @@ import {
   solveHashcash,
   verifyHashcash,
 } from '../../src/pow/hashcash.js';
-import { MAX_HASHCASH_HEADER_LENGTH, MAX_HASHCASH_HEX_ZEROS } from '../../src/pow/limits.js';
+import { POW_LIMITS } from '../../src/pow/limits.js';
 import { closePools } from '../../src/pow/pool.js';
 
 after(() => closePools());
@@ -30,7 +30,7 @@ const resourceArb = fc.oneof(
 );
 const headerArb: fc.Arbitrary<HashcashHeader> = fc.record({
   version: fc.constant(1 as const),
-  bits: fc.integer({ min: 0, max: MAX_HASHCASH_HEX_ZEROS }),
+  bits: fc.integer({ min: 0, max: POW_LIMITS.maxHashcashHexZeros }),
   date: fc
     .date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
     .map((d) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14)),
@@ -97,7 +97,7 @@ test('malformed headers are verdicts naming the field, never exceptions', () => 
     ['2:5:20261121093000:1.2.3.4:5::Vmh0Yw==:MA==', /version/],
     ['1:05:20261121093000:1.2.3.4:5::Vmh0Yw==:MA==', /bits/],
     ['1:x:20261121093000:1.2.3.4:5::Vmh0Yw==:MA==', /bits/],
-    [`1:${MAX_HASHCASH_HEX_ZEROS + 1}:20261121093000:1.2.3.4:5::Vmh0Yw==:MA==`, /bits/],
+    [`1:${POW_LIMITS.maxHashcashHexZeros + 1}:20261121093000:1.2.3.4:5::Vmh0Yw==:MA==`, /bits/],
     ['1:5:2026112109300:1.2.3.4:5::Vmh0Yw==:MA==', /date/],
     ['1:5:20261121093000:1.2.3.4:5::Vmh0Yw=:MA==', /rand/],
     ['1:5:20261121093000:1.2.3.4:5::Vmh0Yx==:MA==', /rand/],
@@ -118,14 +118,14 @@ test('malformed headers are verdicts naming the field, never exceptions', () => 
   }
 });
 
-test('limit: a header of MAX_HASHCASH_HEADER_LENGTH parses, one longer does not', () => {
+test('limit: a header of POW_LIMITS.maxHashcashHeaderLength parses, one longer does not', () => {
   const base = '1:0:20261121093000:::AAAA:MA==';
-  const at = base.replace('::', `:${'r'.repeat(MAX_HASHCASH_HEADER_LENGTH - base.length)}:`);
-  assert.equal(at.length, MAX_HASHCASH_HEADER_LENGTH);
+  const at = base.replace('::', `:${'r'.repeat(POW_LIMITS.maxHashcashHeaderLength - base.length)}:`);
+  assert.equal(at.length, POW_LIMITS.maxHashcashHeaderLength);
   assert.equal(parseHashcash(at).ok, true);
   const over = parseHashcash(at.replace(':r', ':rr'));
-  assert.equal(over.ok ? 'ok' : over.detail, `longer than ${MAX_HASHCASH_HEADER_LENGTH}`);
-  assert.throws(() => expectedAttempts(MAX_HASHCASH_HEX_ZEROS + 1), /hexDigits/);
+  assert.equal(over.ok ? 'ok' : over.detail, `longer than ${POW_LIMITS.maxHashcashHeaderLength}`);
+  assert.throws(() => expectedAttempts(POW_LIMITS.maxHashcashHexZeros + 1), /hexDigits/);
 });
 
 test('counter and date helpers', () => {

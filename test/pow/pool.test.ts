@@ -4,6 +4,7 @@ import { closePools, getSolvePool, WorkerPool } from '../../src/pow/pool.js';
 import { solveSha256Bits, verifySha256Bits } from '../../src/pow/sha256-bits.js';
 import { solveInPool } from '../../src/pow/solve.js';
 import type { SolveProgress } from '../../src/pow/types.js';
+import { waitFor } from '../helpers/wait.js';
 
 after(() => closePools());
 
@@ -25,7 +26,7 @@ test('the stop flag ends a running search without killing its worker', async () 
       slot: 1,
     });
     // Wait until the worker has published progress, then raise the flag.
-    while (Atomics.load(flags, 1) === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the worker to publish progress', () => Atomics.load(flags, 1) !== 0);
     Atomics.store(flags, 0, 1);
     const r = await running;
     assert.equal(r.found, false);

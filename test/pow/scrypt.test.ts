@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { scryptSync } from 'node:crypto';
 import { after, test } from 'node:test';
-import {
-  MAX_SCRYPT_MEMORY_BYTES,
-  MAX_SCRYPT_MESSAGE_BYTES,
-  MAX_SCRYPT_N,
-  MAX_SCRYPT_P,
-  MAX_SCRYPT_R,
-  VERIFY_POOL_SIZE,
-  VERIFY_QUEUE_LIMIT,
-} from '../../src/pow/limits.js';
-import { closePools } from '../../src/pow/pool.js';
+import { POW_LIMITS } from '../../src/pow/limits.js';
+import { closePools, verifyPoolSize } from '../../src/pow/pool.js';
 import {
   expectedAttempts,
   type ScryptParams,
@@ -59,23 +51,26 @@ test('limits: N, r, p, memory and message size at limit + 1 are refused, naming 
       return true;
     });
   };
-  await bad({ N: MAX_SCRYPT_N * 2 }, /^N:/);
+  await bad({ N: POW_LIMITS.maxScryptN * 2 }, /^N:/);
   await bad({ N: 1000 }, /^N:/);
-  await bad({ r: MAX_SCRYPT_R + 1 }, /^r:/);
-  await bad({ p: MAX_SCRYPT_P + 1 }, /^p:/);
+  await bad({ r: POW_LIMITS.maxScryptR + 1 }, /^r:/);
+  await bad({ p: POW_LIMITS.maxScryptP + 1 }, /^p:/);
   // 128 * N * r one step over the memory cap.
-  await bad({ N: MAX_SCRYPT_MEMORY_BYTES / 128 / 4, r: 8 }, /^N: 128 \* N \* r/);
+  await bad({ N: POW_LIMITS.maxScryptMemoryBytes / 128 / 4, r: 8 }, /^N: 128 \* N \* r/);
   await bad({ target: 0n }, /^target:/);
-  await bad({}, /^message:/, new Uint8Array(MAX_SCRYPT_MESSAGE_BYTES + 1));
+  await bad({}, /^message:/, new Uint8Array(POW_LIMITS.maxScryptMessageBytes + 1));
   assert.equal(
-    await verifyScrypt(new Uint8Array(MAX_SCRYPT_MESSAGE_BYTES), 0n, { ...cheap, target: 1n << 256n }),
+    await verifyScrypt(new Uint8Array(POW_LIMITS.maxScryptMessageBytes), 0n, {
+      ...cheap,
+      target: 1n << 256n,
+    }),
     true,
   );
 });
 
-test('limit: past VERIFY_QUEUE_LIMIT waiting verifications, verify rejects with ERR_POOL_BUSY', async () => {
+test('limit: past POW_LIMITS.verifyQueueLimit waiting verifications, verify rejects with ERR_POOL_BUSY', async () => {
   const params: ScryptParams = { N: 1024, r: 8, p: 1, target: targetForBits(0) };
-  const calls = Array.from({ length: VERIFY_POOL_SIZE + VERIFY_QUEUE_LIMIT + 1 }, (_, i) =>
+  const calls = Array.from({ length: verifyPoolSize() + POW_LIMITS.verifyQueueLimit + 1 }, (_, i) =>
     verifyScrypt(message, BigInt(i), params).then(
       (ok) => (ok ? 'ok' : 'invalid'),
       (e: Error & { code?: string }) => e.code ?? 'other',
@@ -83,6 +78,6 @@ test('limit: past VERIFY_QUEUE_LIMIT waiting verifications, verify rejects with 
   );
   const results = await Promise.all(calls);
   assert.equal(results.filter((r) => r === 'ERR_POOL_BUSY').length, 1);
-  assert.equal(results.filter((r) => r === 'ok').length, VERIFY_POOL_SIZE + VERIFY_QUEUE_LIMIT);
+  assert.equal(results.filter((r) => r === 'ok').length, verifyPoolSize() + POW_LIMITS.verifyQueueLimit);
   assert.equal(results.at(-1), 'ERR_POOL_BUSY');
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import { MAX_CHALLENGE_BYTES, MAX_SHA256_BITS, MAX_SOLVE_WORKERS } from '../../src/pow/limits.js';
+import { POW_LIMITS } from '../../src/pow/limits.js';
 import { closePools } from '../../src/pow/pool.js';
 import {
   expectedAttempts,
@@ -40,7 +40,7 @@ test('verify rejects a nonce one bit short of the difficulty (property)', () => 
       (challenge, nonce) => {
         const z = leadingZeroBits(sha256BitsHash(challenge, nonce));
         assert.equal(verifySha256Bits({ challenge, difficulty: z }, nonce), true);
-        if (z < MAX_SHA256_BITS)
+        if (z < POW_LIMITS.maxSha256Bits)
           assert.equal(verifySha256Bits({ challenge, difficulty: z + 1 }, nonce), false);
       },
     ),
@@ -54,14 +54,17 @@ test('expectedAttempts is 2^d', () => {
 
 test('limits: difficulty, challenge length and workers at limit + 1 are refused', async () => {
   const challenge = new Uint8Array(16);
-  assert.throws(() => verifySha256Bits({ challenge, difficulty: MAX_SHA256_BITS + 1 }, 0n), /difficulty/);
-  assert.throws(() => expectedAttempts(MAX_SHA256_BITS + 1), /difficulty/);
-  assert.equal(verifySha256Bits({ challenge, difficulty: MAX_SHA256_BITS }, 0n), false);
-  const long = new Uint8Array(MAX_CHALLENGE_BYTES + 1);
+  assert.throws(
+    () => verifySha256Bits({ challenge, difficulty: POW_LIMITS.maxSha256Bits + 1 }, 0n),
+    /difficulty/,
+  );
+  assert.throws(() => expectedAttempts(POW_LIMITS.maxSha256Bits + 1), /difficulty/);
+  assert.equal(verifySha256Bits({ challenge, difficulty: POW_LIMITS.maxSha256Bits }, 0n), false);
+  const long = new Uint8Array(POW_LIMITS.maxChallengeBytes + 1);
   assert.throws(() => verifySha256Bits({ challenge: long, difficulty: 1 }, 0n), /challenge/);
   await assert.rejects(solveSha256Bits({ challenge: long, difficulty: 1 }), /challenge/);
   await assert.rejects(
-    solveSha256Bits({ challenge, difficulty: 1 }, { workers: MAX_SOLVE_WORKERS + 1 }),
+    solveSha256Bits({ challenge, difficulty: 1 }, { workers: POW_LIMITS.maxSolveWorkers + 1 }),
     (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARG' && /workers/.test(e.message),
   );
   await assert.rejects(solveSha256Bits({ challenge, difficulty: 1 }, { maxAttempts: -1 }), /maxAttempts/);

@@ -32,40 +32,82 @@ function stateless(clock: ManualClock, o: Partial<ConstructorParameters<typeof S
     maxDifficulty: 6,
     queueSize: 4,
     serviceRatePerSec: 10,
+    loadShareIdentities: 4,
+    maxLoadShareIdentities: 1_000,
     ratePerSec: 1_000_000,
     burst: 1_000_000,
     ...o,
   });
 }
 
-async function issuedBits(a: StatelessAdmission): Promise<number> {
-  const v = await a.issue(conn);
+async function issuedBits(a: StatelessAdmission, from = conn): Promise<number> {
+  const v = await a.issue(from);
   assert.ok(v.ok);
   const h = parseHashcash(v.value);
   assert.ok(h.ok);
   return h.value.bits;
 }
 
+/** A connection from the i-th of many addresses (each its own identity). */
+const fromAddress = (i: number): ConnInfo => ({
+  ...conn,
+  client: { host: `127.0.${i >> 8}.${i & 255}`, port: 5000 },
+});
+
 test('queueSize and serviceRatePerSec: q arrivals at once fit, the (q+1)-th finds the queue full and adds a digit', async () => {
   const clock = new ManualClock(1_700_000_000_000);
   const a = stateless(clock);
-  for (let i = 0; i < 4; i++) assert.equal(await issuedBits(a), 1, `arrival ${i + 1}`);
-  assert.equal(await issuedBits(a), 2);
-  // Draining at the service rate frees the queue; q quiet arrivals in a row take the digit back.
-  clock.advance(1_000);
-  for (let i = 0; i < 3; i++) {
-    assert.equal(await issuedBits(a), 2);
-    clock.advance(200);
-  }
-  await issuedBits(a);
+  // loadShareIdentities 4 with q 4: each identity holds one place, so four identities fill it.
+  for (let i = 0; i < 4; i++) assert.equal(await issuedBits(a, fromAddress(i)), 1, `arrival ${i + 1}`);
+  assert.equal(await issuedBits(a, fromAddress(4)), 2);
+  // Draining at the service rate frees the queue (0.4 s, no capacity to spare); q quiet
+  // arrivals in a row take the digit back.
+  clock.advance(400);
+  for (let i = 0; i < 3; i++) assert.equal(await issuedBits(a, fromAddress(10 + i)), 2);
+  await issuedBits(a, fromAddress(13));
   assert.equal(a.difficulty, 1);
+});
+
+test('serviceRatePerSec: capacity nobody used counts as quiet arrivals, so the price falls without traffic', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = stateless(clock);
+  for (let i = 0; i < 8; i++) await issuedBits(a, fromAddress(i));
+  assert.equal(a.difficulty, 5);
+  // q = 4 places drained at 10/s: 0.4 s drains the queue, each further 0.4 s of idle
+  // capacity is q quiet arrivals, one digit.
+  clock.advance(800);
+  assert.equal(a.difficulty, 4);
+  clock.advance(10_000);
+  assert.equal(a.difficulty, 1);
+});
+
+test('loadShareIdentities: fewer identities than the share count cannot raise the price for others', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = stateless(clock, { queueSize: 8, loadShareIdentities: 4 });
+  // Three identities with two places each hold 6 of 8 places, however much they send.
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 50; j++) await issuedBits(a, fromAddress(i));
+  assert.equal(await issuedBits(a, fromAddress(100)), 1);
+  // The identities beyond their share pay one digit more themselves.
+  assert.equal(await issuedBits(a, fromAddress(0)), 2);
+  // A fourth identity fills the queue: 4 identities together may raise the global price.
+  for (let j = 0; j < 3; j++) await issuedBits(a, fromAddress(3));
+  assert.ok((await issuedBits(a, fromAddress(101))) >= 2);
+});
+
+test('maxLoadShareIdentities: the least recently seen share is forgotten beyond the cap', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = stateless(clock, { maxLoadShareIdentities: 3 });
+  for (let i = 0; i < 3; i++) await issuedBits(a, fromAddress(i));
+  assert.equal(a.pricing.trackedIdentities, 3);
+  await issuedBits(a, fromAddress(3));
+  assert.equal(a.pricing.trackedIdentities, 3);
 });
 
 test('maxDifficulty: a sustained flood stops at the ceiling; minDifficulty: idle is the floor', async () => {
   const clock = new ManualClock(1_700_000_000_000);
   const a = stateless(clock, { maxDifficulty: 3 });
   let peak = 0;
-  for (let i = 0; i < 100; i++) peak = Math.max(peak, await issuedBits(a));
+  for (let i = 0; i < 100; i++) peak = Math.max(peak, await issuedBits(a, fromAddress(i)));
   assert.equal(peak, 3);
   const floor = stateless(new ManualClock(1_700_000_000_000), { minDifficulty: 2 });
   assert.equal(await issuedBits(floor), 2);
@@ -82,8 +124,8 @@ test('a solution is judged against the difficulty sealed into it, not the one in
     const text = prefix + encodeCounter(n);
     if (leadingHexZeros(hashcashDigest(text)) === 1) exactlyOne = text;
   }
-  // A flood from another address lifts the price of new puzzles while the client solves ...
-  while (a.difficulty < 3) await a.issue({ ...conn, client: { host: '127.0.0.9', port: 1 } });
+  // A flood from many other addresses lifts the price of new puzzles while the client solves ...
+  for (let i = 10; a.difficulty < 3; i++) await a.issue(fromAddress(i));
   // ... but the puzzle in flight still costs what it said.
   const r = await a.redeem(conn, exactlyOne);
   assert.equal(r.ok, true);

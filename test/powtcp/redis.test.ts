@@ -53,10 +53,10 @@ test('per-address rate limits are shared: a burst spent on one instance is spent
 
 test('a Redis that does not answer fails closed: 0:ERR_STORE_UNAVAILABLE, never a quote', async () => {
   const { startPowtcpService } = await import('../../src/services/powtcp/index.js');
-  const { freePort } = await import('../helpers/redis.js');
+  const { closedPort } = await import('../helpers/redis.js');
   const svc = await startPowtcpService({
     listen: { host: '127.0.0.1', port: 0 },
-    store: `redis://127.0.0.1:${await freePort()}`,
+    store: `redis://127.0.0.1:${await closedPort()}`,
   });
   try {
     const c = await RawClient.open(svc.address.port);

@@ -14,6 +14,7 @@ import {
   solveHashcash,
   verifyHashcash,
 } from '../../pow/hashcash.js';
+import { POW_LIMITS } from '../../pow/limits.js';
 import { closePools } from '../../pow/pool.js';
 import {
   DEFAULT_SCRYPT_PARAMS,
@@ -32,6 +33,7 @@ import { runGossipDemo } from '../../services/gossip/demo.js';
 import { runPowtcpDemo } from '../../services/powtcp/demo.js';
 import { TollgateError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { parseIntegerFlag } from '../flags.js';
 import { createProgress, formatCount, formatMs } from '../progress.js';
 
 /** Time all puzzle solves of the demo share (ms); a solve past it is reported, not run. */
@@ -251,10 +253,10 @@ const command: Command = {
     const parsed = parseCommandArgs(argv, { workers: { type: 'string' } }, HELP);
     if (parsed === null) return 0;
     const text = parsed.values.workers;
-    const workers = text === undefined ? availableParallelism() : Number(text);
-    if (text !== undefined && !(/^[0-9]+$/.test(text) && workers >= 1 && workers <= 256)) {
-      throw new TollgateError('ERR_INVALID_ARG', `--workers: expected an integer in [1, 256], got '${text}'`);
-    }
+    const workers =
+      text === undefined
+        ? availableParallelism()
+        : parseIntegerFlag('--workers', text, 1, POW_LIMITS.maxSolveWorkers);
     const deadline = performance.now() + SOLVES_BUDGET_MS;
     const ctx: DemoContext = {
       workers,

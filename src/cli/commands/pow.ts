@@ -7,7 +7,7 @@ import {
   parseHashcash,
   solveHashcash,
 } from '../../pow/hashcash.js';
-import { MAX_SHA256_BITS, MAX_SOLVE_WORKERS } from '../../pow/limits.js';
+import { POW_LIMITS } from '../../pow/limits.js';
 import {
   DEFAULT_SCRYPT_PARAMS,
   type ScryptParams,
@@ -27,6 +27,7 @@ import type { SolveOptions, SolveResult } from '../../pow/types.js';
 import { parseHex } from '../../util/args.js';
 import { ArgumentError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { parseIntegerFlag } from '../flags.js';
 import { createProgress, formatCount, formatMs } from '../progress.js';
 
 const KINDS = ['sha256-bits', 'hashcash-sha1', 'scrypt'] as const;
@@ -46,7 +47,7 @@ Kinds and their options:
                   "tollgate-scrypt-pow-v1", N, r, p, 32) < target; target = 2^(256-bits)
 
 Solve options:
-  --workers <n>          worker threads (default 1, at most ${MAX_SOLVE_WORKERS})
+  --workers <n>          worker threads (default 1, at most ${POW_LIMITS.maxSolveWorkers})
   --backend <name>       native | ts | auto (default auto: native when it loads)
   --max-attempts <n>     give up after n attempts
   --timeout <ms>         give up after ms milliseconds
@@ -82,10 +83,7 @@ function required(values: Values, name: keyof Values & string): string {
 }
 
 function integer(name: string, text: string, min: number, max: number): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new ArgumentError(`--${name}`, `expected an integer in [${min}, ${max}], got '${text}'`);
-  }
-  return Number(text);
+  return parseIntegerFlag(`--${name}`, text, min, max);
 }
 
 function nonceArg(text: string): bigint {
@@ -143,7 +141,8 @@ function solveOptions(
   label: string,
   expected: number,
 ): { opts: SolveOptions; done: () => void } {
-  const workers = values.workers === undefined ? 1 : integer('workers', values.workers, 1, MAX_SOLVE_WORKERS);
+  const workers =
+    values.workers === undefined ? 1 : integer('workers', values.workers, 1, POW_LIMITS.maxSolveWorkers);
   const backend = values.backend ?? 'auto';
   if (backend !== 'native' && backend !== 'ts' && backend !== 'auto') {
     throw new ArgumentError('--backend', `expected native, ts or auto, got '${backend}'`);
@@ -190,7 +189,7 @@ async function solve(values: Values): Promise<number> {
   const json = values.json === true;
   if (kind === 'sha256-bits') {
     const challenge = hexArg('challenge', required(values, 'challenge'));
-    const difficulty = integer('difficulty', required(values, 'difficulty'), 0, MAX_SHA256_BITS);
+    const difficulty = integer('difficulty', required(values, 'difficulty'), 0, POW_LIMITS.maxSha256Bits);
     const { opts, done } = solveOptions(values, 'sha256-bits', sha256Expected(difficulty));
     const result = await solveSha256Bits({ challenge, difficulty }, opts).finally(done);
     printSolved(result, json);
@@ -224,7 +223,7 @@ async function verify(values: Values): Promise<number> {
   const json = values.json === true;
   if (kind === 'sha256-bits') {
     const challenge = hexArg('challenge', required(values, 'challenge'));
-    const difficulty = integer('difficulty', required(values, 'difficulty'), 0, MAX_SHA256_BITS);
+    const difficulty = integer('difficulty', required(values, 'difficulty'), 0, POW_LIMITS.maxSha256Bits);
     const nonce = nonceArg(required(values, 'nonce'));
     const zeros = leadingZeroBits(sha256BitsHash(challenge, nonce));
     return verdict(json, zeros >= difficulty, `${zeros} leading zero bits, ${difficulty} required`);

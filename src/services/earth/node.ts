@@ -4,6 +4,7 @@
  * one's declared size. The IO shell: sockets, timers and sky links here; the ring and the
  * price in protocol/sky/inbox.ts, the byte layouts in wire/earth.ts.
  */
+
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import type { Endpoint } from '../../admission/endpoint.js';
 import { solveSha256Bits, verifySha256Bits } from '../../pow/sha256-bits.js';
@@ -14,6 +15,7 @@ import { type SecureChannel, SecureContext, secureAccept, secureConnect } from '
 import { type IdentityKey, type PublicIdentity, publicIdentity } from '../../secure/keys.js';
 import type { TrustPolicy } from '../../secure/trust.js';
 import { type Clock, systemClock } from '../../util/clock.js';
+import { peerCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
 import {
   ANNOUNCE_BYTES,
@@ -165,7 +167,6 @@ export class EarthNode {
   #address: Endpoint | undefined;
   #renew: NodeJS.Timeout | undefined;
   #holderLink: SecureChannel | undefined;
-  #closed = false;
 
   constructor(options: EarthNodeOptions) {
     this.#options = options;
@@ -320,7 +321,6 @@ export class EarthNode {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     if (this.#renew !== undefined) clearInterval(this.#renew);
     for (const s of this.skies) s.close();
     for (const l of this.#links) l.destroy();
@@ -547,7 +547,7 @@ export class EarthNode {
     const finish = (m: EarthMessage, via: SendResult['via']): SendResult => {
       if (m.type !== EarthType.result) throw new EarthSendError('ERR_EARTH_MALFORMED', 'expected RESULT');
       if (m.status === ResultStatus.refused)
-        throw new EarthSendError(m.code || 'ERR_EARTH_REFUSED', 'refused');
+        throw new EarthSendError(peerCode(m.code, 'ERR_EARTH_REFUSED'), 'refused');
       return {
         status:
           m.status === ResultStatus.delivered
@@ -622,7 +622,7 @@ export class EarthNode {
       }
       if (m.type !== EarthType.result) throw new EarthSendError('ERR_EARTH_MALFORMED', 'expected RESULT');
       if (m.status === ResultStatus.refused)
-        throw new EarthSendError(m.code || 'ERR_EARTH_REFUSED', 'refused by the holder');
+        throw new EarthSendError(peerCode(m.code, 'ERR_EARTH_REFUSED'), 'refused by the holder');
       return {
         status:
           m.status === ResultStatus.stored

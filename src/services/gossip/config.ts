@@ -19,7 +19,7 @@ export class ConfigError extends TollgateError {
     readonly file: string,
     readonly key: string | undefined,
     message: string,
-    code = 'ERR_CONFIG',
+    code: 'ERR_CONFIG' | 'ERR_CONFIG_HOSTKEY' = 'ERR_CONFIG',
   ) {
     super(code, `${file}${key === undefined ? '' : `: ${key}`}: ${message}`);
   }

@@ -90,6 +90,8 @@ export function makeAdmission(config: PowtcpServiceConfig, limits: PowtcpLimits)
         maxDifficulty: limits.maxDifficulty,
         queueSize: limits.queueSize,
         serviceRatePerSec: limits.serviceRatePerSec,
+        loadShareIdentities: limits.loadShareIdentities,
+        maxLoadShareIdentities: limits.maxLoadShareIdentities,
         ratePerSec: limits.ratePerSec,
         burst: limits.burst,
       });

@@ -8,7 +8,7 @@ export const POWTCP_LIMITS = {
   /** Longest line, in bytes before the `\n` (spec: the reference has no limit). */
   maxLineBytes: 1024,
   /** Time from connect to the first complete line (ms): idle connections go first. */
-  firstMessageTimeoutMs: 10_000,
+  firstMessageTimeoutMs: 3_000,
   /** Time from a line's first byte to its `\n` (ms): a slow sender cannot hold a line open. */
   messageTimeoutMs: 5_000,
   /**
@@ -28,10 +28,13 @@ export const POWTCP_LIMITS = {
    * that kept reading accepted gigabytes during the grace period (issue 9 item 8).
    */
   maxBytesAfterClose: 4096,
-  /** Open connections in total; beyond it new ones are closed at once. */
+  /** Open connections in total; beyond it the heaviest group gives up its oldest idle one. */
   maxConnections: 4096,
-  /** Open connections per identity (IPv4 /32, IPv6 /64). */
-  maxConnectionsPerAddress: 64,
+  /**
+   * Open connections per address group (IPv4 /32, IPv6 /48: a /64 is free to get). Beyond the
+   * global cap the group holding the most loses its oldest idle connection.
+   */
+  maxConnectionsPerAddress: 16,
   /** Complete lines in one read; more is pipelining that no honest client does (it waits for each reply). */
   maxPipelinedMessages: 4,
   /** Messages on one connection; `3:` always ends it, so only repeated `1:` can reach this. */
@@ -47,6 +50,14 @@ export const POWTCP_LIMITS = {
   queueSize: 64,
   /** Rate at which the virtual queue drains (requests per second): the service's planned capacity. */
   serviceRatePerSec: 200,
+  /**
+   * The fewest identities (IPv4 /32, IPv6 /48) that together can fill the virtual queue: each
+   * holds at most ceil(queueSize / this) places, refilled at serviceRatePerSec / this, so load
+   * from fewer identities never raises the price for everyone (issue 9 item 6).
+   */
+  loadShareIdentities: 16,
+  /** Identities whose load shares are remembered; beyond it the least recently seen is forgotten. */
+  maxLoadShareIdentities: 65_536,
   /** Per-identity token bucket: sustained messages per second (a quote costs two), and burst. */
   ratePerSec: 10,
   burst: 20,

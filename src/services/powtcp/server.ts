@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Endpoint, endpoint, formatEndpoint } from '../../admission/endpoint.js';
-import { identityOf } from '../../admission/rate-limit.js';
+import { capGroupOf } from '../../admission/rate-limit.js';
 import type { ConnInfo, PowtcpAdmission } from '../../protocol/powtcp-admission.js';
 import {
   initialState,
@@ -18,6 +18,7 @@ import {
 import { type Clock, systemClock } from '../../util/clock.js';
 import { reject, TollgateError, type Verdict } from '../../util/errors.js';
 import { encodeMessage, LineSplitter } from '../../wire/powtcp.js';
+import { ConnectionTable } from './conn-table.js';
 import { type PowtcpLimits, powtcpLimits } from './limits.js';
 import { type Logger, silentLogger } from './log.js';
 import { PowtcpMetrics } from './metrics.js';
@@ -60,6 +61,14 @@ function peerEndpoint(socket: Socket): Endpoint | undefined {
   }
 }
 
+/** What the connection table needs of an open connection. */
+interface OpenConn {
+  /** No request in hand (waiting for the peer's next line, or solving). */
+  readonly idle: boolean;
+  /** Ends the connection with `0:ERR_POWTCP_EVICTED`. */
+  evict(): void;
+}
+
 export class PowtcpServer {
   readonly metrics: PowtcpMetrics;
   readonly limits: PowtcpLimits;
@@ -68,7 +77,8 @@ export class PowtcpServer {
   private readonly clock: Clock;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private readonly perAddress = new Map<string, number>();
+  /** Open connections by address group, for the per-group cap and eviction at the global cap. */
+  private readonly table = new ConnectionTable<OpenConn>();
   private publicAddress: Endpoint | undefined;
   private bound: Endpoint | undefined;
 
@@ -128,6 +138,35 @@ export class PowtcpServer {
     await this.admission.close();
   }
 
+  /** Answers `0:<code>` at accept and closes as soon as the answer is handed to the kernel. */
+  private refuse(
+    socket: Socket,
+    code: 'ERR_POWTCP_TOO_MANY_CONNECTIONS' | 'ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS',
+  ): void {
+    this.metrics.reject(code);
+    socket.on('error', () => {});
+    // Not after a grace period: a flood of refused connections whose peers never close
+    // (slowloris) would otherwise hold one descriptor each for the whole grace period.
+    socket.end(encodeMessage({ command: 0, payload: code }), () => socket.destroy());
+    destroyLater(socket, this.limits.closeGraceMs);
+  }
+
+  /** Evicts the oldest idle connection (else the oldest) of the heaviest group. */
+  private evictOne(): boolean {
+    const heaviest = this.table.heaviest();
+    if (heaviest === undefined) return false;
+    let victim: OpenConn | undefined;
+    for (const c of heaviest.items) {
+      victim ??= c;
+      if (c.idle) {
+        victim = c;
+        break;
+      }
+    }
+    victim?.evict();
+    return victim !== undefined;
+  }
+
   private accept(socket: Socket): void {
     // Nothing a peer controls may throw out of the connection listener: that would stop the
     // process (issue 9 item 10).
@@ -145,27 +184,19 @@ export class PowtcpServer {
       socket.destroy();
       return;
     }
-    const identity = identityOf(client.host);
-    const perAddress = this.perAddress.get(identity) ?? 0;
-    // DESIGN pipeline step 2, global caps: refused before any state is kept for the peer.
-    const refusal =
-      this.sockets.size >= this.limits.maxConnections
-        ? 'ERR_POWTCP_TOO_MANY_CONNECTIONS'
-        : perAddress >= this.limits.maxConnectionsPerAddress
-          ? 'ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS'
-          : undefined;
-    if (refusal !== undefined) {
-      this.metrics.reject(refusal);
-      socket.on('error', () => {});
-      // Closed as soon as the one-line answer is handed to the kernel, not after a grace period:
-      // a flood of refused connections whose peers never close (slowloris) would otherwise hold
-      // one descriptor each for the whole grace period and exhaust the process's descriptors.
-      socket.end(encodeMessage({ command: 0, payload: refusal }), () => socket.destroy());
-      destroyLater(socket, this.limits.closeGraceMs);
+    const group = capGroupOf(client.host);
+    // DESIGN pipeline step 2: a group at its cap is refused before any state is kept for it.
+    if (this.table.countOf(group) >= this.limits.maxConnectionsPerAddress) {
+      this.refuse(socket, 'ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS');
+      return;
+    }
+    // At the global cap the group holding the most gives up its oldest idle connection: never
+    // the newcomer, whose group holds fewer (issue 9 item 7).
+    if (this.table.size >= this.limits.maxConnections && !this.evictOne()) {
+      this.refuse(socket, 'ERR_POWTCP_TOO_MANY_CONNECTIONS');
       return;
     }
     this.sockets.add(socket);
-    this.perAddress.set(identity, perAddress + 1);
     this.metrics.connectionsOpened++;
     this.metrics.openConnections = this.sockets.size;
 
@@ -175,6 +206,17 @@ export class PowtcpServer {
     let timer: NodeJS.Timeout | undefined;
     let armedAt = Number.NaN;
     let closing = false;
+    let evicted = false;
+    const entry: OpenConn = {
+      get idle() {
+        return state.phase === 'idle';
+      },
+      evict: () => {
+        evicted = true;
+        dispatch({ type: 'evict' });
+      },
+    };
+    this.table.add(group, entry);
 
     const dispatch = (event: ServerEvent): void => {
       const r = step(state, event, this.clock.now(), this.limits);
@@ -234,7 +276,14 @@ export class PowtcpServer {
           if (closing) break;
           closing = true;
           if (timer !== undefined) clearTimeout(timer);
-          socket.end();
+          this.table.delete(group, entry);
+          if (evicted) {
+            // An evicted connection's place is taken now; its descriptor goes once the answer is
+            // flushed, so that eviction churn cannot pile up sockets in their grace period.
+            socket.end(() => socket.destroy());
+          } else {
+            socket.end();
+          }
           destroyLater(socket, this.limits.closeGraceMs);
           break;
       }
@@ -260,9 +309,7 @@ export class PowtcpServer {
       if (timer !== undefined) clearTimeout(timer);
       state = { ...state, phase: 'closed' };
       this.sockets.delete(socket);
-      const n = (this.perAddress.get(identity) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(identity);
-      else this.perAddress.set(identity, n);
+      this.table.delete(group, entry);
       this.metrics.openConnections = this.sockets.size;
     });
     dispatch({ type: 'read', items: [], partial: false });

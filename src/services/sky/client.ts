@@ -14,6 +14,7 @@ import { solveSha256Bits } from '../../pow/sha256-bits.js';
 import { NO_HOLDER, rawOfPublicKey } from '../../protocol/sky/lease.js';
 import type { IdentityKey } from '../../secure/keys.js';
 import { type Clock, systemClock } from '../../util/clock.js';
+import { peerCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
 import {
   decodeSky,
@@ -32,8 +33,10 @@ import {
 
 /** The sky node refused a request; `code` is its reason code. */
 export class SkyRefusedError extends TollgateError {
-  constructor(code: string, detail?: string) {
-    super(code, detail === undefined ? code : `${code}: ${detail}`);
+  constructor(named: string, detail?: string) {
+    // A code off the wire is kept when it is one of ours; anything else is malformed.
+    const code = peerCode(named, 'ERR_SKY_MALFORMED');
+    super(code, detail === undefined ? named : `${named}: ${detail}`);
   }
 }
 

@@ -1,0 +1,122 @@
+/**
+ * The secure-channel responder of the attack lab, in its own process: a TCP listener that runs
+ * `secureAccept` on every connection with one shared `SecureContext` (as gossip peers and the
+ * bootstrapper do), then serves the protected resource: each request message on an admitted
+ * channel costs `workMs` of CPU (a busy loop), at most `capacity` requests are served a
+ * second, and each is answered with one message (`ok`, or `busy` beyond the capacity). Reports RSS, CPU and the reason codes
+ * over IPC on request, so the parent measures the server and not itself.
+ */
+import { createServer, type Socket } from 'node:net';
+import {
+  type HandshakePow,
+  identityKey,
+  type PublicIdentity,
+  parsePublicKey,
+  SecureContext,
+  secureAccept,
+} from '../../src/secure/index.js';
+
+interface Args {
+  host: string;
+  port: number;
+  /** Private key PEM of the responder. */
+  key: string;
+  /** Public key PEMs the responder trusts. */
+  trusted: string[];
+  pow: HandshakePow;
+  workMs: number;
+  capacity: number;
+  handshakeTimeoutMs?: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+const trusted = new Map<string, PublicIdentity>();
+for (const pem of args.trusted) {
+  const id = parsePublicKey(pem);
+  trusted.set(id.identity, id);
+}
+const context = new SecureContext({
+  key: identityKey(args.key),
+  trust: { lookup: (id) => trusted.get(id) },
+  pow: args.pow,
+  ...(args.handshakeTimeoutMs === undefined
+    ? {}
+    : { limits: { handshakeTimeoutMs: args.handshakeTimeoutMs } }),
+});
+let admitted = 0;
+let served = 0;
+const servedBy = new Map<string, number>();
+const sockets = new Set<Socket>();
+
+/**
+ * The protected resource: at most `capacity` requests a second (a token bucket without a
+ * burst), each costing `workMs` of CPU; beyond it a request is answered `busy`.
+ */
+let tokens = 0;
+let at = performance.now();
+let refused = 0;
+function work(): boolean {
+  const now = performance.now();
+  tokens = Math.min(1, tokens + ((now - at) / 1000) * args.capacity);
+  at = now;
+  if (tokens < 1) {
+    refused++;
+    return false;
+  }
+  tokens--;
+  const until = performance.now() + args.workMs;
+  while (performance.now() < until) {}
+  return true;
+}
+
+const server = createServer({ noDelay: true }, (socket) => {
+  sockets.add(socket);
+  socket.on('error', () => {});
+  socket.once('close', () => sockets.delete(socket));
+  secureAccept(socket, { key: context.config.identity, trust: context.config.trust, context }).then(
+    (channel) => {
+      admitted++;
+      channel.on('error', () => {});
+      channel.once('data', () => {
+        const ok = work();
+        if (ok) {
+          served++;
+          const who = channel.peer.identity;
+          servedBy.set(who, (servedBy.get(who) ?? 0) + 1);
+        }
+        channel.write(new TextEncoder().encode(ok ? 'ok' : 'busy'));
+        channel.end();
+      });
+    },
+    () => socket.destroy(),
+  );
+});
+
+server.listen({ host: args.host, port: args.port }, () => {
+  const a = server.address();
+  const port = typeof a === 'object' && a !== null ? a.port : 0;
+  process.send?.({ type: 'ready', port });
+});
+
+process.on('message', (msg: { type: string }) => {
+  if (msg.type === 'stats') {
+    const cpu = process.cpuUsage();
+    process.send?.({
+      type: 'stats',
+      rssMb: process.memoryUsage.rss() / 2 ** 20,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      admitted,
+      served,
+      refused,
+      servedBy: Object.fromEntries(servedBy),
+      pending: context.pending,
+      open: sockets.size,
+      reasons: Object.fromEntries(context.counts),
+    });
+  } else if (msg.type === 'stop') {
+    for (const s of sockets) s.destroy();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
+  }
+});
+process.on('disconnect', () => process.exit(0));
