@@ -21,7 +21,6 @@ export {
 export { defaultLimits, resolveLimits, type SecureLimits } from './limits.js';
 export { memoryPair } from './pair.js';
 export { DEFAULT_SCRYPT, type HandshakePow, type PowEngine } from './pow.js';
-export type { SharedReplayGuard } from './replay.js';
 export {
   type Address,
   HandshakeError,

@@ -16,8 +16,14 @@ export interface SecureLimits {
   readonly rekeyAfterSec: number;
   /** Messages a receiver accepts under one key; past it the peer failed to rekey and is closed. */
   readonly maxMessagesPerKey: number;
-  /** Handshakes a responder context runs at once; past it new ones are refused. */
+  /** Handshakes a responder context runs at once; at the cap the heaviest identity's oldest is evicted. */
   readonly maxPendingHandshakes: number;
+  /** Handshakes one costly identity (IPv4 /32, IPv6 /48) may have pending; past it its new ones are refused. */
+  readonly maxPendingPerIdentity: number;
+  /** Milliseconds from accept to a complete HELLO (at most handshakeTimeoutMs); past it the connection is closed. */
+  readonly helloTimeoutMs: number;
+  /** Bytes a peer may send while its last handshake message is still being checked; past it the connection is closed. */
+  readonly maxHandshakeBufferBytes: number;
   /** Milliseconds from connection to a finished handshake; past it the connection is closed. */
   readonly handshakeTimeoutMs: number;
   /** scrypt verifications in flight (running or queued in the pool) per context; past it new handshakes are refused. */
@@ -41,6 +47,9 @@ export const defaultLimits: SecureLimits = Object.freeze({
   rekeyAfterSec: 3600,
   maxMessagesPerKey: 1 << 24,
   maxPendingHandshakes: 256,
+  maxPendingPerIdentity: 16,
+  helloTimeoutMs: 5_000,
+  maxHandshakeBufferBytes: 16 * 1024,
   handshakeTimeoutMs: 10_000,
   powQueueLimit: 64,
   maxReplayPeers: 100_000,
@@ -62,7 +71,10 @@ export function resolveLimits(overrides: Partial<SecureLimits> = {}): SecureLimi
   assertInteger('limits.rekeyAfterSec', merged.rekeyAfterSec, 1, 86_400 * 365);
   assertInteger('limits.maxMessagesPerKey', merged.maxMessagesPerKey, merged.rekeyAfterMessages, 2 ** 48);
   assertInteger('limits.maxPendingHandshakes', merged.maxPendingHandshakes, 1, 1_000_000);
+  assertInteger('limits.maxPendingPerIdentity', merged.maxPendingPerIdentity, 1, 1_000_000);
   assertInteger('limits.handshakeTimeoutMs', merged.handshakeTimeoutMs, 1, 3_600_000);
+  assertInteger('limits.helloTimeoutMs', merged.helloTimeoutMs, 1, 3_600_000);
+  assertInteger('limits.maxHandshakeBufferBytes', merged.maxHandshakeBufferBytes, 0, 16 * 1024 * 1024);
   assertInteger('limits.powQueueLimit', merged.powQueueLimit, 1, 1_000_000);
   assertInteger('limits.maxReplayPeers', merged.maxReplayPeers, 1, 100_000_000);
   assertInteger('limits.maxReplayNonces', merged.maxReplayNonces, 1, 100_000_000);

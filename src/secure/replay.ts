@@ -11,21 +11,29 @@
  * nonce. Both maps are bounded; when the nonce map is full of entries still inside t_max,
  * new handshakes are refused (fail closed) rather than forgetting a live nonce.
  */
+import type { Store } from '../admission/store.js';
 import { accept, reject, type Verdict } from '../util/errors.js';
 
-export type ReplayCode = 'ERR_HS_REPLAY' | 'ERR_HS_TIME_REGRESSED' | 'ERR_HS_BUSY';
+export type ReplayCode = 'ERR_HS_REPLAY' | 'ERR_HS_TIME_REGRESSED' | 'ERR_HS_STALE' | 'ERR_HS_BUSY';
 
-/** A shared guard (for several processes behind one identity), e.g. the admission ReplayGuard. */
-export interface SharedReplayGuard {
-  /** true exactly once per id before it expires. */
-  redeem(id: Uint8Array, expiresAtMs: number): Promise<boolean>;
-}
+/** Prefix of the shared store's keys: `secure-replay:<identity>:<nonce hex>` (111 characters). */
+export const SHARED_REPLAY_PREFIX = 'secure-replay:';
 
 export interface ReplayWindowOptions {
   readonly maxSkewSec: number;
   readonly maxPeers: number;
   readonly maxNonces: number;
-  readonly shared?: SharedReplayGuard;
+  /**
+   * HELLOs whose T is before this Unix second are refused (`ERR_HS_STALE`): the window of
+   * nonces seen before a restart is gone, so a HELLO captured then could be replayed.
+   */
+  readonly notBeforeSec?: number;
+  /**
+   * The admission layer's shared Store (RedisStore for several responders that share keys):
+   * a nonce is redeemed there once, after the local window, so that a HELLO accepted by one
+   * responder is refused by the others and by any restarted one within t_max.
+   */
+  readonly shared?: Store;
 }
 
 export class ReplayWindow {
@@ -44,6 +52,10 @@ export class ReplayWindow {
   }
 
   check(identity: string, nonce: Uint8Array, time: number, nowSec: number): Verdict<void, ReplayCode> {
+    const notBefore = this.#options.notBeforeSec;
+    if (notBefore !== undefined && time < notBefore) {
+      return reject('ERR_HS_STALE', `T ${time} is before the responder started (${notBefore})`);
+    }
     const key = nonceKey(identity, nonce);
     const until = this.#nonces.get(key);
     if (until !== undefined && until >= nowSec) return reject('ERR_HS_REPLAY', 'nonce seen within t_max');
@@ -80,8 +92,17 @@ export class ReplayWindow {
     }
     const shared = this.#options.shared;
     if (shared !== undefined) {
-      const id = new TextEncoder().encode(key);
-      if (!(await shared.redeem(id, (until + 1) * 1000))) return reject('ERR_HS_REPLAY', 'shared guard');
+      let fresh: boolean;
+      try {
+        fresh = await shared.setIfAbsent(SHARED_REPLAY_PREFIX + key.replace('|', ':'), (until + 1) * 1000);
+      } catch (error) {
+        // Fail closed: without the shared record this HELLO could be replayed at another responder.
+        return reject(
+          'ERR_HS_BUSY',
+          `replay store: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      if (!fresh) return reject('ERR_HS_REPLAY', 'nonce redeemed at another responder');
     }
     return accept(undefined);
   }

@@ -300,9 +300,13 @@ export const REASONS = {
     layer: 'secure',
     doc: "the peer's handshake timestamp is older than its last accepted one",
   },
+  ERR_HS_STALE: {
+    layer: 'secure',
+    doc: "the HELLO's timestamp is more than a second older than the responder's start, whose replay memory it could have escaped",
+  },
   ERR_HS_BUSY: {
     layer: 'secure',
-    doc: 'pending handshakes, the PoW pool queue or the replay window are full; refused, not queued',
+    doc: "the address group's pending handshakes, the PoW pool queue or the replay window are full, or the shared replay store is unreachable; refused, not queued",
   },
   ERR_HS_POW: {
     layer: 'secure',
@@ -317,7 +321,18 @@ export const REASONS = {
     layer: 'secure',
     doc: 'the key confirmation MAC does not match (the peer derived other keys)',
   },
-  ERR_HS_TIMEOUT: { layer: 'secure', doc: 'the handshake did not finish within the handshake timeout' },
+  ERR_HS_TIMEOUT: {
+    layer: 'secure',
+    doc: 'no HELLO within the HELLO deadline, or the handshake did not finish within the handshake timeout',
+  },
+  ERR_HS_EVICTED: {
+    layer: 'secure',
+    doc: 'at the global pending-handshake cap, this oldest handshake of the address group holding the most was dropped for a newcomer',
+  },
+  ERR_HS_OVERRUN: {
+    layer: 'secure',
+    doc: 'the peer sent more than `maxHandshakeBufferBytes` while its last handshake message was still being checked',
+  },
   ERR_HS_CLOSED: { layer: 'secure', doc: 'the connection closed (or was aborted) during the handshake' },
   ERR_HS_PEER_ALERT: {
     layer: 'secure',

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -50,6 +52,11 @@ test('secure listen and connect pipe stdin/stdout both ways and print the peer i
       '127.0.0.1:0',
       '--pow',
       'sha256-bits:6',
+      // A loaded machine may take seconds to start the initiator's solver.
+      '--hello-timeout',
+      '30000',
+      '--timeout',
+      '30000',
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -92,6 +99,58 @@ test('secure listen and connect pipe stdin/stdout both ways and print the peer i
   clearTimeout(timer);
   assert.equal(lout, 'hello from alice\n');
   assert.match(lerr, new RegExp(`peer ${a.identity}`));
+});
+
+test('issue 9 finding 5: secure listen handshakes concurrently, so an idle connection does not stop it', {
+  timeout: 60_000,
+}, async () => {
+  const [a, b] = [await keygen('erin'), await keygen('frank')];
+  const trust = join(dir, 'trust-erin-frank');
+  mkdirSync(trust);
+  writeFileSync(join(trust, 'erin.pem'), a.pem);
+  writeFileSync(join(trust, 'frank.pem'), b.pem);
+  const listener = spawn(
+    process.execPath,
+    // A long handshake timeout: only the HELLO deadline (5 s) would drop the idle socket.
+    [...['--import', 'tsx', cliEntry, 'secure', 'listen', '--key', b.key, '--trust', trust]].concat([
+      '--listen',
+      '127.0.0.1:0',
+      '--timeout',
+      '60000',
+    ]),
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const timer = setTimeout(() => listener.kill('SIGKILL'), 50_000);
+  let lerr = '';
+  let lout = '';
+  listener.stdout.setEncoding('utf8').on('data', (c: string) => {
+    lout += c;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    listener.stderr.setEncoding('utf8').on('data', (c: string) => {
+      lerr += c;
+      const m = /secure listening on 127\.0\.0\.1:(\d+)/.exec(lerr);
+      if (m) resolve(Number(m[1]));
+    });
+    listener.on('exit', () => reject(new Error(`listener exited: ${lerr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => listener.on('close', resolve));
+  listener.stdin.end('hi erin\n');
+  // The idle connection is accepted first and sends nothing.
+  const idle = tcpConnect(port, '127.0.0.1');
+  idle.on('error', () => {});
+  await once(idle, 'connect');
+  // The honest peer gives up after 2 s, well before the idle socket's HELLO deadline.
+  const client = await runCli(
+    ['secure', 'connect', '--key', a.key, '--trust', trust, '--timeout', '2000', `127.0.0.1:${port}`],
+    { input: 'hi frank\n', timeoutMs: 30_000 },
+  );
+  idle.destroy();
+  assert.equal(client.code, 0, client.stderr);
+  assert.equal(client.stdout, 'hi erin\n');
+  assert.equal(await exited, 0);
+  clearTimeout(timer);
+  assert.equal(lout, 'hi frank\n');
 });
 
 test('secure connect to an untrusted listener fails with the reason on stderr', async () => {

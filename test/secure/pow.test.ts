@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { targetForBits, verifyScrypt } from '../../src/pow/scrypt.js';
 import { verifySha256Bits } from '../../src/pow/sha256-bits.js';
 import { powInput } from '../../src/secure/handshake.js';
-import { memoryPair, SecureContext, secureAccept } from '../../src/secure/index.js';
+import { memoryPair, type PowEngine, SecureContext, secureAccept } from '../../src/secure/index.js';
+import { defaultLimits } from '../../src/secure/limits.js';
+import { defaultPowEngine } from '../../src/secure/pow-engine.js';
 import { decodeKeyShare } from '../../src/wire/handshake.js';
 import { captureHello, connectPair, peers, readAll, refusal } from './helpers.js';
 
@@ -40,11 +42,58 @@ test('handshakes with the sha256-bits puzzle complete', async () => {
   await Promise.all([readAll(c), readAll(s)]);
 });
 
+const scryptParams = { N: 16, r: 1, p: 1, target: targetForBits(3) };
+
+/** An initiator's engine that signs a nonce failing the puzzle (a trusted peer with junk PoW). */
+const wrongSolver: PowEngine = {
+  async solve(_pow, input) {
+    for (let n = 0n; ; n++) if (!(await verifyScrypt(input, n, scryptParams))) return n;
+  },
+  verify: async () => true,
+};
+
+/** The default engine, counting the scrypt verifications it runs. */
+function countingEngine(): { engine: PowEngine; verified: () => number } {
+  const inner = defaultPowEngine(defaultLimits);
+  let verified = 0;
+  return {
+    engine: {
+      solve: (pow, input, signal) => inner.solve(pow, input, signal),
+      verify: (pow, input, nonce) => {
+        if (pow.kind === 'scrypt') verified++;
+        return inner.verify(pow, input, nonce);
+      },
+    },
+    verified: () => verified,
+  };
+}
+
 test('check 6: a wrong scrypt solution is refused (ERR_HS_POW)', async () => {
   const { client, server } = peers({ pow: scrypt });
-  const p = { N: 16, r: 1, p: 1, target: targetForBits(3) };
-  const hello = await breakPow(await captureHello(client), async (i, n) => !(await verifyScrypt(i, n, p)));
+  const hello = await captureHello({ ...client, powEngine: wrongSolver });
   assert.equal((await refusal(server, hello)).code, 'ERR_HS_POW');
+});
+
+test('issue 9 finding 3: a HELLO naming a trusted key with junk PoW and signature costs no scrypt', async () => {
+  const { client, server } = peers({ pow: scrypt });
+  const counting = countingEngine();
+  const context = new SecureContext({ ...server, powEngine: counting.engine });
+  const genuine = await captureHello(client);
+  const codes: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    // Any trusted public key is public: the attacker copies it and varies the PoW field.
+    const junk = await breakPow(
+      Uint8Array.from(genuine),
+      async (input, n) => n > BigInt(i) && !(await verifyScrypt(input, n, scryptParams)),
+    );
+    codes.push((await refusal({ ...server, context }, junk)).code);
+  }
+  assert.deepEqual(new Set(codes), new Set(['ERR_HS_BAD_SIGNATURE']));
+  assert.equal(counting.verified(), 0, 'scrypt evaluations spent on junk');
+  // A signed HELLO still gets its one scrypt verification, and a wrong one is refused.
+  const signedJunk = await captureHello({ ...client, powEngine: wrongSolver });
+  assert.equal((await refusal({ ...server, context }, signedJunk)).code, 'ERR_HS_POW');
+  assert.equal(counting.verified(), 1);
 });
 
 test('check 6: a wrong sha256-bits solution is refused (ERR_HS_POW)', async () => {

@@ -12,6 +12,7 @@ import {
   startInitiator,
   startResponder,
   verifyHello,
+  verifyReply,
 } from '../../src/secure/handshake.js';
 import { identityKey } from '../../src/secure/keys.js';
 import { defaultLimits } from '../../src/secure/limits.js';
@@ -92,6 +93,7 @@ export function runVector(
     replay: undefined,
   });
   assert.ok(checkedReply.ok);
+  assert.ok(verifyReply(hello, checkedReply.value).ok);
   const done = finishInitiator(cfgA, start, hello, checkedReply.value);
   assert.ok(done.ok);
   const keys = checkFinish(a, sealed.value.keys, done.value.finish);

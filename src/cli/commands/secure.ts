@@ -38,11 +38,13 @@ const LISTEN_HELP = `Usage: tollgate secure listen --key FILE --trust DIR --list
 
 Waits for a peer whose key is in DIR, runs the handshake, prints "peer IDENTITY" on stderr,
 then copies stdin to the peer and the peer's messages to stdout until both sides closed.
-Refused handshakes are reported on stderr and the next connection is awaited.
+Handshakes run concurrently; refused ones are reported on stderr, the first to succeed is kept.
 Prints "secure listening on ADDR" on stderr once ready.
 
 Options:
   --listen ADDR     address to listen on, e.g. 127.0.0.1:7000 or [::1]:7000 (port 0 picks one)
+  --hello-timeout MS  time from accept to the peer's first message (default 5000); a peer's
+                    puzzle must be solved within it
 ${COMMON}`;
 
 const CONNECT_HELP = `Usage: tollgate secure connect --key FILE --trust DIR HOST:PORT [options]
@@ -74,12 +76,19 @@ const optionSpec = {
   trust: { type: 'string' },
   pow: { type: 'string' },
   timeout: { type: 'string' },
+  'hello-timeout': { type: 'string' },
   listen: { type: 'string' },
   expect: { type: 'string' },
   'no-address-check': { type: 'boolean' },
 } as const;
 
-function baseOptions(values: { key?: string; trust?: string; pow?: string; timeout?: string }): {
+function baseOptions(values: {
+  key?: string;
+  trust?: string;
+  pow?: string;
+  timeout?: string;
+  'hello-timeout'?: string;
+}): {
   options: SecureOptions;
   trust: TrustStore;
 } {
@@ -88,13 +97,21 @@ function baseOptions(values: { key?: string; trust?: string; pow?: string; timeo
   const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1)
     throw new ArgumentError('--timeout', 'expected milliseconds');
+  const hello = values['hello-timeout'] === undefined ? undefined : Number(values['hello-timeout']);
+  if (hello !== undefined && (!Number.isInteger(hello) || hello < 1))
+    throw new ArgumentError('--hello-timeout', 'expected milliseconds');
   const key = loadPrivateKey(values.key);
   const trust = TrustStore.open(values.trust, {
     onError: (file, error) => process.stderr.write(`tollgate: ignoring ${file}: ${error.message}\n`),
   });
   if (trust.size === 0) process.stderr.write(`tollgate: warning: no trusted keys in ${values.trust}\n`);
   return {
-    options: { key, trust, pow: parsePow(values.pow), limits: { handshakeTimeoutMs: timeout } },
+    options: {
+      key,
+      trust,
+      pow: parsePow(values.pow),
+      limits: { handshakeTimeoutMs: timeout, ...(hello === undefined ? {} : { helloTimeoutMs: hello }) },
+    },
     trust,
   };
 }
@@ -142,23 +159,40 @@ async function listen(argv: string[]): Promise<number> {
   const at = parseEndpoint(values.listen, '--listen');
   const { options, trust } = baseOptions(values);
   const context = new SecureContext(options);
-  const server = createServer();
+  const pending = new Set<Socket>();
+  let chosen: ((channel: SecureChannel) => void) | undefined;
+  const first = new Promise<SecureChannel>((resolve) => {
+    chosen = resolve;
+  });
+  // Handshakes run concurrently under the library's caps (per-address pending handshakes,
+  // HELLO deadline), so an idle connection cannot hold the listener (issue 9, finding 5).
+  const server = createServer((socket) => {
+    pending.add(socket);
+    socket.on('error', () => {});
+    secureAccept(socket, { ...options, context }).then(
+      (channel) => {
+        pending.delete(socket);
+        if (chosen === undefined) channel.destroy();
+        chosen?.(channel);
+        chosen = undefined;
+      },
+      (error: unknown) => {
+        pending.delete(socket);
+        process.stderr.write(`tollgate: ${describe(error)}\n`);
+      },
+    );
+  });
   server.listen(at.port, at.host);
   await once(server, 'listening');
   const addr = server.address() as { address: string; port: number };
   process.stderr.write(`secure listening on ${formatEndpoint({ host: addr.address, port: addr.port })}\n`);
   try {
-    // One session at a time, like s_server: the first handshake that succeeds gets stdio.
-    for (;;) {
-      const [socket] = (await once(server, 'connection')) as [Socket];
-      try {
-        const channel = await secureAccept(socket, { ...options, context });
-        server.close();
-        return await pipeStdio(channel);
-      } catch (error) {
-        process.stderr.write(`tollgate: ${describe(error)}\n`);
-      }
-    }
+    // One session, like s_server: the first handshake that succeeds gets stdio; the others
+    // still in progress are dropped.
+    const channel = await first;
+    server.close();
+    for (const socket of pending) socket.destroy();
+    return await pipeStdio(channel);
   } finally {
     server.close();
     trust.close();
