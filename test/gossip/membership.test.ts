@@ -71,3 +71,18 @@ test('trusted_keys: every unusable file is reported at start; the usable keys ma
       assert.equal(await boot.stop(), 0);
     }
   }));
+
+test('tollgate bootstrap takes --json-logs and --metrics HOST:PORT (the flags every daemon takes)', () =>
+  withBed(async (_dir, ini) => {
+    const boot = new CliProcess(['bootstrap', '--config', ini, '--json-logs', '--metrics', '127.0.0.1:0']);
+    try {
+      await boot.waitFor(/listening on/);
+      const at = boot.stderr.match(/metrics on (http:\/\/\S+\/metrics)/)?.[1];
+      assert.ok(at !== undefined, boot.stderr);
+      const text = await (await fetch(at, { signal: AbortSignal.timeout(10_000) })).text();
+      assert.match(text, /tollgate_bootstrap_links \d+/);
+      assert.match(text, /tollgate_bootstrap_rejections_total/);
+    } finally {
+      assert.equal(await boot.stop(), 0);
+    }
+  }));

@@ -111,6 +111,7 @@ export function onPeerOpen(
     gotPeerResponse: false,
   };
   st.links.set(link.id, link);
+  s.count('gossip_links_opened');
   s.emit({
     kind: 'peer-send',
     link: link.id,
@@ -186,6 +187,7 @@ function pumpSolves(s: Step): void {
     // A link closed while it waited is simply skipped: nothing was spent on it.
     if (link === undefined) continue;
     st.solving.add(link.id);
+    s.count('gossip_solves');
     s.emit({
       kind: 'solve',
       link: link.id,
@@ -544,6 +546,7 @@ export function heartbeatPeers(s: Step): void {
     if (link.bootstrap && link.gotPeerResponse && !link.solving) {
       st.links.delete(link.id);
       s.emit({ kind: 'peer-close', link: link.id, code: 'gossip_bootstrap_done' });
+      s.count('gossip_bootstrap_done');
     } else if (!link.verified && s.now - link.openedAt > p.verifyTimeoutMs && !link.solving) {
       dropLink(s, link, 'ERR_GOSSIP_VERIFY_TIMEOUT', false);
     } else if (link.bootstrap && s.now - link.openedAt > p.verifyTimeoutMs) {

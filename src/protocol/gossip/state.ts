@@ -84,6 +84,8 @@ export interface EngineDeps {
   readonly bootstrapper?: Endpoint;
   /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
   readonly isBootstrapper?: boolean;
+  /** Told of every count as it is made (the shell publishes them as metrics); no IO here. */
+  readonly onCount?: (code: string, n: number) => void;
 }
 
 export interface ApiConn {
@@ -234,5 +236,6 @@ export class Step {
   }
   count(code: string, n = 1): void {
     this.state.counters[code] = (this.state.counters[code] ?? 0) + n;
+    this.deps.onCount?.(code, n);
   }
 }

@@ -14,7 +14,9 @@ import { GOSSIP_SERVICE_LIMITS, type GossipParams } from '../../protocol/gossip/
 import { PriorityEventQueue } from '../../protocol/gossip/queue.js';
 import type { Effect, EngineEvent, Random } from '../../protocol/gossip/state.js';
 import { type Clock, systemClock } from '../../util/clock.js';
+import { EVENTS, type EventName, type GaugeName, isReasonCode, type ReasonCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
+import { type Observer, observer } from '../../util/observe.js';
 import { GOSSIP_VALIDATION } from '../../wire/gossip-api.js';
 import { ApiServer } from './api-server.js';
 import type { HostPort } from './config.js';
@@ -22,6 +24,17 @@ import { solveVerification, verifyVerification } from './pow.js';
 import type { P2PLink, P2PTransport } from './transport.js';
 
 const debug = debuglog('tollgate:gossip');
+
+/** Reason codes that mean an item was dropped (counted as `items_dropped{reason}` too). */
+const ITEM_DROPS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'ERR_GOSSIP_QUEUE_FULL',
+  'ERR_GOSSIP_PENDING_FULL',
+  'ERR_GOSSIP_SEEN_FULL',
+  'ERR_GOSSIP_VALIDATION_TIMEOUT',
+  'ERR_GOSSIP_INVALID_ITEM',
+  'ERR_GOSSIP_SUBSCRIBER_BEHIND',
+  'ERR_GOSSIP_ITEM_TOO_LARGE',
+]);
 
 export interface GossipNodeOptions {
   readonly params: GossipParams;
@@ -61,6 +74,8 @@ export class GossipNode {
   private readonly abort = new AbortController();
   private closed = false;
   private readonly clock: Clock;
+  private readonly obs: Observer<'gossip' | 'bootstrap'>;
+  private readonly unsample: (() => void)[] = [];
   /** Reason codes counted outside the engine (API framing, queue). */
   readonly counters: Record<string, number> = {};
   api_bound: HostPort | undefined;
@@ -70,6 +85,7 @@ export class GossipNode {
 
   constructor(private readonly options: GossipNodeOptions) {
     this.clock = options.clock ?? systemClock;
+    this.obs = observer(options.isBootstrapper === true ? 'bootstrap' : 'gossip');
   }
 
   /** Starts the servers and joins; returns the bound addresses. */
@@ -89,6 +105,7 @@ export class GossipNode {
     const bootstrapper =
       o.bootstrapper === undefined ? undefined : await resolveEndpoint(o.bootstrapper, 'bootstrapper');
     this.engine = new GossipEngine({
+      onCount: (code, n) => this.publish(code, n),
       params: o.params,
       random: o.random ?? cryptoRandom,
       verifyPow: verifyVerification,
@@ -108,6 +125,20 @@ export class GossipNode {
       const api = this.api;
       this.api_bound = await listening('api_address', o.apiAddress, () => api.listen(o.apiAddress!));
     }
+    const engine = this.engine;
+    const sample = (name: GaugeName<'gossip'> & GaugeName<'bootstrap'>, read: () => number) =>
+      this.unsample.push(this.obs.sample(name, read));
+    sample('links', () => engine.state.links.size);
+    sample('queue_depth', () => this.queue.length);
+    sample('known_peers', () => engine.state.known.size);
+    if (o.isBootstrapper !== true) {
+      const gossip = this.obs as Observer<'gossip'>;
+      this.unsample.push(
+        gossip.sample('neighbours', () => this.neighbours()),
+        gossip.sample('pending_validations', () => engine.state.pending.size),
+        gossip.sample('seen_ids', () => engine.state.seen.size),
+      );
+    }
     this.timer = setInterval(() => this.enqueue({ kind: 'tick' }, false, true), o.params.heartbeatMs);
     this.timer.unref();
     this.enqueue({ kind: 'tick' }, false, true);
@@ -123,6 +154,7 @@ export class GossipNode {
     if (this.closed) return;
     this.closed = true;
     this.abort.abort();
+    for (const stop of this.unsample) stop();
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const link of this.links.values()) link.close();
     this.links.clear();
@@ -133,6 +165,25 @@ export class GossipNode {
   private count(code: string): void {
     this.counters[code] = (this.counters[code] ?? 0) + 1;
     debug('%s', code);
+    this.publish(code, 1);
+  }
+
+  /**
+   * Publishes an engine or node count on the one observability channel (src/util/observe.ts):
+   * `gossip_<event>` names become events, reason codes become `rejections{reason}`, and the
+   * codes that drop an item also count `items_dropped{reason}`, so that a peer that drops items
+   * says so in its metrics (issue 8).
+   */
+  private publish(code: string, n: number): void {
+    const obs = this.obs;
+    if (code.startsWith('ERR_')) {
+      if (!isReasonCode(code)) return;
+      obs.count('rejections', code, n);
+      if (ITEM_DROPS.has(code)) obs.count('items_dropped', code, n);
+      return;
+    }
+    const event = code.startsWith('gossip_') ? code.slice('gossip_'.length) : code;
+    if (Object.hasOwn(EVENTS.gossip, event)) obs.count(event as EventName<'gossip'>, undefined, n);
   }
 
   private enqueue(event: EngineEvent, urgent: boolean, keep = false): void {
