@@ -310,7 +310,7 @@ export function onProbeResult(s: Step, address: Endpoint, identity: string, ok: 
 }
 
 /** The address group of an IP: IPv4 /16, IPv6 /32 (the idea of Bitcoin's addrman buckets). */
-export function addressGroup(address: Endpoint): string {
+export function knownGroup(address: Endpoint): string {
   const b = hostBytes(address.host);
   // Loopback is one machine's own test network: every port its own group, or a local testbed
   // of more than maxKnownPerGroup peers could not list them all.
@@ -327,7 +327,7 @@ function addKnown(s: Step, identity: string, address: Endpoint): void {
   if (holder !== undefined && holder !== identity) forgetKnown(s, holder);
   const entry = st.known.get(identity);
   if (entry !== undefined) forgetKnown(s, identity);
-  const group = addressGroup(address);
+  const group = knownGroup(address);
   let inGroup = 0;
   for (const e of st.known.values()) if (e.group === group) inGroup++;
   // A full group (or list) makes room from its least recently seen peer we are not linked to;
@@ -468,7 +468,7 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   const before = s.state.candidates.size;
   const perGroup = new Map<string, number>();
   for (const a of s.state.candidates.values()) {
-    const g = addressGroup(a);
+    const g = knownGroup(a);
     perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
   }
   for (const wire of msg.peers.slice(0, req.left)) {
@@ -478,7 +478,7 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
     if (key === own || s.state.knownByAddress.has(key) || s.state.candidates.has(key)) continue;
     // Offered addresses are capped per group too: one responder cannot fill our candidates
     // with one network's addresses.
-    const g = addressGroup(address);
+    const g = knownGroup(address);
     if ((perGroup.get(g) ?? 0) >= s.deps.params.maxKnownPerGroup) continue;
     perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
     if (s.state.candidates.size >= s.deps.params.maxCandidates) {
