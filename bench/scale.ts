@@ -138,6 +138,7 @@ function cachedItem(key: string): CachedItem {
     key,
     id: new Uint8Array(32),
     dataType: 1,
+    salt: 0n,
     data: new Uint8Array(64),
     ttl: 0,
     acceptedAt: NOW,

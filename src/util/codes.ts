@@ -203,11 +203,11 @@ export const REASONS = {
   },
   ERR_GOSSIP_ITEM_TOO_LARGE: {
     layer: 'protocol (gossip)',
-    doc: 'an ANNOUNCE carries more than 65511 data bytes, which a P2P PUSH (16-byte id) cannot hold; the item is refused, the API connection stays',
+    doc: 'an ANNOUNCE carries more than 65503 data bytes, which a P2P PUSH (16-byte id, 8-byte salt) cannot hold; the item is refused, the API connection stays',
   },
   ERR_GOSSIP_SEEN_FULL: {
     layer: 'protocol (gossip)',
-    doc: 'the seen set is at `maxSeen`; a new item is refused rather than old ids forgotten early',
+    doc: "the seen set is at `maxSeen` and the link (or local announcements) already holds its fair share of it; the new item is refused, and only that link's items are (a link below its share takes the place of the heaviest link's oldest id)",
   },
   ERR_GOSSIP_PENDING_FULL: {
     layer: 'protocol (gossip)',
@@ -244,6 +244,14 @@ export const REASONS = {
   ERR_GOSSIP_TOO_MANY_LINKS: {
     layer: 'protocol (gossip)',
     doc: 'a new link beyond `maxLinks` (`maxBootstrapLinks` at a bootstrapper); it is closed',
+  },
+  ERR_GOSSIP_INBOUND_ADDRESS_CAP: {
+    layer: 'protocol (gossip)',
+    doc: 'an inbound link from an address that already holds `maxInboundPerAddress` of our inbound links is refused',
+  },
+  ERR_GOSSIP_INBOUND_GROUP_CAP: {
+    layer: 'protocol (gossip)',
+    doc: 'an inbound link from an address group (IPv4 /16, IPv6 /32) that already holds `maxInboundPerGroup` of our inbound links is refused',
   },
   ERR_GOSSIP_DUPLICATE_LINK: {
     layer: 'protocol (gossip)',
@@ -358,6 +366,26 @@ export const REASONS = {
   ERR_GOSSIP_SOLVE_FAILED: {
     layer: 'protocol (gossip)',
     doc: "our solver could not answer a peer's VERIFICATION REQUEST (pool busy, aborted); the link is closed instead of waiting for a proof that will never be sent",
+  },
+  ERR_GOSSIP_SOLVE_BUSY: {
+    layer: 'protocol (gossip)',
+    doc: 'a VERIFICATION REQUEST while `maxSolving` solves run and `maxSolveQueue` wait; its link is closed',
+  },
+  ERR_GOSSIP_FLOOD: {
+    layer: 'protocol (gossip)',
+    doc: 'a link sent more than `maxUnwantedPerLink` pushes we cannot use (types nobody here subscribed to, items over its seen-set share) within `seenTtlMs`; it is closed',
+  },
+  ERR_GOSSIP_SUBSCRIBER_BEHIND: {
+    layer: 'protocol (gossip)',
+    doc: 'a local subscriber already holds its share of `maxPending` unanswered NOTIFICATIONs (`maxPending` / subscribers of the type); it is not notified of this item and its vote does not gate it',
+  },
+  ERR_GOSSIP_HELLO_REPEATED: {
+    layer: 'protocol (gossip)',
+    doc: 'a second HELLO on one link; ignored (one listen address per identity)',
+  },
+  ERR_GOSSIP_PROBE_FAILED: {
+    layer: 'protocol (gossip)',
+    doc: "the dial back to the address a peer's HELLO claimed did not reach that identity; the address is not listed",
   },
   ERR_SKY_MALFORMED: {
     layer: 'wire (sky)',
@@ -483,10 +511,64 @@ export const EVENTS = {
     rejections: 'handshakes refused or channels closed, by reason code',
   },
   gossip: {
-    rejections: 'P2P and API input refused, by reason code',
+    rejections: 'P2P and API input refused, links closed, by reason code',
+    items_dropped:
+      'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
+    announced: 'items announced by local modules',
+    notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
+    validated: 'items from peers validated by every subscriber and spread on',
+    received: 'new items received from peers',
+    duplicate: 'copies of items already seen',
+    unsubscribed: 'pushes of types nobody here subscribed to (not forwarded)',
+    unvalidated: 'items whose subscribers all left before answering (not spread)',
+    ttl_end: 'items delivered here whose TTL ends here',
+    push_sent: 'PUSH messages sent (spreading and IWANT answers)',
+    ihave_sent: 'IHAVE messages sent',
+    ihave_truncated: 'IHAVE messages longer than maxIhaveEntries (rest ignored)',
+    iwant_sent: 'IWANT messages sent',
+    iwant_served: 'items sent again on IWANT',
+    iwant_refused: 'IWANT entries not served (unknown, or served maxServesPerItem times)',
+    peer_verified: 'peers that proved their verification PoW (seed 002)',
+    peer_request_served: 'PEER REQUESTs answered',
+    join: 'joins through the bootstrapper',
+    probe: 'dial backs to a HELLO address',
+    probe_skipped: 'dial backs not made (backoff, cap)',
+    known_full: 'verified peers not listed: known list full of linked peers',
+    known_group_full: 'verified peers not listed: their address group is full of linked peers',
+    solves: 'PoW solves started for peers',
+    links_opened: 'P2P links opened (after the secure handshake)',
+    bootstrap_done: 'bootstrap links closed after their answer',
+    bootstrap_link_expired: 'bootstrapper: links closed at bootstrapLinkMs',
   },
   bootstrap: {
-    rejections: 'bootstrapper input refused, by reason code',
+    rejections: 'P2P and API input refused, links closed, by reason code',
+    items_dropped:
+      'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
+    announced: 'items announced by local modules',
+    notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
+    validated: 'items from peers validated by every subscriber and spread on',
+    received: 'new items received from peers',
+    duplicate: 'copies of items already seen',
+    unsubscribed: 'pushes of types nobody here subscribed to (not forwarded)',
+    unvalidated: 'items whose subscribers all left before answering (not spread)',
+    ttl_end: 'items delivered here whose TTL ends here',
+    push_sent: 'PUSH messages sent (spreading and IWANT answers)',
+    ihave_sent: 'IHAVE messages sent',
+    ihave_truncated: 'IHAVE messages longer than maxIhaveEntries (rest ignored)',
+    iwant_sent: 'IWANT messages sent',
+    iwant_served: 'items sent again on IWANT',
+    iwant_refused: 'IWANT entries not served (unknown, or served maxServesPerItem times)',
+    peer_verified: 'peers that proved their verification PoW (seed 002)',
+    peer_request_served: 'PEER REQUESTs answered',
+    join: 'joins through the bootstrapper',
+    probe: 'dial backs to a HELLO address',
+    probe_skipped: 'dial backs not made (backoff, cap)',
+    known_full: 'verified peers not listed: known list full of linked peers',
+    known_group_full: 'verified peers not listed: their address group is full of linked peers',
+    solves: 'PoW solves started for peers',
+    links_opened: 'P2P links opened (after the secure handshake)',
+    bootstrap_done: 'bootstrap links closed after their answer',
+    bootstrap_link_expired: 'bootstrapper: links closed at bootstrapLinkMs',
   },
 } as const satisfies Record<string, Record<string, string>>;
 
@@ -499,8 +581,19 @@ export const GAUGES = {
   secure: {
     pending_handshakes: 'handshakes in progress now',
   },
-  gossip: {},
-  bootstrap: {},
+  gossip: {
+    neighbours: 'verified neighbour links now',
+    links: 'P2P links now (neighbours, pending, bootstrap)',
+    queue_depth: 'events waiting for the engine now',
+    pending_validations: 'items waiting for local VALIDATION now',
+    seen_ids: 'ids in the seen set now',
+    known_peers: 'peers in the known-peers list now',
+  },
+  bootstrap: {
+    links: 'P2P links now',
+    queue_depth: 'events waiting for the engine now',
+    known_peers: 'peers the bootstrapper hands out now',
+  },
 } as const satisfies Record<keyof typeof EVENTS, Record<string, string>>;
 
 export type Service = keyof typeof EVENTS;
