@@ -358,7 +358,11 @@ const secure: Record<SecureScenario, () => Promise<unknown>> = {
         }
         return ok;
       }) as typeof s.write;
-      await secureConnect(s, { key: ctx.config.identity, trust: ctx.config.trust, context: ctx }).catch(
+      await secureConnect(s, { key: ctx.config.identity, trust: ctx.config.trust, context: ctx }).then(
+        (channel) => {
+          channel.on('error', () => {});
+          channel.destroy();
+        },
         () => undefined,
       );
       s.destroy();
@@ -387,6 +391,11 @@ process.on('message', (msg: { type: string }) => {
   }
 });
 
+// A channel can fail in its constructor (junk right behind the handshake) and emit its error
+// before a listener is attached: one connection's failure is counted, never the attacker's end.
+process.on('uncaughtException', () => {
+  errors++;
+});
 process.send?.({ type: 'ready' });
 const table = (args.kind === 'powtcp' ? powtcp : secure) as Record<string, () => Promise<unknown>>;
 const run = table[args.scenario];
