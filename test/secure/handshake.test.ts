@@ -259,5 +259,6 @@ test('every refusal is published on the observability channel with its reason co
   hello[0] = 9;
   await refusal(server, hello);
   unsubscribe();
-  assert.deepEqual(seen, ['rejections:ERR_HS_VERSION']);
+  // The channel is process-wide: other tests' handshakes may publish in between.
+  assert.equal(seen.filter((e) => e === 'rejections:ERR_HS_VERSION').length, 1, seen.join());
 });
