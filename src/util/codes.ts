@@ -245,6 +245,14 @@ export const REASONS = {
     layer: 'protocol (gossip)',
     doc: 'a new link beyond `maxLinks` (`maxBootstrapLinks` at a bootstrapper); it is closed',
   },
+  ERR_GOSSIP_INBOUND_ADDRESS_CAP: {
+    layer: 'protocol (gossip)',
+    doc: 'an inbound link from an address that already holds `maxInboundPerAddress` of our inbound links is refused',
+  },
+  ERR_GOSSIP_INBOUND_GROUP_CAP: {
+    layer: 'protocol (gossip)',
+    doc: 'an inbound link from an address group (IPv4 /16, IPv6 /32) that already holds `maxInboundPerGroup` of our inbound links is refused',
+  },
   ERR_GOSSIP_DUPLICATE_LINK: {
     layer: 'protocol (gossip)',
     doc: 'a second link to the same identity; the one dialled by the larger identity is closed',

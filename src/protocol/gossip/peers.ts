@@ -27,6 +27,7 @@ import {
   verificationPowPrefix,
   type PeerAddress as WireAddress,
 } from '../../wire/gossip-p2p.js';
+import { addressGroup, type GroupKey, orderAcrossGroups } from './diversity.js';
 import { addressKey, type Link, type LinkId, type Step } from './state.js';
 
 function toWire(e: Endpoint): WireAddress {
@@ -406,11 +407,12 @@ export function heartbeatPeers(s: Step): void {
     s.count('gossip_join');
   }
   if (missing > 0) {
-    for (let i = options.length - 1; i > 0; i--) {
-      const j = s.deps.random.int(i + 1);
-      [options[i], options[j]] = [options[j]!, options[i]!];
-    }
-    for (const { key, address } of options) {
+    // Outbound neighbours across address groups first (diversity.ts, issue 10 item 5).
+    const used = new Set<GroupKey>();
+    for (const link of st.links.values())
+      if (link.dialled !== undefined) used.add(addressGroup(link.dialled.host));
+    const ordered = orderAcrossGroups(options, (o) => addressGroup(o.address.host), used, s.deps.random);
+    for (const { key, address } of ordered) {
       if (missing <= 0 || st.dialling.size >= p.maxDials) break;
       st.dialling.add(key);
       st.candidates.delete(key);
