@@ -117,6 +117,12 @@ export interface SealRequest {
   readonly server: Endpoint;
   /** Lifetime in ms; default ADMISSION_LIMITS.challengeTtlMs, at most maxChallengeTtlMs. */
   readonly ttlMs?: number;
+  /**
+   * Issue time (ms) to seal, default the sealer's clock now. A caller that must show the same
+   * time elsewhere (powtcp's hashcash date) reads the clock once and passes it, rather than
+   * opening its own fresh seal to learn it.
+   */
+  readonly issuedAt?: number;
 }
 
 /** Fills `out` with random bytes. */
@@ -367,8 +373,9 @@ export class ChallengeSealer {
     const bodyLen = TIMES_BYTES + clientLen + serverLen;
     const total = HEADER_BYTES + bodyLen + TAG_BYTES;
 
+    const issuedAt = request.issuedAt ?? this.clock.now();
+    assertInteger('request.issuedAt', issuedAt, 0, Number.MAX_SAFE_INTEGER);
     const { id, key } = this.keys.current();
-    const issuedAt = this.clock.now();
     const out = new Uint8Array(total);
     out[0] = SEALED_VERSION;
     out[OFF_LEN] = total >>> 8;

@@ -211,7 +211,7 @@ export function cheapChecks(
   // Seed 004: "Make sure RSA_pub is a known and trusted public key" — by one hash of the
   // bytes as received; the key itself was parsed when it was put into the trust store.
   const identity = Buffer.from(sha256(share.key)).toString('hex');
-  const peer = config.trust.lookup(identity);
+  const peer = config.trust.lookup(identity, share.key);
   if (peer === undefined) return reject('ERR_HS_UNTRUSTED', identity);
   if (SIG_ALG[peer.algorithm] !== share.sigAlg)
     return reject('ERR_HS_MALFORMED', 'sigAlg does not match key');

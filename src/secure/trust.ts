@@ -14,8 +14,13 @@ import { defaultLimits } from './limits.js';
 
 /** Decides which identities may complete a handshake. */
 export interface TrustPolicy {
-  /** The trusted key with this identity, or undefined. */
-  lookup(identity: string): PublicIdentity | undefined;
+  /**
+   * The trusted key with this identity, or undefined. `spki` is the key as the peer sent it
+   * (DER SubjectPublicKeyInfo, whose SHA-256 is `identity`), for policies that admit keys
+   * they have not seen before (open membership, where PoW is what an identity costs: seed
+   * 004); a closed policy ignores it and never parses untrusted bytes.
+   */
+  lookup(identity: string, spki?: Uint8Array): PublicIdentity | undefined;
 }
 
 export interface TrustStoreOptions {

@@ -15,9 +15,11 @@
  * | TTL   | res=0 | data type              |   | count (>= 1)                  | res=0  |
  * +-------+-------+------------------------+   +-------------------------------+--------+
  * | message id (128 bits) = first 16 bytes |   | data type 1   | message id 1 (16 bytes) |
- * |   of SHA-256(tag || data type || data) |   |  ...          |  ... (18 bytes/entry)   |
+ * | of SHA-256(tag||type||salt||data)      |   |  ...          |  ... (18 bytes/entry)   |
  * +----------------------------------------+   +----------------------------------------+
- * | data (size - 24 bytes)                 |
+ * | salt (64 bits, random per ANNOUNCE)    |
+ * +----------------------------------------+
+ * | data (size - 32 bytes)                 |
  * +----------------------------------------+
  *
  * GOSSIP IWANT (506): ids to send again        GOSSIP PEER REQUEST (507) (seed 002)
@@ -44,9 +46,9 @@
  * +----------------------------------------+   +----------------------------------------+
  *                                              | challenge (64 bits): the PoW solution  |
  * GOSSIP HELLO (511): where I listen           +----------------------------------------+
- * +-------------------------------+--------+   SHA-256 of all 20 bytes has >= 24 leading
- * | size = 12 or 24               | 511    |   zero bits: sha256-bits with challenge =
- * +-------+--+-----+--------------+--------+   bytes 0..11 and nonce = bytes 12..19.
+ * +-------------------------------+--------+   SHA-256(binding || all 20 bytes) has >= 24
+ * | size = 12 or 24               | 511    |   leading zero bits, binding = SHA-256(tag ||
+ * +-------+--+-----+--------------+--------+   verifier id || prover id): see below.
  * |version|X | res | port                  |
  * +-------+--+-----+-----------------------+
  * | addr (4 bytes if X=0, 16 if X=1)       |
@@ -72,17 +74,21 @@ export const GOSSIP_HELLO = 511;
 
 export const P2P_MAX_MESSAGE = 0xffff;
 export const ITEM_ID_BYTES = 16;
-export const PUSH_HEAD = 8 + ITEM_ID_BYTES;
+export const SALT_BYTES = 8;
+export const PUSH_HEAD = 8 + ITEM_ID_BYTES + SALT_BYTES;
 /** Largest item `data` the P2P side carries (an ANNOUNCE may carry 16 bytes more; see docs). */
 export const P2P_MAX_DATA = P2P_MAX_MESSAGE - PUSH_HEAD;
 const IHAVE_ENTRY = 2 + ITEM_ID_BYTES;
 export const P2P_MAX_IHAVE = Math.floor((P2P_MAX_MESSAGE - 8) / IHAVE_ENTRY);
 export const P2P_MAX_IWANT = Math.floor((P2P_MAX_MESSAGE - 8) / ITEM_ID_BYTES);
 export const HELLO_VERSION = 1;
-/** Bytes of a VERIFICATION RESPONSE (and of a PEER RESPONSE) that the PoW hashes before the solution. */
+/** Bytes of a VERIFICATION RESPONSE that the PoW hashes before the solution (after the binding). */
 export const POW_PREFIX_BYTES = 12;
+/** Bytes of the identity binding hashed before the VERIFICATION RESPONSE. */
+export const POW_BINDING_BYTES = 32;
 
-const ID_TAG = new TextEncoder().encode('tollgate/gossip/item/v1');
+const ID_TAG = new TextEncoder().encode('tollgate/gossip/item/v2');
+const VERIFY_TAG = new TextEncoder().encode('tollgate/gossip/verify/v2');
 
 /**
  * An address a peer listens on, as bytes: 4 (IPv4) or 16 (IPv6). Text forms are the admission
@@ -98,6 +104,8 @@ export interface Push {
   readonly ttl: number;
   readonly dataType: number;
   readonly id: Uint8Array;
+  /** Drawn per ANNOUNCE, so that the same bytes announced twice are two items (issue 10). */
+  readonly salt: bigint;
   readonly data: Uint8Array;
 }
 export interface IHave {
@@ -152,11 +160,17 @@ export type P2PCode =
   | 'ERR_GOSSIP_P2P_ID'
   | 'ERR_GOSSIP_P2P_ADDRESS';
 
-/** The content-derived message id: the first 128 bits of SHA-256(tag || data type || data). */
-export function itemId(dataType: number, data: Uint8Array): Uint8Array {
-  const dt = new Uint8Array(2);
-  writeU16(dt, 0, dataType);
-  const digest = createHash('sha256').update(ID_TAG).update(dt).update(data).digest();
+/**
+ * The message id: the first 128 bits of SHA-256(tag || data type || salt || data). Bound to the
+ * content, so that a peer cannot poison our seen set with an id that would later suppress a
+ * different item; salted per announcement, so that a module announcing the same bytes twice
+ * gets two items, while copies of one announcement are still suppressed.
+ */
+export function itemId(dataType: number, salt: bigint, data: Uint8Array): Uint8Array {
+  const head = new Uint8Array(2 + SALT_BYTES);
+  writeU16(head, 0, dataType);
+  writeU64(head, 2, salt, 'salt');
+  const digest = createHash('sha256').update(ID_TAG).update(head).update(data).digest();
   return new Uint8Array(digest.buffer, digest.byteOffset, ITEM_ID_BYTES).slice();
 }
 
@@ -171,6 +185,7 @@ export function encodeP2P(msg: P2PMessage): Uint8Array {
       out[4] = msg.ttl;
       writeU16(out, 6, msg.dataType);
       out.set(msg.id, 8);
+      writeU64(out, 8 + ITEM_ID_BYTES, msg.salt, 'msg.salt');
       out.set(msg.data, PUSH_HEAD);
       return out;
     }
@@ -257,12 +272,13 @@ export function decodeP2P(frame: Uint8Array): Verdict<P2PMessage, P2PCode> {
       if (size < PUSH_HEAD) return reject('ERR_GOSSIP_P2P_SIZE', `PUSH of ${size} bytes`);
       if (frame[5] !== 0) return reject('ERR_GOSSIP_P2P_RESERVED', 'PUSH');
       const dataType = readU16(frame, 6);
-      const id = frame.slice(8, PUSH_HEAD);
+      const id = frame.slice(8, 8 + ITEM_ID_BYTES);
+      const salt = readU64(frame, 8 + ITEM_ID_BYTES);
       const data = frame.subarray(PUSH_HEAD);
       // The id is derived from the content, so a peer cannot poison our seen set with an id
       // that later suppresses a different, honest item.
-      if (!equalBytes(id, itemId(dataType, data))) return reject('ERR_GOSSIP_P2P_ID', 'PUSH');
-      return accept({ type: GOSSIP_PUSH, ttl: frame[4]!, dataType, id, data });
+      if (!equalBytes(id, itemId(dataType, salt, data))) return reject('ERR_GOSSIP_P2P_ID', 'PUSH');
+      return accept({ type: GOSSIP_PUSH, ttl: frame[4]!, dataType, id, salt, data });
     }
     case GOSSIP_IHAVE: {
       const count = size >= 8 ? readU16(frame, 4) : 0;
@@ -340,17 +356,42 @@ export function decodeP2P(frame: Uint8Array): Verdict<P2PMessage, P2PCode> {
   }
 }
 
-/** The 64-bit nonce of a VERIFICATION RESPONSE as sha256-bits reads it (bytes 12..19). */
-export function verificationPowParts(frame: Uint8Array): { challenge: Uint8Array; nonce: bigint } {
-  return { challenge: frame.subarray(0, POW_PREFIX_BYTES), nonce: readU64(frame, POW_PREFIX_BYTES) };
+/**
+ * Seed 002 hashes "the GOSSIP VERIFICATION RESPONSE"; we hash it behind a binding to the two
+ * identities, SHA-256(tag || u8 len || verifier || u8 len || prover) over their UTF-8 text, so
+ * that a puzzle one peer was asked to solve cannot be passed on to another peer to solve for
+ * it (a PoW oracle: the relayed puzzle would be bound to the wrong pair). The verifier's fresh
+ * 64-bit nonce already makes each puzzle unique to one link.
+ */
+export function verificationBinding(verifier: string, prover: string): Uint8Array {
+  const v = Buffer.from(verifier, 'utf8');
+  const p = Buffer.from(prover, 'utf8');
+  if (v.length > 0xff || p.length > 0xff) throw new ArgumentError('identity', 'longer than 255 bytes');
+  const digest = createHash('sha256')
+    .update(VERIFY_TAG)
+    .update(Uint8Array.of(v.length))
+    .update(v)
+    .update(Uint8Array.of(p.length))
+    .update(p)
+    .digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, POW_BINDING_BYTES).slice();
 }
 
-/** The bytes a prover hashes before its solution: a VERIFICATION RESPONSE head with `nonce`. */
-export function verificationPowPrefix(nonce: bigint): Uint8Array {
-  return encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: 0n }).subarray(
-    0,
-    POW_PREFIX_BYTES,
-  );
+/** The puzzle of a received VERIFICATION RESPONSE as sha256-bits reads it: binding || bytes 0..11, nonce = bytes 12..19. */
+export function verificationPowParts(
+  frame: Uint8Array,
+  binding: Uint8Array,
+): { challenge: Uint8Array; nonce: bigint } {
+  const challenge = new Uint8Array(POW_BINDING_BYTES + POW_PREFIX_BYTES);
+  challenge.set(binding, 0);
+  challenge.set(frame.subarray(0, POW_PREFIX_BYTES), POW_BINDING_BYTES);
+  return { challenge, nonce: readU64(frame, POW_PREFIX_BYTES) };
+}
+
+/** The bytes a prover hashes before its solution: the binding, then a VERIFICATION RESPONSE head with `nonce`. */
+export function verificationPowPrefix(nonce: bigint, binding: Uint8Array): Uint8Array {
+  const head = encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: 0n });
+  return verificationPowParts(head, binding).challenge;
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -34,7 +34,7 @@ test('the spec example parses; other sections are ignored', () => {
   assert.deepEqual(c.apiAddress, { host: '131.159.15.61', port: 7001 });
   assert.deepEqual(c.warnings, []);
   assert.equal(c.params.powBits, 24, 'seed 002 difficulty by default');
-  assert.equal(c.trustedKeys, '/etc/voidphone/trusted');
+  assert.equal(c.trustedKeys, undefined, 'open membership unless trusted_keys is set');
 });
 
 test('[global] hostkey, relative paths against the config folder, IPv6 in brackets', () => {

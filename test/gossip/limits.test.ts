@@ -16,17 +16,19 @@ import {
   GOSSIP_VERIFICATION_RESPONSE,
   itemId,
   readU64,
+  verificationBinding,
   verificationPowPrefix,
 } from '../../src/wire/gossip-p2p.js';
 
 const item = (n: number, bytes = 10) => {
   const data = new Uint8Array(bytes).fill(n & 0xff);
-  const id = itemId(n, data);
+  const id = itemId(n, 0n, data);
   return {
     key: Buffer.from(id).toString('hex'),
     id,
     dataType: n,
     data,
+    salt: 0n,
     ttl: 0,
     acceptedAt: 0,
     ihaveRounds: 0,
@@ -109,7 +111,7 @@ function verifiedB(params: GossipParams = PARAMS) {
   const opened = b.step({ kind: 'peer-open', link: 1, identity: 'A' }, 0);
   const req = sends(opened, GOSSIP_VERIFICATION_REQUEST)[0]!;
   const nonce = readU64(req.frame, 4);
-  const solution = pow.solve(verificationPowPrefix(nonce), params.powBits);
+  const solution = pow.solve(verificationPowPrefix(nonce, verificationBinding('B', 'A')), params.powBits);
   const frame = encodeP2P({ type: GOSSIP_VERIFICATION_RESPONSE, nonce, challenge: solution });
   b.step({ kind: 'peer-message', link: 1, frame }, 1);
   assert.ok(b.state.links.get(1)!.verified);
@@ -126,7 +128,7 @@ test('a PUSH from a peer that has not proven its PoW is dropped', () => {
     {
       kind: 'peer-message',
       link: 1,
-      frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, data), data }),
+      frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, 0n, data), salt: 0n, data }),
     },
     1,
   );
@@ -143,7 +145,7 @@ test('a VERIFICATION RESPONSE below the difficulty closes the link; an unsolicit
   assert.equal(b.state.counters.ERR_GOSSIP_UNSOLICITED, 1);
   // Find a solution that fails 8 bits (most do).
   let bad = 0n;
-  while (pow.verify(verificationPowPrefix(nonce), bad, 8)) bad++;
+  while (pow.verify(verificationPowPrefix(nonce, verificationBinding('B', 'A')), bad, 8)) bad++;
   const effects = b.step(
     {
       kind: 'peer-message',
@@ -162,7 +164,7 @@ test('a VERIFICATION RESPONSE below the difficulty closes the link; an unsolicit
 
 test('maxSolvesPerLink: the request after the limit closes the link', () => {
   const a = engine('A');
-  a.step({ kind: 'peer-open', link: 1, identity: 'B' }, 0);
+  a.step({ kind: 'peer-open', link: 1, identity: 'B', dialled: { host: '10.0.0.2', port: 6001 } }, 0);
   const ask = (n: bigint, t: number) =>
     a.step(
       { kind: 'peer-message', link: 1, frame: encodeP2P({ type: GOSSIP_VERIFICATION_REQUEST, nonce: n }) },
@@ -187,7 +189,7 @@ test('invalidLimit: the invalidLimit-th invalid item closes the link and forgets
       {
         kind: 'peer-message',
         link: 1,
-        frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, data), data }),
+        frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, 0n, data), salt: 0n, data }),
       },
       3 + i,
     );
@@ -214,12 +216,12 @@ test('maxPending: the item after the limit is dropped and not marked seen (repai
   const keys: string[] = [];
   for (let i = 0; i < 3; i++) {
     const data = Buffer.from(`item ${i}`);
-    keys.push(Buffer.from(itemId(7, data)).toString('hex'));
+    keys.push(Buffer.from(itemId(7, 0n, data)).toString('hex'));
     b.step(
       {
         kind: 'peer-message',
         link: 1,
-        frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, data), data }),
+        frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, 0n, data), salt: 0n, data }),
       },
       3,
     );
@@ -233,7 +235,10 @@ test('maxIhaveEntries: entries beyond the limit in one IHAVE are ignored', () =>
   const b = verifiedB({ ...PARAMS, maxIhaveEntries: 3 });
   b.step({ kind: 'api-open', conn: 1 }, 2);
   b.step({ kind: 'api-message', conn: 1, msg: { type: 501, dataType: 7 } }, 2);
-  const entries = Array.from({ length: 4 }, (_, i) => ({ dataType: 7, id: itemId(7, Buffer.from(`o${i}`)) }));
+  const entries = Array.from({ length: 4 }, (_, i) => ({
+    dataType: 7,
+    id: itemId(7, 0n, Buffer.from(`o${i}`)),
+  }));
   const out = b.step({ kind: 'peer-message', link: 1, frame: encodeP2P({ type: GOSSIP_IHAVE, entries }) }, 3);
   const iwant = sends(out, 506)[0]!;
   assert.equal((iwant.frame[4]! << 8) | iwant.frame[5]!, 3, 'IWANT for the first 3 only');
@@ -261,7 +266,7 @@ test('validationTimeoutMs: an unanswered item is dropped one tick past the deadl
     {
       kind: 'peer-message',
       link: 1,
-      frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, data), data }),
+      frame: encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 7, id: itemId(7, 0n, data), salt: 0n, data }),
     },
     10,
   );
@@ -275,7 +280,7 @@ test('validationTimeoutMs: an unanswered item is dropped one tick past the deadl
 
 test('a failed send removes the peer from the known-peers list (seed 002)', () => {
   const b = verifiedB();
-  b.step(
+  const hello = b.step(
     {
       kind: 'peer-message',
       link: 1,
@@ -283,9 +288,13 @@ test('a failed send removes the peer from the known-peers list (seed 002)', () =
     },
     2,
   );
-  assert.ok(b.state.known.has('10.0.0.9:6001'));
+  // Listed once the address answered as A (a dial back).
+  const address = { host: '10.0.0.9', port: 6001 };
+  assert.deepEqual(hello, [{ kind: 'probe', address, identity: 'A' }]);
+  b.step({ kind: 'probe-result', address, identity: 'A', ok: true }, 2);
+  assert.equal(b.state.known.get('A')?.address.host, '10.0.0.9', 'listed');
   b.step({ kind: 'peer-close', link: 1, failed: true }, 3);
-  assert.equal(b.state.known.has('10.0.0.9:6001'), false);
+  assert.equal(b.state.known.has('A'), false);
   assert.equal(b.state.counters.ERR_GOSSIP_SEND_FAILED, 1);
 });
 
@@ -296,11 +305,11 @@ test('an ANNOUNCE larger than a PUSH can carry is refused, the connection kept',
     {
       kind: 'api-message',
       conn: 1,
-      msg: { type: 500, ttl: 0, dataType: 1, data: new Uint8Array(65535 - 24 + 1) },
+      msg: { type: 500, ttl: 0, dataType: 1, data: new Uint8Array(65535 - 32 + 1) },
     },
     0,
   );
   assert.equal(out.length, 0);
   assert.equal(a.state.counters.ERR_GOSSIP_ITEM_TOO_LARGE, 1);
-  assert.ok(encodeApi({ type: 500, ttl: 0, dataType: 1, data: new Uint8Array(65535 - 24 + 1) }).length > 0);
+  assert.ok(encodeApi({ type: 500, ttl: 0, dataType: 1, data: new Uint8Array(65535 - 32 + 1) }).length > 0);
 });

@@ -6,24 +6,32 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeTestbed } from '../../src/services/gossip/testbed.js';
 import { runCli } from '../helpers/cli.js';
+import { startPeer } from '../helpers/gossip-procs.js';
 import { CliProcess } from '../helpers/procs.js';
 
 // The course's manual test with real processes: a bootstrapper and three peers from INI files,
 // API ports 7001/7003/7005, two notify clients, one announce client, both notified.
-test('loopback: 3 peers + bootstrapper as processes; two notify clients, one announce, both notified', async () => {
+test('loopback: a closed network of 3 peers + bootstrapper as processes; two notify clients, one announce, both notified', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-gossip-'));
-  const bed = await writeTestbed(dir, { peers: 3, apiPorts: [7001, 7003, 7005], powBits: 16, degree: 4 });
+  const bed = await writeTestbed(dir, {
+    peers: 3,
+    apiPorts: [7001, 7003, 7005],
+    powBits: 16,
+    degree: 4,
+    closed: true,
+  });
   for (const r of bed.replaced) console.log(`API port ${r.wanted} is taken; using ${r.used} instead`);
   const procs: CliProcess[] = [];
   try {
     const boot = new CliProcess(['bootstrap', '--config', bed.bootstrapIni]);
     procs.push(boot);
     await boot.waitFor(/bootstrap \w+ listening on/);
-    const peers = bed.peerInis.map((ini) => new CliProcess(['gossip', '--config', ini]));
+    const started = await Promise.all(bed.peerInis.map((ini) => startPeer(ini)));
+    const peers = started.map((p) => p.proc);
     procs.push(...peers);
     // Three peers of degree 4: each ends up linked to both others.
     await Promise.all(peers.map((p) => p.waitFor(/neighbours 2/, 90_000)));
-    const [a, b, c] = bed.apiPorts as [number, number, number];
+    const [a, b, c] = started.map((p) => p.apiPort) as [number, number, number];
     const notify = [a, b].map(
       (port) =>
         new CliProcess(['gossip-client', '--api', `127.0.0.1:${port}`, 'notify', '1337', '--count', '1']),

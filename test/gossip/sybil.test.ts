@@ -176,11 +176,11 @@ test('the engine dials one address per group before a second in any group (a /16
   const known = engine.state.known;
   for (let i = 0; i < 200; i++) {
     const address = { host: `203.0.${i >> 6}.${(i & 63) + 1}`, port: 6001 };
-    known.set(`${address.host}:6001`, { address, identity: `sybil-${i}`, lastSeen: 0 });
+    known.set(`sybil-${i}`, { address, identity: `sybil-${i}`, group: address.host, lastSeen: 0 });
   }
   for (let g = 1; g <= 5; g++) {
     const address = { host: `198.${g}.0.1`, port: 6001 };
-    known.set(`${address.host}:6001`, { address, identity: `honest-${g}`, lastSeen: 0 });
+    known.set(`honest-${g}`, { address, identity: `honest-${g}`, group: address.host, lastSeen: 0 });
   }
   const dials = engine.step({ kind: 'tick' }, 1_000).filter((e) => e.kind === 'dial');
   assert.equal(dials.length, 6);

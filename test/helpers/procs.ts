@@ -9,8 +9,10 @@ export class CliProcess {
   readonly exited: Promise<number | null>;
   private waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+  /** `wrap` runs the CLI through another command, e.g. `['ip', 'netns', 'exec', name]`. */
+  constructor(args: string[], wrap: readonly string[] = []) {
+    const command = [...wrap, process.execPath, '--import', 'tsx', cliEntry, ...args];
+    this.child = spawn(command[0]!, command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -67,6 +67,12 @@ test('powtcp serve and get name bad arguments', async () => {
   assert.match(bad.stderr, /--difficulty-max/);
   const mode = await runCli(['powtcp', 'serve', '--mode', 'fast']);
   assert.match(mode.stderr, /--mode/);
+  const floor = await runCli(['powtcp', 'serve', '--difficulty-min', '5', '--difficulty-max', '3']);
+  assert.equal(floor.code, 2);
+  assert.match(floor.stderr, /--difficulty-min: must be at most/);
+  const store = await runCli(['powtcp', 'serve', '--listen', '127.0.0.1:0', '--store', 'bogus']);
+  assert.equal(store.code, 2);
+  assert.match(store.stderr, /--store: expected memory or redis/);
   const target = await runCli(['powtcp', 'get', 'localhost']);
   assert.equal(target.code, 2);
   assert.match(target.stderr, /HOST:PORT/);

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { ChallengeSealer, KeyRing } from '../../src/admission/sealed.js';
 import { MemoryStore } from '../../src/admission/store.js';
 import { encodeCounter, hashcashDigest, leadingHexZeros, parseHashcash } from '../../src/pow/hashcash.js';
-import type { ConnInfo } from '../../src/protocol/powtcp-admission.js';
-import { ReferenceAdmission, StatelessAdmission } from '../../src/protocol/powtcp-modes.js';
+import type { ConnInfo } from '../../src/services/powtcp/admission.js';
 import { POWTCP_LIMITS } from '../../src/services/powtcp/limits.js';
+import { ReferenceAdmission, StatelessAdmission } from '../../src/services/powtcp/modes.js';
 import { loadQuotes } from '../../src/services/powtcp/quotes.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -129,6 +129,26 @@ test('a solution is judged against the difficulty sealed into it, not the one in
   // ... but the puzzle in flight still costs what it said.
   const r = await a.redeem(conn, exactlyOne);
   assert.equal(r.ok, true);
+});
+
+// Issue 8: issue sealed a challenge and then opened it again just to learn its issue time (one
+// AES-GCM open more on the path a puzzle flood hits).
+test('issue seals once and never opens its own seal; the header date is the sealed issue time', async (t) => {
+  const clock = new ManualClock(1_700_000_000_999);
+  const sealer = new ChallengeSealer(new KeyRing({ clock }), { clock });
+  const seal = t.mock.method(sealer, 'seal');
+  const open = t.mock.method(sealer, 'open');
+  const a = stateless(clock, { sealer });
+  const v = await a.issue(conn);
+  assert.ok(v.ok);
+  assert.equal(seal.mock.callCount(), 1);
+  assert.equal(open.mock.callCount(), 0);
+  const h = parseHashcash(v.value);
+  assert.ok(h.ok);
+  const opened = sealer.open(new Uint8Array(Buffer.from(h.value.rand, 'base64')), conn);
+  assert.ok(opened.ok);
+  assert.equal(opened.value.issuedAt, 1_700_000_000_999);
+  assert.equal(h.value.date, '20231114221320');
 });
 
 test('puzzleTtlMs: a solution at the TTL opens, one ms later it is expired', async () => {

@@ -14,14 +14,33 @@ import {
   solveHashcash,
 } from '../../src/pow/hashcash.js';
 import { closePools } from '../../src/pow/pool.js';
-import type { StatelessAdmission } from '../../src/protocol/powtcp-modes.js';
 import {
   type PowtcpService,
   type PowtcpServiceConfig,
   startPowtcpService,
 } from '../../src/services/powtcp/index.js';
+import type { StatelessAdmission } from '../../src/services/powtcp/modes.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { type ObserveMessage, subscribe } from '../../src/util/observe.js';
 import { RawClient } from '../helpers/powtcp.js';
+
+/** Counts powtcp events published while `body` runs (the metrics subscriber sees the same). */
+async function counting<T>(
+  body: (count: (event: string, reason?: string) => number) => Promise<T>,
+): Promise<T> {
+  const seen: ObserveMessage[] = [];
+  const stop = subscribe((m) => seen.push(m));
+  try {
+    return await body((event, reason) =>
+      seen
+        .filter((m) => m.kind === 'count' && m.service === 'powtcp' && m.event === event)
+        .filter((m) => reason === undefined || (m.kind === 'count' && m.reason === reason))
+        .reduce((n, m) => n + (m.kind === 'count' ? m.n : 0), 0),
+    );
+  } finally {
+    stop();
+  }
+}
 
 after(() => closePools());
 
@@ -311,40 +330,42 @@ test('too many connections: per address group (limit passes, limit + 1 refused),
 // Issue 9 item 7: 64 addresses x 64 idle connections filled the 4,096-connection cap and 69 of
 // 71 honest gets were refused. Scaled down: 64 addresses fill a cap of 128 and keep refilling.
 test('64 addresses holding every connection slot cannot keep an honest client out', async () => {
-  await withServer({ limits: { maxConnections: 128, maxConnectionsPerAddress: 2 } }, async (svc, port) => {
-    let reconnects = 300;
-    let stopped = false;
-    const open = new Set<Socket>();
-    const hold = (address: string): Promise<void> =>
-      new Promise((resolve) => {
-        const s = connect({ host: '127.0.0.1', port, localAddress: address });
-        open.add(s);
-        s.on('error', () => {});
-        // Holding a puzzle it never solves: accepted, idle, and answered once (so counted).
-        s.once('connect', () => s.write('1:\n'));
-        s.once('data', () => resolve());
-        s.once('close', () => {
-          open.delete(s);
-          resolve();
-          // The attacker takes its place back at once, within a bounded budget.
-          if (!stopped && reconnects-- > 0) void hold(address);
+  await counting(async (count) =>
+    withServer({ limits: { maxConnections: 128, maxConnectionsPerAddress: 2 } }, async (svc, port) => {
+      let reconnects = 300;
+      let stopped = false;
+      const open = new Set<Socket>();
+      const hold = (address: string): Promise<void> =>
+        new Promise((resolve) => {
+          const s = connect({ host: '127.0.0.1', port, localAddress: address });
+          open.add(s);
+          s.on('error', () => {});
+          // Holding a puzzle it never solves: accepted, idle, and answered once (so counted).
+          s.once('connect', () => s.write('1:\n'));
+          s.once('data', () => resolve());
+          s.once('close', () => {
+            open.delete(s);
+            resolve();
+            // The attacker takes its place back at once, within a bounded budget.
+            if (!stopped && reconnects-- > 0) void hold(address);
+          });
         });
-      });
-    const addresses = Array.from({ length: 64 }, (_, i) => `127.0.1.${i + 1}`);
-    await Promise.all(addresses.flatMap((a) => [hold(a), hold(a)]));
-    assert.equal(svc.server.connections, 128);
-    const { powtcpGet } = await import('../../src/services/powtcp/client.js');
-    try {
-      for (let i = 0; i < 5; i++) {
-        const r = await powtcpGet({ host: '127.0.0.1', port }, { localAddress: '127.0.2.1' });
-        assert.ok(r.quote.length > 0);
+      const addresses = Array.from({ length: 64 }, (_, i) => `127.0.1.${i + 1}`);
+      await Promise.all(addresses.flatMap((a) => [hold(a), hold(a)]));
+      assert.equal(svc.server.connections, 128);
+      const { powtcpGet } = await import('../../src/services/powtcp/client.js');
+      try {
+        for (let i = 0; i < 5; i++) {
+          const r = await powtcpGet({ host: '127.0.0.1', port }, { localAddress: '127.0.2.1' });
+          assert.ok(r.quote.length > 0);
+        }
+        assert.ok(count('rejections', 'ERR_POWTCP_EVICTED') >= 5);
+      } finally {
+        stopped = true;
+        for (const s of open) s.destroy();
       }
-      assert.ok((svc.server.metrics.rejections.get('ERR_POWTCP_EVICTED') ?? 0) >= 5);
-    } finally {
-      stopped = true;
-      for (const s of open) s.destroy();
-    }
-  });
+    }),
+  );
 });
 
 test('pipelined messages in one segment: the limit passes, limit + 1 is refused', async () => {
@@ -418,19 +439,21 @@ test('a verified solve refunds the token of its 3: (seed 003: work as the fallba
 });
 
 test('a puzzle-request flood leaves no state behind: nothing held per puzzle, connections released', async () => {
-  await withServer({ limits: { ratePerSec: 1_000_000, burst: 1_000_000 } }, async (svc, port) => {
-    for (let i = 0; i < 50; i++) {
-      const c = await RawClient.open(port);
-      c.send('1:\n1:\n1:\n1:\n');
-      for (let j = 0; j < 4; j++) await c.line();
-      c.destroy();
-    }
-    const admission = svc.admission as StatelessAdmission;
-    assert.equal(admission.puzzlesHeld, 0);
-    assert.equal((admission.store as MemoryStore).stats().replayEntries, 0);
-    assert.equal(svc.server.metrics.puzzlesIssued, 200);
-    while (svc.server.connections > 0) await new Promise((r) => setTimeout(r, 10));
-  });
+  await counting(async (count) =>
+    withServer({ limits: { ratePerSec: 1_000_000, burst: 1_000_000 } }, async (svc, port) => {
+      for (let i = 0; i < 50; i++) {
+        const c = await RawClient.open(port);
+        c.send('1:\n1:\n1:\n1:\n');
+        for (let j = 0; j < 4; j++) await c.line();
+        c.destroy();
+      }
+      const admission = svc.admission as StatelessAdmission;
+      assert.equal(admission.puzzlesHeld, 0);
+      assert.equal((admission.store as MemoryStore).stats().replayEntries, 0);
+      assert.equal(count('puzzles_issued'), 200);
+      while (svc.server.connections > 0) await new Promise((r) => setTimeout(r, 10));
+    }),
+  );
 });
 
 test('reference mode keeps every puzzle until it is redeemed; nopow accepts any parsable header', async () => {
@@ -454,8 +477,23 @@ test('the library refuses a shared key secret with the memory store, naming its 
   await assert.rejects(
     startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, secret: new Uint8Array(32) }),
     (err: Error & { argument?: string }) =>
-      err.argument === 'secret' && /store: redis:\/\//.test(err.message) && !err.message.includes('--'),
+      err.argument === 'secret' && /store redis:\/\//.test(err.message) && !err.message.includes('--'),
   );
+});
+
+// Issue 8: errors of the library entry tollgate/powtcp/server named CLI flags (--store,
+// --difficulty-min); they name the library's options, and the CLI maps them to its flags.
+test('library errors name library options, never CLI flags', async () => {
+  const fails = async (config: Partial<PowtcpServiceConfig>, argument: string) =>
+    assert.rejects(
+      startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, ...config }),
+      (err: Error & { argument?: string }) => err.argument === argument && !err.message.includes('--'),
+    );
+  await fails({ store: 'bogus' }, 'store');
+  await fails({ limits: { minDifficulty: 4, maxDifficulty: 3 } }, 'limits.minDifficulty');
+  await fails({ limits: { maxDifficulty: 9 } }, 'limits.maxDifficulty');
+  await fails({ mode: 'fast' as never }, 'mode');
+  await fails({ mode: 'reference', referenceDifficulty: 0 }, 'referenceDifficulty');
 });
 
 test('IPv6: the resource is [addr]:port and the exchange works over ::1', async (t) => {

@@ -6,7 +6,7 @@ import {
   type ServerEffect,
   type ServerEvent,
   step,
-} from '../../src/protocol/powtcp-server.js';
+} from '../../src/protocol/powtcp/connection.js';
 import { POWTCP_LIMITS } from '../../src/services/powtcp/limits.js';
 import { accept, reject } from '../../src/util/errors.js';
 

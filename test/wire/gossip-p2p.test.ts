@@ -18,12 +18,22 @@ import {
   itemId,
   P2P_MAX_DATA,
   type P2PMessage,
+  verificationBinding,
   verificationPowParts,
   verificationPowPrefix,
 } from '../../src/wire/gossip-p2p.js';
 
 interface Vectors {
-  valid: { name: string; hex: string; message: Record<string, unknown>; powBits?: number; sha256?: string }[];
+  valid: {
+    name: string;
+    hex: string;
+    message: Record<string, unknown>;
+    powBits?: number;
+    sha256?: string;
+    verifier?: string;
+    prover?: string;
+    bindingHex?: string;
+  }[];
   invalid: { name: string; hex: string; code: string }[];
 }
 const vectors = JSON.parse(readFileSync('test/vectors/gossip-p2p.json', 'utf8')) as Vectors;
@@ -34,7 +44,14 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 function plain(m: P2PMessage): Record<string, unknown> {
   switch (m.type) {
     case GOSSIP_PUSH:
-      return { type: m.type, ttl: m.ttl, dataType: m.dataType, idHex: hex(m.id), dataHex: hex(m.data) };
+      return {
+        type: m.type,
+        ttl: m.ttl,
+        dataType: m.dataType,
+        idHex: hex(m.id),
+        saltHex: m.salt.toString(16).padStart(16, '0'),
+        dataHex: hex(m.data),
+      };
     case GOSSIP_IHAVE:
       return { type: m.type, entries: m.entries.map((e) => ({ dataType: e.dataType, idHex: hex(e.id) })) };
     case GOSSIP_IWANT:
@@ -78,39 +95,48 @@ for (const v of vectors.invalid) {
   });
 }
 
-test('the VERIFICATION RESPONSE vector is a sha256-bits proof over its own 20 bytes', () => {
+test('the VERIFICATION RESPONSE vector is a sha256-bits proof over binding || its 20 bytes', () => {
   const v = vectors.valid.find((x) => x.powBits !== undefined)!;
   const frame = bytes(v.hex);
-  assert.equal(createHash('sha256').update(frame).digest('hex'), v.sha256);
-  const { challenge, nonce } = verificationPowParts(frame);
+  const binding = verificationBinding(v.verifier!, v.prover!);
+  assert.equal(hex(binding), v.bindingHex);
+  assert.equal(createHash('sha256').update(binding).update(frame).digest('hex'), v.sha256);
+  const { challenge, nonce } = verificationPowParts(frame, binding);
   const digest = createHash('sha256')
     .update(challenge)
     .update(Buffer.from(nonce.toString(16).padStart(16, '0'), 'hex'))
     .digest();
-  assert.equal(digest.toString('hex'), v.sha256, 'challenge || u64 nonce is the whole message');
-  assert.equal(hex(verificationPowPrefix(0xdeadbeefcafef00dn)), v.hex.slice(0, 24));
+  assert.equal(digest.toString('hex'), v.sha256, 'challenge || u64 nonce is binding || the whole message');
+  assert.equal(hex(verificationPowPrefix(0xdeadbeefcafef00dn, binding)), v.bindingHex + v.hex.slice(0, 24));
+  assert.notEqual(hex(verificationBinding('B', 'A')), v.bindingHex, 'the roles are part of the binding');
 });
 
-test('itemId is the first 128 bits of SHA-256(tag || data type || data)', () => {
+test('itemId is the first 128 bits of SHA-256(tag || data type || salt || data)', () => {
   const data = Buffer.from('deadbeef');
   const expected = createHash('sha256')
-    .update('tollgate/gossip/item/v1')
-    .update(Uint8Array.of(0x05, 0x39))
+    .update('tollgate/gossip/item/v2')
+    .update(Uint8Array.of(0x05, 0x39, 1, 2, 3, 4, 5, 6, 7, 8))
     .update(data)
     .digest()
     .subarray(0, 16);
-  assert.equal(hex(itemId(1337, data)), hex(expected));
-  assert.notEqual(hex(itemId(1338, data)), hex(expected), 'the data type is part of the id');
+  assert.equal(hex(itemId(1337, 0x0102030405060708n, data)), hex(expected));
+  assert.notEqual(
+    hex(itemId(1338, 0x0102030405060708n, data)),
+    hex(expected),
+    'the data type is part of the id',
+  );
+  assert.notEqual(hex(itemId(1337, 0x0102030405060709n, data)), hex(expected), 'so is the salt');
 });
 
 test('PUSH carries at most P2P_MAX_DATA bytes (limit + 1 refused)', () => {
   const data = new Uint8Array(P2P_MAX_DATA);
-  const push = encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 1, id: itemId(1, data), data });
+  const push = encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 1, id: itemId(1, 0n, data), salt: 0n, data });
   assert.equal(push.length, 0xffff);
   assert.ok(decodeP2P(push).ok);
   const more = new Uint8Array(P2P_MAX_DATA + 1);
   assert.throws(
-    () => encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 1, id: itemId(1, more), data: more }),
+    () =>
+      encodeP2P({ type: GOSSIP_PUSH, ttl: 0, dataType: 1, id: itemId(1, 0n, more), salt: 0n, data: more }),
     /msg\.data/,
   );
 });
@@ -129,10 +155,11 @@ const arbMsg: fc.Arbitrary<P2PMessage> = fc.oneof(
       ttl: fc.integer({ min: 0, max: 255 }),
       dataType: fc.integer({ min: 0, max: 0xffff }),
       data: fc.uint8Array({ maxLength: 40 }),
+      salt: arbU64,
     })
     .map(
-      ({ ttl, dataType, data }) =>
-        ({ type: GOSSIP_PUSH, ttl, dataType, data, id: itemId(dataType, data) }) as P2PMessage,
+      ({ ttl, dataType, data, salt }) =>
+        ({ type: GOSSIP_PUSH, ttl, dataType, data, salt, id: itemId(dataType, salt, data) }) as P2PMessage,
     ),
   fc
     .array(fc.record({ dataType: fc.integer({ min: 0, max: 0xffff }), id: arbId }), {

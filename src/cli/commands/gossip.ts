@@ -5,6 +5,7 @@
 import { startGossipService } from '../../services/gossip/index.js';
 import { ArgumentError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { OBSERVE_FLAGS, OBSERVE_HELP, observeFromFlags } from '../flags.js';
 
 const HELP = `Usage: tollgate gossip --config FILE
 
@@ -13,7 +14,8 @@ the P2P server on p2p_address, joining through bootstrapper. Peers are verified 
 sha256-bits PoW (pow_bits, 24 by default) before they become neighbours.
 
 Options:
-  --config FILE   the peer's INI file (top-level hostkey, [gossip] section; see docs/gossip.md)
+  --config FILE            the peer's INI file (top-level hostkey, [gossip] section; see docs/gossip.md)
+${OBSERVE_HELP}
 
 Prints one line per change of state; stops on SIGINT or SIGTERM.`;
 
@@ -24,7 +26,8 @@ that proved their PoW to it. Listens on [gossip] p2p_address, or else on the add
 bootstrapper line (so the peers' own INI file works as is).
 
 Options:
-  --config FILE   INI file with a top-level hostkey and a [gossip] section
+  --config FILE            INI file with a top-level hostkey and a [gossip] section
+${OBSERVE_HELP}
 
 Stops on SIGINT or SIGTERM.`;
 
@@ -33,7 +36,7 @@ export function gossipCommand(role: 'peer' | 'bootstrap'): Command {
     async run(argv) {
       const parsed = parseCommandArgs(
         argv,
-        { config: { type: 'string' } },
+        { config: { type: 'string' }, ...OBSERVE_FLAGS },
         role === 'peer' ? HELP : BOOT_HELP,
       );
       if (parsed === null) return 0;
@@ -50,6 +53,9 @@ export function gossipCommand(role: 'peer' | 'bootstrap'): Command {
       });
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // Counters, gauges and logs of the node: items announced, delivered, dropped by reason,
+      // links, solves, queue depths (src/util/codes.ts EVENTS.gossip), as JSON logs and metrics.
+      const obs = await observeFromFlags(parsed.values, [role === 'peer' ? 'gossip' : 'bootstrap']);
       let service: Awaited<ReturnType<typeof startGossipService>>;
       try {
         service = await startGossipService(
@@ -60,10 +66,12 @@ export function gossipCommand(role: 'peer' | 'bootstrap'): Command {
         );
       } catch (error) {
         stop();
+        await obs.close();
         throw error;
       }
       await stopped;
       await service.close();
+      await obs.close();
       process.stdout.write('stopped\n');
       return 0;
     },

@@ -5,15 +5,26 @@
 import { readFileSync } from 'node:fs';
 import { endpoint, formatEndpoint, parseEndpoint } from '../../admission/endpoint.js';
 import { expectedAttempts } from '../../pow/hashcash.js';
-import { ADMISSION_MODES, type AdmissionMode } from '../../protocol/powtcp-admission.js';
+import { isLogLevel, startObservability } from '../../services/observability.js';
+import { ADMISSION_MODES, type AdmissionMode } from '../../services/powtcp/admission.js';
 import { powtcpGet } from '../../services/powtcp/client.js';
 import { startPowtcpService } from '../../services/powtcp/index.js';
-import { POWTCP_LIMITS, type PowtcpLimits } from '../../services/powtcp/limits.js';
-import { createLogger, isLogLevel } from '../../services/powtcp/log.js';
+import {
+  POWTCP,
+  POWTCP_LIMITS,
+  type PowtcpLimitOverrides,
+  type PowtcpLimits,
+  powtcpLimits,
+} from '../../services/powtcp/limits.js';
 import { loadQuotes } from '../../services/powtcp/quotes.js';
 import { ArgumentError } from '../../util/errors.js';
+import type { LimitSpec } from '../../util/limits.js';
+import { observer } from '../../util/observe.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { OBSERVE_FLAGS, OBSERVE_HELP, parseIntegerFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
+
+const obs = observer('powtcp');
 
 const HELP = `Usage: tollgate powtcp <serve|get> [options]
 
@@ -42,9 +53,7 @@ Options:
   --queue-size N           seed 003's queue size q (default ${POWTCP_LIMITS.queueSize})
   --max-connections N      open connections in total (default ${POWTCP_LIMITS.maxConnections})
   --max-connections-per-address N   (default ${POWTCP_LIMITS.maxConnectionsPerAddress})
-  --json-logs              one JSON object per log line
-  --log-level LEVEL        debug, info (default), warn, error
-  --metrics ADDR           serve Prometheus metrics at http://ADDR/metrics
+${OBSERVE_HELP}
   --mode MODE              stateless (default); reference (the reference design: fixed
                            difficulty, puzzles kept in a TTL map) or nopow, for benchmarks
   --difficulty N           fixed difficulty of --mode reference (default 5)
@@ -62,12 +71,7 @@ Options:
   --timeout MS     give up solving after MS milliseconds`;
 
 function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new ArgumentError(name, `expected an integer, got ${JSON.stringify(value)}`);
-  const n = Number(value);
-  if (n < min || n > max) throw new ArgumentError(name, `expected ${min}..${max}, got ${n}`);
-  return n;
+  return value === undefined ? undefined : parseIntegerFlag(name, value, min, max);
 }
 
 function numOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -77,6 +81,42 @@ function numOption(name: string, value: string | undefined, min: number, max: nu
   const n = Number(value);
   if (!(n >= min && n <= max)) throw new ArgumentError(name, `expected ${min}..${max}, got ${n}`);
   return n;
+}
+
+/** The serve flag of each limit it sets: the library names `limits.<name>`, the CLI its flags. */
+const LIMIT_FLAGS = {
+  minDifficulty: '--difficulty-min',
+  maxDifficulty: '--difficulty-max',
+  ratePerSec: '--rate',
+  burst: '--burst',
+  serviceRatePerSec: '--service-rate',
+  queueSize: '--queue-size',
+  maxConnections: '--max-connections',
+  maxConnectionsPerAddress: '--max-connections-per-address',
+} as const satisfies Partial<Record<keyof PowtcpLimits, string>>;
+
+/** The flag of each library option that `startPowtcpService` may name in an error. */
+const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  store: '--store',
+  mode: '--mode',
+  referenceDifficulty: '--difficulty',
+  quotes: '--quotes',
+  publicAddress: '--public-address',
+  listen: '--listen',
+};
+
+/** Re-throws a library ArgumentError under the CLI's flag name (issue 8: each API names its own options). */
+function asFlagError(err: unknown, secretFlag: string): unknown {
+  if (!(err instanceof ArgumentError)) return err;
+  if (err.argument === 'secret') {
+    return new ArgumentError(
+      secretFlag,
+      'a shared key secret needs a shared store (--store redis://HOST:PORT); with --store memory every instance would accept each solution once',
+    );
+  }
+  const flag = OPTION_FLAGS[err.argument];
+  if (flag === undefined) return err;
+  return new ArgumentError(flag, err.message.slice(err.argument.length + 2));
 }
 
 function readSecret(file: string | undefined): Uint8Array | undefined {
@@ -115,9 +155,7 @@ async function serve(argv: string[]): Promise<number> {
       'queue-size': { type: 'string' },
       'max-connections': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
-      'json-logs': { type: 'boolean', default: false },
-      'log-level': { type: 'string', default: 'info' },
-      metrics: { type: 'string' },
+      ...OBSERVE_FLAGS,
       mode: { type: 'string', default: 'stateless' },
       difficulty: { type: 'string' },
     },
@@ -125,53 +163,57 @@ async function serve(argv: string[]): Promise<number> {
   );
   if (parsed === null) return 0;
   const v = parsed.values;
-  const level = v['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new ArgumentError('--log-level', 'expected debug, info, warn or error');
   const mode = v.mode ?? 'stateless';
   if (!(ADMISSION_MODES as readonly string[]).includes(mode)) {
     throw new ArgumentError('--mode', `expected one of ${ADMISSION_MODES.join(', ')}`);
   }
-  const limits: Partial<PowtcpLimits> = {};
-  const set = (key: keyof PowtcpLimits, flag: string, min: number, max: number) => {
-    const n = intOption(flag, v[flag.slice(2) as keyof typeof v] as string | undefined, min, max);
-    if (n !== undefined) limits[key] = n;
-  };
-  set('minDifficulty', '--difficulty-min', 1, POWTCP_LIMITS.maxDifficultyCeiling);
-  set('maxDifficulty', '--difficulty-max', 1, POWTCP_LIMITS.maxDifficultyCeiling);
-  const rate = numOption('--rate', v.rate, 0.001, 1_000_000);
-  if (rate !== undefined) limits.ratePerSec = rate;
-  set('burst', '--burst', 1, 1_000_000);
-  set('serviceRatePerSec', '--service-rate', 1, 1_000_000);
-  set('queueSize', '--queue-size', 1, 1_000_000);
-  set('maxConnections', '--max-connections', 1, 1_000_000);
-  set('maxConnectionsPerAddress', '--max-connections-per-address', 1, 1_000_000);
-  const logger = createLogger({ json: v['json-logs'] === true, level });
-  const secret = readSecret(v['secret-file']);
-  if (secret !== undefined && (v.store ?? 'memory') === 'memory') {
-    // The library refuses this too (naming its own options); the CLI names its flags.
-    throw new ArgumentError(
-      v['secret-file'] === undefined ? 'TOLLGATE_POWTCP_SECRET' : '--secret-file',
-      'a shared key secret needs a shared store (--store redis://HOST:PORT); with --store memory every instance would accept each solution once',
-    );
+  const limits: { -readonly [K in keyof PowtcpLimitOverrides]: PowtcpLimitOverrides[K] } = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof LIMIT_FLAGS, string][]) {
+    const text = v[flag.slice(2) as keyof typeof v] as string | undefined;
+    if (text === undefined) continue;
+    const spec: LimitSpec = POWTCP.specs[key];
+    limits[key] =
+      spec.real === true
+        ? (numOption(flag, text, spec.min, spec.max) as number)
+        : parseIntegerFlag(flag, text, spec.min, spec.max);
   }
+  // Relations between limits (floor <= ceiling) are checked here, so errors name the flags.
+  powtcpLimits(limits, { names: LIMIT_FLAGS });
+  const secret = readSecret(v['secret-file']);
   const referenceDifficulty = intOption('--difficulty', v.difficulty, 1, POWTCP_LIMITS.maxDifficultyCeiling);
+  const secretFlag = v['secret-file'] === undefined ? 'TOLLGATE_POWTCP_SECRET' : '--secret-file';
+  // The edge subscribers first, so that the service's first log lines reach them. Started
+  // directly rather than through observeFromFlags, which announces the metrics address on
+  // stderr: with --json-logs every stderr line stays JSON, and scripts read the address from
+  // stdout.
+  const level = v['log-level'] ?? 'info';
+  if (!isLogLevel(level)) throw new ArgumentError('--log-level', 'expected debug, info, warn or error');
+  const metricsAt = v.metrics === undefined ? undefined : parseEndpoint(v.metrics, '--metrics');
+  const edge = await startObservability({
+    services: ['powtcp'],
+    jsonLogs: v['json-logs'] === true,
+    logLevel: level,
+    ...(metricsAt === undefined ? {} : { metrics: { host: metricsAt.host, port: metricsAt.port } }),
+  });
   const service = await startPowtcpService({
     listen: parseEndpoint(v.listen ?? '127.0.0.1:8765', '--listen'),
     mode: mode as AdmissionMode,
     store: v.store ?? 'memory',
     limits,
-    logger,
     ...(v.quotes === undefined ? {} : { quotes: loadQuotes(v.quotes) }),
     ...(secret === undefined ? {} : { secret }),
     ...(referenceDifficulty === undefined ? {} : { referenceDifficulty }),
     ...(v['public-address'] === undefined
       ? {}
       : { publicAddress: parseEndpoint(v['public-address'], '--public-address') }),
-    ...(v.metrics === undefined ? {} : { metrics: parseEndpoint(v.metrics, '--metrics') }),
+  }).catch(async (err: unknown) => {
+    await edge.close();
+    throw asFlagError(err, secretFlag);
   });
   process.stdout.write(`powtcp listening on ${formatEndpoint(service.address)}\n`);
-  if (service.metricsAddress !== undefined) {
-    process.stdout.write(`metrics on http://${formatEndpoint(service.metricsAddress)}/metrics\n`);
+  // Also on stdout, where scripts (the attack lab, the tests) read the listening line.
+  if (edge.metricsAddress !== undefined) {
+    process.stdout.write(`metrics on http://${formatEndpoint(edge.metricsAddress)}/metrics\n`);
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -180,8 +222,9 @@ async function serve(argv: string[]): Promise<number> {
     // A parent that spawned the server over IPC (the benchmark) stops it by disconnecting.
     process.once('disconnect', stop);
   });
-  logger.info('powtcp stopping');
+  obs.log('info', 'powtcp stopping');
   await service.close();
+  await edge.close();
   return 0;
 }
 

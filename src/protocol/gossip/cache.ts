@@ -5,12 +5,14 @@
  *   messages"), so a flood of large items cannot grow memory.
  * - `SeenSet`: message ids seen recently, for duplicate suppression. Bounded by time, not by
  *   count: a count bound would let a flood push honest ids out and have them delivered twice.
- *   A hard cap protects memory; when it is reached new ids are refused instead.
+ *   A hard cap protects memory; when it is reached, a link below its fair share takes the
+ *   place of the heaviest link's oldest id, and a link at its share has its new ids refused.
  */
 
 export interface CachedItem {
   readonly key: string;
   readonly id: Uint8Array;
+  readonly salt: bigint;
   readonly dataType: number;
   readonly data: Uint8Array;
   /** The TTL this peer forwards the item with (already decremented; 0 = unlimited). */
@@ -75,9 +77,14 @@ export class KnowledgeCache {
   }
 }
 
+/** Owner of seen ids that came from no link (local announcements). */
+export const LOCAL_OWNER = -1;
+
 export class SeenSet {
-  // Insertion order is expiry order because every id gets the same lifetime.
-  private readonly expires = new Map<string, number>();
+  // Per owner (the link an id came from), insertion order is expiry order because every id
+  // gets the same lifetime.
+  private readonly byOwner = new Map<number, Map<string, number>>();
+  private readonly owners = new Map<string, number>();
 
   constructor(
     private readonly ttlMs: number,
@@ -85,31 +92,66 @@ export class SeenSet {
   ) {}
 
   get size(): number {
-    return this.expires.size;
+    return this.owners.size;
+  }
+
+  /** Ids held for `owner` right now. */
+  held(owner: number): number {
+    return this.byOwner.get(owner)?.size ?? 0;
   }
 
   has(key: string, now: number): boolean {
-    const at = this.expires.get(key);
-    return at !== undefined && at > now;
+    const owner = this.owners.get(key);
+    if (owner === undefined) return false;
+    return (this.byOwner.get(owner)?.get(key) ?? 0) > now;
   }
 
-  /** Marks `key` seen until now + ttl; false when the set is full (the caller refuses the item). */
-  add(key: string, now: number): boolean {
+  /**
+   * Marks `key` seen until now + ttl on behalf of `owner`. When the set is full, an owner below
+   * its fair share (max / owners) takes the place of the oldest id of the heaviest owner, so a
+   * link that floods the set pushes out only its own ids, never another link's (issue 10);
+   * false when `owner` is at or above its share (the caller refuses the item).
+   */
+  add(key: string, now: number, owner: number = LOCAL_OWNER): boolean {
     this.prune(now);
-    if (this.expires.has(key)) return true;
-    if (this.expires.size >= this.max) return false;
-    this.expires.set(key, now + this.ttlMs);
+    if (this.owners.has(key)) return true;
+    if (this.owners.size >= this.max) {
+      const holders = this.byOwner.size + (this.byOwner.has(owner) ? 0 : 1);
+      if (this.held(owner) >= Math.floor(this.max / holders)) return false;
+      let heaviest: Map<string, number> | undefined;
+      for (const ids of this.byOwner.values())
+        if (heaviest === undefined || ids.size > heaviest.size) heaviest = ids;
+      const oldest = heaviest?.keys().next().value;
+      if (oldest === undefined) return false;
+      this.delete(oldest);
+    }
+    let ids = this.byOwner.get(owner);
+    if (ids === undefined) {
+      ids = new Map();
+      this.byOwner.set(owner, ids);
+    }
+    ids.set(key, now + this.ttlMs);
+    this.owners.set(key, owner);
     return true;
   }
 
   delete(key: string): void {
-    this.expires.delete(key);
+    const owner = this.owners.get(key);
+    if (owner === undefined) return;
+    this.owners.delete(key);
+    const ids = this.byOwner.get(owner);
+    ids?.delete(key);
+    if (ids?.size === 0) this.byOwner.delete(owner);
   }
 
   prune(now: number): void {
-    for (const [key, at] of this.expires) {
-      if (at > now) break;
-      this.expires.delete(key);
+    for (const [owner, ids] of this.byOwner) {
+      for (const [key, at] of ids) {
+        if (at > now) break;
+        ids.delete(key);
+        this.owners.delete(key);
+      }
+      if (ids.size === 0) this.byOwner.delete(owner);
     }
   }
 }

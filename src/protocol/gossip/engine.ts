@@ -33,6 +33,7 @@ import {
   onPeerOpen,
   onPeerRequest,
   onPeerResponse,
+  onProbeResult,
   onSolved,
   onSolveFailed,
   onVerificationRequest,
@@ -87,6 +88,9 @@ export class GossipEngine {
         break;
       case 'solved':
         onSolved(s, event.link, event.nonce, event.solution);
+        break;
+      case 'probe-result':
+        onProbeResult(s, event.address, event.identity, event.ok);
         break;
       case 'solve-failed':
         onSolveFailed(s, event.link, event.nonce);

@@ -32,12 +32,11 @@ export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
     s.count('ERR_GOSSIP_ITEM_TOO_LARGE');
     return;
   }
-  const id = itemId(msg.dataType, msg.data);
+  // A module that announces the same bytes twice means it (issue 10): each ANNOUNCE is a new
+  // item, told apart by a random salt inside the id's hash input.
+  const salt = s.deps.random.u64();
+  const id = itemId(msg.dataType, salt, msg.data);
   const key = keyOf(id);
-  if (s.state.seen.has(key, s.now) || s.state.pending.has(key)) {
-    s.count('gossip_announce_duplicate');
-    return;
-  }
   if (!s.state.seen.add(key, s.now)) {
     s.count('ERR_GOSSIP_SEEN_FULL');
     return;
@@ -50,7 +49,7 @@ export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
   if (subs !== undefined) {
     for (const other of subs) if (other !== conn) notifyConn(s, other, key, msg.dataType, msg.data);
   }
-  spread(s, { key, id, dataType: msg.dataType, data: msg.data, ttl: msg.ttl, told: new Set() });
+  spread(s, { key, id, salt, dataType: msg.dataType, data: msg.data, ttl: msg.ttl, told: new Set() });
 }
 
 export function onPush(s: Step, link: LinkId, msg: Push): void {
@@ -67,9 +66,11 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   st.wanted.delete(key);
   const subs = st.subscribers.get(msg.dataType);
   if (subs === undefined || subs.size === 0) {
-    // "items of a type that no local module subscribed to are not forwarded"
-    st.seen.add(key, s.now);
+    // "items of a type that no local module subscribed to are not forwarded". Not marked
+    // seen: such pushes would fill the seen set at no charge and make honest items of
+    // subscribed types undeliverable (issue 10); they cost the sender its unwanted budget.
     s.count('gossip_unsubscribed');
+    chargeUnwanted(s, link);
     return;
   }
   if (st.pending.size >= s.deps.params.maxPending) {
@@ -77,8 +78,10 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
     s.count('ERR_GOSSIP_PENDING_FULL');
     return;
   }
-  if (!st.seen.add(key, s.now)) {
+  if (!st.seen.add(key, s.now, link)) {
+    // This link is at its share of a full seen set: its item is refused, no one else's.
     s.count('ERR_GOSSIP_SEEN_FULL');
+    chargeUnwanted(s, link);
     return;
   }
   // Copy: the frame buffer belongs to the transport.
@@ -86,6 +89,7 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   const item: PendingItem = {
     key,
     id: msg.id,
+    salt: msg.salt,
     dataType: msg.dataType,
     data,
     ttl: msg.ttl,
@@ -97,11 +101,36 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   };
   st.pending.set(key, item);
   s.count('gossip_received');
+  // Pending validations are shared fairly: a subscriber holds at most its share of
+  // `maxPending`. One that sits on its share (a module that never answers) is not consulted on
+  // new items until it answers or they time out, so it cannot starve the subscribers that do
+  // answer (issue 10: one silent module let a well-behaved one get 1,024 of 10,000 items).
+  const share = Math.max(1, Math.ceil(s.deps.params.maxPending / subs.size));
   for (const conn of subs) {
+    if (st.api.get(conn)!.pending.size >= share) {
+      s.count('ERR_GOSSIP_SUBSCRIBER_BEHIND');
+      continue;
+    }
     const messageId = notifyConn(s, conn, key, msg.dataType, data);
     if (messageId !== undefined) item.waiting.set(conn, messageId);
   }
   if (item.waiting.size === 0) st.pending.delete(key);
+}
+
+/**
+ * Pushes we cannot use (types nobody here subscribed to, items beyond the link's seen-set
+ * share) cost decoding and a hash each; a link gets `maxUnwantedPerLink` of them per
+ * `seenTtlMs` and is closed beyond that (ERR_GOSSIP_FLOOD). Honest neighbours send some: they
+ * push every type they carry, not knowing ours.
+ */
+function chargeUnwanted(s: Step, linkId: LinkId): void {
+  const link = s.state.links.get(linkId);
+  if (link === undefined) return;
+  if (s.now - link.unwantedSince >= s.deps.params.seenTtlMs) {
+    link.unwantedSince = s.now;
+    link.unwanted = 0;
+  }
+  if (++link.unwanted > s.deps.params.maxUnwantedPerLink) dropLink(s, link, 'ERR_GOSSIP_FLOOD', false);
 }
 
 /** Sends a NOTIFICATION with a fresh message ID unique among the connection's pending ones. */
@@ -181,7 +210,15 @@ function acceptItem(s: Step, item: PendingItem): void {
     s.count('gossip_ttl_end');
     return;
   }
-  spread(s, { key: item.key, id: item.id, dataType: item.dataType, data: item.data, ttl, told: item.told });
+  spread(s, {
+    key: item.key,
+    id: item.id,
+    salt: item.salt,
+    dataType: item.dataType,
+    data: item.data,
+    ttl,
+    told: item.told,
+  });
 }
 
 function forgetPendingIds(s: Step, item: PendingItem): void {
@@ -192,11 +229,20 @@ function forgetPendingIds(s: Step, item: PendingItem): void {
 /** Caches the item and pushes it to `degree` random neighbours that have not told us they have it. */
 function spread(
   s: Step,
-  item: { key: string; id: Uint8Array; dataType: number; data: Uint8Array; ttl: number; told: Set<LinkId> },
+  item: {
+    key: string;
+    id: Uint8Array;
+    salt: bigint;
+    dataType: number;
+    data: Uint8Array;
+    ttl: number;
+    told: Set<LinkId>;
+  },
 ): void {
   const cached: CachedItem = {
     key: item.key,
     id: item.id,
+    salt: item.salt,
     dataType: item.dataType,
     data: item.data,
     ttl: item.ttl,
@@ -214,6 +260,7 @@ function spread(
     ttl: item.ttl,
     dataType: item.dataType,
     id: item.id,
+    salt: item.salt,
     data: item.data,
   });
   for (const link of targets.slice(0, s.deps.params.degree)) {
@@ -274,6 +321,7 @@ export function onIWant(s: Step, link: LinkId, msg: IWant): void {
         ttl: item.ttl,
         dataType: item.dataType,
         id: item.id,
+        salt: item.salt,
         data: item.data,
       }),
     });

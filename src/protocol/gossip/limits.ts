@@ -32,6 +32,12 @@ export interface GossipParams {
   readonly maxServesPerItem: number;
   /** Most verified peers remembered in the known-peers list. */
   readonly maxKnownPeers: number;
+  /** Most known peers (and offered addresses) from one address group (IPv4 /16, IPv6 /32). */
+  readonly maxKnownPerGroup: number;
+  /** Probes (dial-backs of a HELLO's address) in flight at once. */
+  readonly maxProbes: number;
+  /** An address is probed at most once per this period, whoever claims it. */
+  readonly probeBackoffMs: number;
   /** Most offered (not yet verified) addresses kept for dialling. */
   readonly maxCandidates: number;
   /** Peers asked for in a PEER REQUEST (u8 on the wire). */
@@ -56,6 +62,12 @@ export interface GossipParams {
   readonly powBits: number;
   /** VERIFICATION REQUESTs (incl. PEER RESPONSE challenges) answered per link; more close it. */
   readonly maxSolvesPerLink: number;
+  /** PoW solves for peers running at once (one global queue for every link). */
+  readonly maxSolving: number;
+  /** Solves waiting for a place; a request beyond this closes its link (ERR_GOSSIP_SOLVE_BUSY). */
+  readonly maxSolveQueue: number;
+  /** Pushes we cannot use (unsubscribed type, over the seen-set share) per link per seenTtlMs; more close it. */
+  readonly maxUnwantedPerLink: number;
   /** Invalid items (V = 0) from one link before it is closed and forgotten. */
   readonly invalidLimit: number;
   /** Bootstrapper: a listed peer not seen again (re-join) for this long is dropped. */
@@ -80,6 +92,9 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   maxServesPerItem: 3,
   maxKnownPeers: 1_000,
   maxCandidates: 1_000,
+  maxKnownPerGroup: 8,
+  maxProbes: 8,
+  probeBackoffMs: 60_000,
   peerRequestLimit: 60,
   peerExchangeMs: 10_000,
   peerRequestMinIntervalMs: 1_000,
@@ -91,6 +106,9 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   verifiedTtlMs: 3_600_000,
   powBits: 24,
   maxSolvesPerLink: 2,
+  maxSolving: 2,
+  maxUnwantedPerLink: 100_000,
+  maxSolveQueue: 64,
   invalidLimit: 3,
   peerTtlMs: 900_000,
   bootstrapLinkMs: 180_000,
@@ -108,4 +126,6 @@ export const GOSSIP_SERVICE_LIMITS = {
   dialTimeoutMs: 10_000,
   /** Bytes queued to one peer link; a peer that does not read beyond this is cut off. */
   maxLinkBufferedBytes: 8 * 1024 * 1024,
+  /** Open membership: parsed public keys of peers kept, so a reconnecting peer is not parsed again. */
+  maxOpenTrustKeys: 4096,
 } as const;

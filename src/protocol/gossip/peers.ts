@@ -23,6 +23,7 @@ import {
   type PeerResponse,
   type VerificationRequest,
   type VerificationResponse,
+  verificationBinding,
   verificationPowParts,
   verificationPowPrefix,
   type PeerAddress as WireAddress,
@@ -100,12 +101,18 @@ export function onPeerOpen(
     challenge: undefined,
     peerRequest: undefined,
     lastPeerRequestServed: Number.NEGATIVE_INFINITY,
+    claimed: undefined,
+    helloSeen: false,
     solves: 0,
     solving: false,
+    deferredSolve: undefined,
     invalid: 0,
+    unwanted: 0,
+    unwantedSince: s.now,
     gotPeerResponse: false,
   };
   st.links.set(link.id, link);
+  s.count('gossip_links_opened');
   s.emit({
     kind: 'peer-send',
     link: link.id,
@@ -125,34 +132,77 @@ export function onPeerOpen(
 }
 
 export function onHello(s: Step, link: Link, msg: Hello): void {
+  // One HELLO per link, one listen address per identity: a peer that re-sends HELLO with new
+  // addresses does not get to fill our known list with them (issue 10).
+  if (link.helloSeen) {
+    s.count('ERR_GOSSIP_HELLO_REPEATED');
+    return;
+  }
+  link.helloSeen = true;
   // A dialled peer is known by the address we reached it on; HELLO matters for inbound links.
   if (link.dialled !== undefined) return;
-  link.listen = fromWire(msg.listen);
+  link.claimed = fromWire(msg.listen);
   if (link.verified) markKnown(s, link);
 }
 
 export function onVerificationRequest(s: Step, link: Link, msg: VerificationRequest): void {
+  // The one who dialled proves first: on a link a stranger opened to us, we solve its puzzle
+  // only once it solved ours, so that our CPU is never spent before the stranger spent as
+  // much (issue 10: VERIFICATION REQUEST as a CPU amplifier). A link we dialled goes to a peer
+  // we chose; we answer at once, and the two proofs cannot wait on each other.
+  if (link.dialled === undefined && !link.verified && !link.bootstrap) {
+    if (link.deferredSolve !== undefined || link.solving) {
+      dropLink(s, link, 'ERR_GOSSIP_TOO_MANY_REQUESTS', false);
+      return;
+    }
+    link.deferredSolve = msg.nonce;
+    return;
+  }
   askSolve(s, link, msg.nonce);
 }
 
 function askSolve(s: Step, link: Link, nonce: bigint): void {
-  // Each solve costs us 2^24 hashes on average: a peer gets a fixed number per link.
+  // Each solve costs us 2^pow_bits hashes on average: a peer gets a fixed number per link.
   if (link.solving || link.solves >= s.deps.params.maxSolvesPerLink) {
     dropLink(s, link, 'ERR_GOSSIP_TOO_MANY_REQUESTS', false);
     return;
   }
+  const st = s.state;
+  if (st.solving.size >= s.deps.params.maxSolving && st.solveQueue.length >= s.deps.params.maxSolveQueue) {
+    dropLink(s, link, 'ERR_GOSSIP_SOLVE_BUSY', false);
+    return;
+  }
   link.solves++;
   link.solving = true;
-  s.emit({
-    kind: 'solve',
-    link: link.id,
-    nonce,
-    prefix: verificationPowPrefix(nonce),
-    bits: s.deps.params.powBits,
-  });
+  st.solveQueue.push({ link: link.id, nonce });
+  pumpSolves(s);
+}
+
+/** Starts queued solves while fewer than `maxSolving` run: one global queue for every link. */
+function pumpSolves(s: Step): void {
+  const st = s.state;
+  while (st.solving.size < s.deps.params.maxSolving) {
+    const next = st.solveQueue.shift();
+    if (next === undefined) return;
+    const link = st.links.get(next.link);
+    // A link closed while it waited is simply skipped: nothing was spent on it.
+    if (link === undefined) continue;
+    st.solving.add(link.id);
+    s.count('gossip_solves');
+    s.emit({
+      kind: 'solve',
+      link: link.id,
+      nonce: next.nonce,
+      // Bound to the asker (verifier) and us (prover): not solvable on anyone else's behalf.
+      prefix: verificationPowPrefix(next.nonce, verificationBinding(link.identity, s.deps.identity)),
+      bits: s.deps.params.powBits,
+    });
+  }
 }
 
 export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigint): void {
+  s.state.solving.delete(linkId);
+  pumpSolves(s);
   const link = s.state.links.get(linkId);
   if (link === undefined) return;
   link.solving = false;
@@ -164,11 +214,13 @@ export function onSolved(s: Step, linkId: LinkId, nonce: bigint, solution: bigin
 }
 
 /**
- * The solver gave up (its pool was busy, or it failed): the peer will not get its proof, so
- * the link cannot become a neighbour link. Closed now rather than left "solving", which would
- * also exempt it from the verification timeout.
+ * The solver gave up (its pool was busy, the link closed and the solve was cancelled, or it
+ * failed): the peer will not get its proof, so the link cannot become a neighbour link. Closed
+ * now rather than left "solving", which would also exempt it from the verification timeout.
  */
 export function onSolveFailed(s: Step, linkId: LinkId, _nonce: bigint): void {
+  s.state.solving.delete(linkId);
+  pumpSolves(s);
   const link = s.state.links.get(linkId);
   if (link === undefined) return;
   link.solving = false;
@@ -186,7 +238,10 @@ export function onVerificationResponse(
     return;
   }
   // Seed 002: SHA-256 of the whole VERIFICATION RESPONSE, as received, has >= 24 leading zero bits.
-  const { challenge, nonce } = verificationPowParts(frame);
+  const { challenge, nonce } = verificationPowParts(
+    frame,
+    verificationBinding(s.deps.identity, link.identity),
+  );
   if (!s.deps.verifyPow(challenge, nonce, s.deps.params.powBits)) {
     dropLink(s, link, 'ERR_GOSSIP_POW_INVALID', false);
     return;
@@ -196,38 +251,122 @@ export function onVerificationResponse(
   s.state.verifiedIds.set(link.identity, s.now + s.deps.params.verifiedTtlMs);
   s.count('gossip_peer_verified');
   markKnown(s, link);
+  const deferred = link.deferredSolve;
+  if (deferred !== undefined) {
+    link.deferredSolve = undefined;
+    askSolve(s, link, deferred);
+  }
 }
 
-/** Puts a verified peer with a known listen address into the known-peers list. */
+/**
+ * Puts a verified peer into the known-peers list under its identity. Its address is one we
+ * dialled and reached that identity on: the address we dialled, or the one its HELLO claimed
+ * once a probe (a dial back) found the same identity there. So a peer cannot have us list,
+ * hand out or dial an address that is not its own (issue 10: a reflection of our dials onto
+ * third parties, and known lists filled with one attacker's made-up addresses).
+ */
 function markKnown(s: Step, link: Link): void {
-  if (link.listen === undefined || link.bootstrap) return;
-  const key = addressKey(link.listen);
-  s.state.candidates.delete(key);
-  const entry = s.state.known.get(key);
-  if (entry !== undefined) {
-    entry.identity = link.identity;
-    entry.lastSeen = s.now;
+  if (link.bootstrap) return;
+  if (link.dialled !== undefined) {
+    addKnown(s, link.identity, link.dialled);
     return;
   }
-  if (s.state.known.size >= s.deps.params.maxKnownPeers) evictOldestKnown(s);
-  s.state.known.set(key, { address: link.listen, identity: link.identity, lastSeen: s.now });
+  const claimed = link.claimed;
+  if (claimed === undefined) return;
+  const key = addressKey(claimed);
+  const entry = s.state.known.get(link.identity);
+  if (entry !== undefined && addressKey(entry.address) === key) {
+    entry.lastSeen = s.now;
+    link.listen = entry.address;
+    return;
+  }
+  const st = s.state;
+  const last = st.probedAt.get(key);
+  if (st.probes.has(key) || (last !== undefined && s.now - last < s.deps.params.probeBackoffMs)) {
+    s.count('gossip_probe_skipped');
+    return;
+  }
+  if (st.probes.size >= s.deps.params.maxProbes) {
+    s.count('gossip_probe_skipped');
+    return;
+  }
+  st.probes.set(key, link.identity);
+  st.probedAt.set(key, s.now);
+  s.emit({ kind: 'probe', address: claimed, identity: link.identity });
+  s.count('gossip_probe');
 }
 
-function evictOldestKnown(s: Step): void {
+/** A probe came back: `ok` when `address` answered as `identity`. */
+export function onProbeResult(s: Step, address: Endpoint, identity: string, ok: boolean): void {
+  const key = addressKey(address);
+  if (s.state.probes.get(key) !== identity) return;
+  s.state.probes.delete(key);
+  if (!ok) {
+    s.count('ERR_GOSSIP_PROBE_FAILED');
+    return;
+  }
+  addKnown(s, identity, address);
+  for (const link of s.state.links.values()) if (link.identity === identity) link.listen = address;
+}
+
+/** The address group of an IP: IPv4 /16, IPv6 /32 (the idea of Bitcoin's addrman buckets). */
+export function knownGroup(address: Endpoint): string {
+  const b = hostBytes(address.host);
+  // Loopback is one machine's own test network: every port its own group, or a local testbed
+  // of more than maxKnownPerGroup peers could not list them all.
+  if ((b.length === 4 && b[0] === 127) || address.host === '::1') return `lo:${address.host}:${address.port}`;
+  return b.length === 4 ? `4:${b[0]}.${b[1]}` : `6:${Buffer.from(b.subarray(0, 4)).toString('hex')}`;
+}
+
+function addKnown(s: Step, identity: string, address: Endpoint): void {
+  const st = s.state;
+  const key = addressKey(address);
+  st.candidates.delete(key);
+  // One identity per address, one address per identity: the newest proof wins.
+  const holder = st.knownByAddress.get(key);
+  if (holder !== undefined && holder !== identity) forgetKnown(s, holder);
+  const entry = st.known.get(identity);
+  if (entry !== undefined) forgetKnown(s, identity);
+  const group = knownGroup(address);
+  let inGroup = 0;
+  for (const e of st.known.values()) if (e.group === group) inGroup++;
+  // A full group (or list) makes room from its least recently seen peer we are not linked to;
+  // with none, the newcomer is not listed (its link is unaffected).
+  if (inGroup >= s.deps.params.maxKnownPerGroup && !evictOldestKnown(s, group)) {
+    s.count('gossip_known_group_full');
+    return;
+  }
+  if (st.known.size >= s.deps.params.maxKnownPeers && !evictOldestKnown(s, undefined)) {
+    s.count('gossip_known_full');
+    return;
+  }
+  st.known.set(identity, { address, identity, group, lastSeen: s.now });
+  st.knownByAddress.set(key, identity);
+}
+
+function forgetKnown(s: Step, identity: string): void {
+  const entry = s.state.known.get(identity);
+  if (entry === undefined) return;
+  s.state.known.delete(identity);
+  s.state.knownByAddress.delete(addressKey(entry.address));
+}
+
+/** Evicts the least recently seen known peer (of `group`, if given) that we are not linked to. */
+function evictOldestKnown(s: Step, group: string | undefined): boolean {
+  const linked = new Set<string>();
+  for (const link of s.state.links.values()) linked.add(link.identity);
   let oldest: string | undefined;
   let at = Number.POSITIVE_INFINITY;
-  for (const [key, entry] of s.state.known) {
-    if (entry.lastSeen < at && !isConnected(s, key)) {
+  for (const entry of s.state.known.values()) {
+    if (group !== undefined && entry.group !== group) continue;
+    if (entry.lastSeen < at && !linked.has(entry.identity)) {
       at = entry.lastSeen;
-      oldest = key;
+      oldest = entry.identity;
     }
   }
-  if (oldest !== undefined) s.state.known.delete(oldest);
-}
-
-function isConnected(s: Step, key: string): boolean {
-  for (const link of s.state.links.values()) if (link.listen && addressKey(link.listen) === key) return true;
-  return false;
+  if (oldest === undefined) return false;
+  forgetKnown(s, oldest);
+  return true;
 }
 
 export function sendPeerRequest(s: Step, link: Link): void {
@@ -250,13 +389,7 @@ export function onPeerRequest(s: Step, link: Link, msg: PeerRequest): void {
   link.lastPeerRequestServed = s.now;
   // Only verified peers are handed out (seed 002; issue: "a bootstrapper that only hands out
   // verified peers"), never the asker itself.
-  const own = link.listen === undefined ? undefined : addressKey(link.listen);
-  const pool = [...s.state.known.entries()].filter(([key, e]) => key !== own && e.identity !== link.identity);
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = s.deps.random.int(i + 1);
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-  }
-  const chosen = pool.slice(0, msg.limit).map(([, e]) => e.address);
+  const chosen = diversePick(s, link.identity, msg.limit);
   let challenge = 0n;
   if (!link.verified && link.challenge === undefined) {
     link.challenge = freshNonce(s);
@@ -278,6 +411,48 @@ export function onPeerRequest(s: Step, link: Link, msg: PeerRequest): void {
   s.count('gossip_peer_request_served');
 }
 
+/**
+ * Up to `limit` known peers other than `asker`, drawn from as many address groups as there
+ * are: one from each group in random order, then a second from each, and so on. A newcomer
+ * thus learns peers from across the network even when one group (one attacker's addresses)
+ * holds most of the list (issue 10; the idea of Bitcoin's addrman buckets).
+ */
+function diversePick(s: Step, asker: string, limit: number): Endpoint[] {
+  const groups = new Map<string, Endpoint[]>();
+  for (const e of s.state.known.values()) {
+    if (e.identity === asker) continue;
+    let list = groups.get(e.group);
+    if (list === undefined) {
+      list = [];
+      groups.set(e.group, list);
+    }
+    list.push(e.address);
+  }
+  const lists = [...groups.values()];
+  shuffle(s, lists);
+  for (const list of lists) shuffle(s, list);
+  const out: Endpoint[] = [];
+  for (let round = 0; out.length < limit; round++) {
+    let any = false;
+    for (const list of lists) {
+      const a = list[round];
+      if (a === undefined) continue;
+      any = true;
+      out.push(a);
+      if (out.length >= limit) break;
+    }
+    if (!any) break;
+  }
+  return out;
+}
+
+function shuffle<T>(s: Step, list: T[]): void {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = s.deps.random.int(i + 1);
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+}
+
 export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   const req = link.peerRequest;
   if (req === undefined || req.nonce !== msg.nonce || s.now - req.at > s.deps.params.verifyTimeoutMs) {
@@ -290,17 +465,29 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   }
   link.gotPeerResponse = true;
   const own = addressKey(s.deps.listen);
+  const before = s.state.candidates.size;
+  const perGroup = new Map<string, number>();
+  for (const a of s.state.candidates.values()) {
+    const g = knownGroup(a);
+    perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
+  }
   for (const wire of msg.peers.slice(0, req.left)) {
     req.left--;
     const address = fromWire(wire);
     const key = addressKey(address);
-    if (key === own || s.state.known.has(key) || s.state.candidates.has(key)) continue;
+    if (key === own || s.state.knownByAddress.has(key) || s.state.candidates.has(key)) continue;
+    // Offered addresses are capped per group too: one responder cannot fill our candidates
+    // with one network's addresses.
+    const g = knownGroup(address);
+    if ((perGroup.get(g) ?? 0) >= s.deps.params.maxKnownPerGroup) continue;
+    perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
     if (s.state.candidates.size >= s.deps.params.maxCandidates) {
       const first = s.state.candidates.keys().next().value;
       if (first !== undefined) s.state.candidates.delete(first);
     }
     s.state.candidates.set(key, address);
   }
+  if (s.state.candidates.size > before) s.state.joinDelayMs = s.deps.params.joinRetryMs;
   if (msg.challenge !== 0n) askSolve(s, link, msg.challenge);
 }
 
@@ -312,13 +499,15 @@ export function dropLink(s: Step, link: Link, code: string, forget: boolean): vo
   s.count(code);
   if (forget) {
     if (link.listen !== undefined) forgetAddress(s, link.listen);
+    forgetKnown(s, link.identity);
     s.state.verifiedIds.delete(link.identity);
   }
 }
 
 export function forgetAddress(s: Step, address: Endpoint): void {
   const key = addressKey(address);
-  s.state.known.delete(key);
+  const holder = s.state.knownByAddress.get(key);
+  if (holder !== undefined) forgetKnown(s, holder);
   s.state.candidates.delete(key);
 }
 
@@ -358,6 +547,7 @@ export function heartbeatPeers(s: Step): void {
     if (link.bootstrap && link.gotPeerResponse && !link.solving) {
       st.links.delete(link.id);
       s.emit({ kind: 'peer-close', link: link.id, code: 'gossip_bootstrap_done' });
+      s.count('gossip_bootstrap_done');
     } else if (!link.verified && s.now - link.openedAt > p.verifyTimeoutMs && !link.solving) {
       dropLink(s, link, 'ERR_GOSSIP_VERIFY_TIMEOUT', false);
     } else if (link.bootstrap && s.now - link.openedAt > p.verifyTimeoutMs) {
@@ -366,7 +556,9 @@ export function heartbeatPeers(s: Step): void {
   }
   if (s.deps.isBootstrapper) {
     // Leases in all but name: a listed peer must re-join to stay listed (seed 003 later).
-    for (const [key, entry] of st.known) if (s.now - entry.lastSeen > p.peerTtlMs) st.known.delete(key);
+    for (const entry of [...st.known.values()])
+      if (s.now - entry.lastSeen > p.peerTtlMs) forgetKnown(s, entry.identity);
+    for (const [key, at] of st.probedAt) if (s.now - at >= p.probeBackoffMs) st.probedAt.delete(key);
     for (const link of [...st.links.values()]) {
       if (s.now - link.openedAt > p.bootstrapLinkMs)
         dropLink(s, link, 'gossip_bootstrap_link_expired', false);
@@ -376,11 +568,12 @@ export function heartbeatPeers(s: Step): void {
   const current = neighbours(s);
   // Refresh our own entries for peers we are connected to, so that they are not evicted.
   for (const link of st.links.values()) {
-    if (link.verified && link.listen !== undefined) {
-      const entry = st.known.get(addressKey(link.listen));
+    if (link.verified) {
+      const entry = st.known.get(link.identity);
       if (entry !== undefined) entry.lastSeen = s.now;
     }
   }
+  for (const [key, at] of st.probedAt) if (s.now - at >= p.probeBackoffMs) st.probedAt.delete(key);
   const pendingLinks = [...st.links.values()].filter((l) => !l.verified).length;
   let missing = p.degree - current.length - st.dialling.size - pendingLinks;
   const connected = new Set<string>();
@@ -388,7 +581,7 @@ export function heartbeatPeers(s: Step): void {
   const own = addressKey(s.deps.listen);
   const options = [
     ...st.candidates.entries(),
-    ...[...st.known.entries()].map(([k, e]) => [k, e.address] as const),
+    ...[...st.known.values()].map((e) => [addressKey(e.address), e.address] as const),
   ]
     .filter(([key]) => key !== own && !connected.has(key) && !st.dialling.has(key))
     .map(([key, address]) => ({ key, address }));
@@ -396,9 +589,13 @@ export function heartbeatPeers(s: Step): void {
   if (
     bootstrapper !== undefined &&
     !st.bootstrapDialling &&
-    ((missing > 0 && options.length === 0 && s.now - st.lastJoin >= p.joinRetryMs) ||
+    ((missing > 0 && options.length === 0 && s.now - st.lastJoin >= st.joinDelayMs) ||
       s.now - st.lastJoin >= p.rejoinMs)
   ) {
+    // A join made because we are short backs off (doubling up to rejoin_ms) until one brings
+    // an address we did not have: a network smaller than `degree` is not a reason to dial the
+    // bootstrapper every joinRetryMs forever (issue 10).
+    if (missing > 0 && options.length === 0) st.joinDelayMs = Math.min(p.rejoinMs, 2 * st.joinDelayMs);
     // Seed 002: "periodically rejoin the network and get a new peer list from the bootstrap
     // server"; also whenever we are short of neighbours and have no address left to try.
     st.lastJoin = s.now;

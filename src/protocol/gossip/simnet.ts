@@ -16,7 +16,7 @@ import {
   GOSSIP_VALIDATION,
   readU16,
 } from '../../wire/gossip-api.js';
-import { GOSSIP_PUSH, itemId } from '../../wire/gossip-p2p.js';
+import { GOSSIP_PUSH } from '../../wire/gossip-p2p.js';
 import { GossipEngine } from './engine.js';
 import type { GossipParams } from './limits.js';
 import { seededRandom } from './random.js';
@@ -104,7 +104,8 @@ export class SimNet {
     this.byAddress.set(addressKey(bootAddress), BOOT);
     this.bootstrapper = this.makeEngine(BOOT, bootAddress, undefined, true);
     for (let i = 0; i < opts.peers; i++) {
-      const address = { host: `10.${(i >> 14) & 0xff}.${(i >> 6) & 0xff}.${(i & 0x3f) + 1}`, port: 6001 };
+      // Spread over 250 /16 groups, as peers of a real network are.
+      const address = { host: `10.${i % 250}.${Math.floor(i / 250) & 0xff}.1`, port: 6001 };
       this.addresses.push(address);
       this.byAddress.set(addressKey(address), i);
       this.engines.push(this.makeEngine(i, address, bootAddress, false));
@@ -161,11 +162,20 @@ export class SimNet {
 
   /** A local module at `peer` announces an item; returns the item key. */
   announce(peer: number, conn: number, dataType: number, data: Uint8Array, ttl = 0): string {
-    const key = keyOf(itemId(dataType, data));
-    this.hops.set(`${peer}/${key}`, 0);
+    // The id is salted inside the engine; the announced item is the newest one it cached.
+    const engine = this.engine(peer);
+    this.announcing = peer;
     this.apply(peer, { kind: 'api-message', conn, msg: { type: GOSSIP_ANNOUNCE, ttl, dataType, data } });
+    let key: string | undefined;
+    for (const item of engine.state.cache.values()) key = item.key;
+    this.announcing = undefined;
+    if (key === undefined) throw new Error('the announcement was not accepted');
+    this.hops.set(`${peer}/${key}`, 0);
     return key;
   }
+
+  /** The peer whose ANNOUNCE is being applied: its first pushes are hop 0 -> 1. */
+  private announcing: number | undefined;
 
   /** Runs the simulation until `untilMs` of simulated time. */
   run(untilMs: number): void {
@@ -214,7 +224,7 @@ export class SimNet {
         if (type === GOSSIP_PUSH) {
           // The first PUSH to arrive is the one the receiver accepts: hop = sender's + 1.
           const key = keyOf(e.frame.subarray(8, 24));
-          const from = this.hops.get(`${peer}/${key}`);
+          const from = this.hops.get(`${peer}/${key}`) ?? (this.announcing === peer ? 0 : undefined);
           this.queue.push(this.now + end.latency, () => {
             const hk = `${end.remote}/${key}`;
             if (from !== undefined && !this.hops.has(hk)) this.hops.set(hk, from + 1);
@@ -261,6 +271,16 @@ export class SimNet {
         });
         return;
       }
+      case 'probe': {
+        // The dial-back answers with the identity listening there (no link is kept).
+        const target = this.byAddress.get(addressKey(e.address));
+        const latency = target === undefined ? 50 : this.latencyOf(peer, target);
+        const ok = target !== undefined && `peer-${target}` === e.identity;
+        this.queue.push(this.now + 2 * latency, () =>
+          this.apply(peer, { kind: 'probe-result', address: e.address, identity: e.identity, ok }),
+        );
+        return;
+      }
       case 'solve': {
         const solution = this.opts.pow.solve(e.prefix, e.bits);
         this.queue.push(this.now + (this.opts.solveMs ?? 10), () =>
@@ -274,7 +294,7 @@ export class SimNet {
         const verdict = decodeApi(e.frame, 'module');
         if (!verdict.ok || verdict.value.type !== GOSSIP_NOTIFICATION) return;
         const msg = verdict.value;
-        const key = keyOf(itemId(msg.dataType, msg.data));
+        const key = this.engine(peer).state.api.get(e.conn)?.pending.get(msg.messageId)?.key ?? '?';
         this.deliveries.push({
           peer,
           conn: e.conn,

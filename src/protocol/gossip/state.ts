@@ -34,6 +34,13 @@ export type EngineEvent =
   /** The link closed or a send on it failed (seed 002: a failed send removes the peer). */
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly failed: boolean }
   | { readonly kind: 'dial-failed'; readonly address: Endpoint; readonly bootstrap?: boolean }
+  /** A `probe` effect's answer: `ok` when `address` answered the handshake as `identity`. */
+  | {
+      readonly kind: 'probe-result';
+      readonly address: Endpoint;
+      readonly identity: string;
+      readonly ok: boolean;
+    }
   /** The PoW asked for by a `solve` effect is done. */
   | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint }
   /** The PoW asked for by a `solve` effect could not be found (pool busy, aborted, error). */
@@ -46,6 +53,8 @@ export type Effect =
   /** Close the link; the engine has already forgotten it and expects no peer-close for it. */
   | { readonly kind: 'peer-close'; readonly link: LinkId; readonly code: string }
   | { readonly kind: 'dial'; readonly address: Endpoint; readonly bootstrap: boolean }
+  /** Dial `address`, see which identity answers, close; then send back a `probe-result` event. */
+  | { readonly kind: 'probe'; readonly address: Endpoint; readonly identity: string }
   /** Find `solution` with sha256-bits(prefix || solution) >= bits, then send back a `solved` event. */
   | {
       readonly kind: 'solve';
@@ -75,6 +84,8 @@ export interface EngineDeps {
   readonly bootstrapper?: Endpoint;
   /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
   readonly isBootstrapper?: boolean;
+  /** Told of every count as it is made (the shell publishes them as metrics); no IO here. */
+  readonly onCount?: (code: string, n: number) => void;
 }
 
 export interface ApiConn {
@@ -87,6 +98,7 @@ export interface ApiConn {
 export interface PendingItem {
   readonly key: string;
   readonly id: Uint8Array;
+  readonly salt: bigint;
   readonly dataType: number;
   readonly data: Uint8Array;
   /** TTL as received (local announcements: as announced). */
@@ -106,8 +118,11 @@ export interface Link {
   readonly openedAt: number;
   readonly dialled: Endpoint | undefined;
   readonly bootstrap: boolean;
-  /** Where the peer listens: the dialled address, or what its HELLO said. */
+  /** Where the peer listens: the dialled address, or its HELLO's once a probe confirmed it. */
   listen: Endpoint | undefined;
+  /** What its HELLO said, not yet confirmed (inbound links). */
+  claimed: Endpoint | undefined;
+  helloSeen: boolean;
   /** The peer proved its PoW to us (or its identity did recently). */
   verified: boolean;
   /** Our outstanding verification nonce for this peer. */
@@ -116,14 +131,22 @@ export interface Link {
   peerRequest: { nonce: bigint; at: number; left: number } | undefined;
   lastPeerRequestServed: number;
   solves: number;
+  /** A solve for this link is queued or running. */
   solving: boolean;
+  /** A stranger's VERIFICATION REQUEST, answered once it proved its own PoW to us. */
+  deferredSolve: bigint | undefined;
   invalid: number;
+  /** Pushes we could not use, since `unwantedSince` (see items.ts chargeUnwanted). */
+  unwanted: number;
+  unwantedSince: number;
   gotPeerResponse: boolean;
 }
 
 export interface KnownPeer {
   readonly address: Endpoint;
-  identity: string;
+  readonly identity: string;
+  /** addressGroup(address): IPv4 /16, IPv6 /32. */
+  readonly group: string;
   lastSeen: number;
 }
 
@@ -140,16 +163,28 @@ export interface EngineState {
   /** Item key -> when an IWANT for it may be sent again. */
   readonly wanted: Map<string, number>;
   readonly links: Map<LinkId, Link>;
-  /** Verified peers by address key (seed 002's known-peers list). */
+  /** Verified peers by identity (seed 002's known-peers list), each at an address proven its own. */
   readonly known: Map<string, KnownPeer>;
+  /** Address key -> the identity listed there. */
+  readonly knownByAddress: Map<string, string>;
+  /** Probes in flight: address key -> the identity that claimed it. */
+  readonly probes: Map<string, string>;
+  /** Address key -> when it was last probed (one probe per address per probeBackoffMs). */
+  readonly probedAt: Map<string, number>;
   /** Offered addresses, not yet verified, by address key -> when offered. */
   readonly candidates: Map<string, Endpoint>;
   /** Identities that proved a PoW, until when. */
   readonly verifiedIds: Map<string, number>;
   /** Address keys being dialled. */
   readonly dialling: Set<string>;
+  /** Links whose solve is running in the shell (at most `maxSolving`). */
+  readonly solving: Set<LinkId>;
+  /** Solves waiting for a free place, oldest first (at most `maxSolveQueue`). */
+  readonly solveQueue: { readonly link: LinkId; readonly nonce: bigint }[];
   bootstrapDialling: boolean;
   lastJoin: number;
+  /** Wait before the next join made because we are short of neighbours (backs off). */
+  joinDelayMs: number;
   lastPeerExchange: number;
   readonly counters: Counters;
 }
@@ -164,11 +199,17 @@ export function initialState(params: GossipParams): EngineState {
     wanted: new Map(),
     links: new Map(),
     known: new Map(),
+    knownByAddress: new Map(),
+    probes: new Map(),
+    probedAt: new Map(),
     candidates: new Map(),
     verifiedIds: new Map(),
     dialling: new Set(),
+    solving: new Set(),
+    solveQueue: [],
     bootstrapDialling: false,
     lastJoin: Number.NEGATIVE_INFINITY,
+    joinDelayMs: params.joinRetryMs,
     lastPeerExchange: Number.NEGATIVE_INFINITY,
     counters: {},
   };
@@ -195,5 +236,6 @@ export class Step {
   }
   count(code: string, n = 1): void {
     this.state.counters[code] = (this.state.counters[code] ?? 0) + n;
+    this.deps.onCount?.(code, n);
   }
 }

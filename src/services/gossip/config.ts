@@ -44,8 +44,11 @@ export interface GossipConfig {
   readonly bootstrapper: HostPort | undefined;
   /** Address put in HELLO (default: p2p_address); must be an IP literal. */
   readonly advertiseAddress: HostPort | undefined;
-  /** Folder of trusted public keys for the secure channel (out-of-band key exchange, spec). */
-  readonly trustedKeys: string;
+  /**
+   * Folder of the public keys of a closed network (out-of-band key exchange, spec); undefined
+   * for open membership, the default (any key that pays its PoW may link).
+   */
+  readonly trustedKeys: string | undefined;
   readonly params: GossipParams;
   /** Unknown keys in [gossip], as "file:line: key". */
   readonly warnings: readonly string[];
@@ -203,7 +206,14 @@ export function parseGossipConfig(
   if (advertiseAddress !== undefined && isIP(advertiseAddress.host) === 0) {
     throw new ConfigError(file, 'advertise_address', 'must be an IP address (it is sent to other peers)');
   }
-  const trusted = gossip.get('trusted_keys')?.value ?? 'trusted';
+  const trusted = gossip.get('trusted_keys');
+  if (trusted !== undefined && trusted.value === '') {
+    throw new ConfigError(
+      `${file}:${trusted.line}`,
+      'trusted_keys',
+      'empty; name the folder of the public keys of a closed network, or remove the line for open membership',
+    );
+  }
   return {
     file,
     hostkey,
@@ -212,7 +222,7 @@ export function parseGossipConfig(
     apiAddress,
     bootstrapper,
     advertiseAddress,
-    trustedKeys: resolve(baseDir, trusted),
+    trustedKeys: trusted === undefined ? undefined : resolve(baseDir, trusted.value),
     params: params as unknown as GossipParams,
     warnings,
   };

@@ -2,12 +2,15 @@
  * Starting a Gossip peer or bootstrapper from its INI file: config, hostkey, trusted keys,
  * the TCP + secure channel transport, the node. Used by the CLI, the demo and the benchmark.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { closePools } from '../../pow/pool.js';
-import { type IdentityKey, loadPrivateKey, TrustStore } from '../../secure/index.js';
+import { GOSSIP_SERVICE_LIMITS } from '../../protocol/gossip/limits.js';
+import { type IdentityKey, loadPrivateKey, type TrustPolicy, TrustStore } from '../../secure/index.js';
 import { ConfigError, type GossipConfig, loadGossipConfig } from './config.js';
 import { GossipNode, ListenError } from './node.js';
 import { TcpSecureTransport } from './tcp-transport.js';
+import { OpenTrust } from './trust.js';
 
 export interface GossipService {
   readonly config: GossipConfig;
@@ -44,16 +47,18 @@ export async function startGossipService(
       'ERR_CONFIG_HOSTKEY',
     );
   }
-  if (!existsSync(config.trustedKeys)) {
-    throw new ConfigError(
-      file,
-      'trusted_keys',
-      `folder ${config.trustedKeys} does not exist; put the public keys of the peers (and the bootstrapper) you accept there, one PEM file each`,
-    );
-  }
-  const trust = TrustStore.open(config.trustedKeys);
-  const transport = new TcpSecureTransport({ key, trust });
-  const node = new GossipNode({
+  const { trust, mode } = openTrust(file, config, warn);
+  log(mode);
+  let node: GossipNode | undefined;
+  const transport = new TcpSecureTransport({
+    key,
+    trust,
+    // Behind a port-forwarding NAT peers dial the advertised address, which the socket never
+    // shows; the handshake must accept it as ours (issue 10: ERR_HS_WRONG_ADDRESS otherwise).
+    acceptAddresses: () => (node?.advertised === undefined ? [] : [node.advertised]),
+    ...(config.advertiseAddress === undefined ? {} : { checkOwnAddress: false }),
+  });
+  node = new GossipNode({
     params: config.params,
     identity: key.identity,
     transport,
@@ -69,7 +74,7 @@ export async function startGossipService(
     bound = await node.start();
   } catch (error) {
     await node.close();
-    trust.close();
+    trust.close?.();
     if (error instanceof ListenError) {
       const key = error.key === 'p2p_address' ? config.p2pAddressKey : error.key;
       throw new ConfigError(file, key, error.message.slice(error.key.length + 2));
@@ -89,8 +94,50 @@ export async function startGossipService(
     warnings: config.warnings,
     async close() {
       await node.close();
-      trust.close();
+      trust.close?.();
       await closePools();
     },
   };
+}
+
+/**
+ * The membership mode: open (no `trusted_keys`), or closed to the keys of the named folder. A
+ * folder that was asked for must exist and hold at least one usable key; every file in it that
+ * is not one is reported, so that a typo does not silently shrink the network.
+ */
+function openTrust(
+  file: string,
+  config: GossipConfig,
+  warn: (line: string) => void,
+): { trust: TrustPolicy & { close?(): void }; mode: string } {
+  const dir = config.trustedKeys;
+  if (dir === undefined) {
+    return {
+      trust: new OpenTrust(GOSSIP_SERVICE_LIMITS.maxOpenTrustKeys),
+      mode: 'membership open: any key that pays its PoW may link (set trusted_keys for a closed network)',
+    };
+  }
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ConfigError(
+      file,
+      'trusted_keys',
+      `folder ${dir} does not exist; put the public keys of the peers (and the bootstrapper) you accept there, one PEM file each, or remove the line for open membership`,
+    );
+  }
+  for (const name of readdirSync(dir).sort()) {
+    if (!/\.(pem|pub)$/i.test(name))
+      warn(`trusted_keys: ${join(dir, name)} is not a .pem or .pub file (ignored)`);
+  }
+  const trust = TrustStore.open(dir, {
+    onError: (path, error) => warn(`trusted_keys: ${path}: ${error.message} (ignored)`),
+  });
+  if (trust.size === 0) {
+    trust.close();
+    throw new ConfigError(
+      file,
+      'trusted_keys',
+      `folder ${dir} holds no usable public key; a closed network needs at least one (PEM, one key per file), or remove the line for open membership`,
+    );
+  }
+  return { trust, mode: `membership closed: ${trust.size} trusted keys from ${dir}` };
 }

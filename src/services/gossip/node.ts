@@ -14,7 +14,9 @@ import { GOSSIP_SERVICE_LIMITS, type GossipParams } from '../../protocol/gossip/
 import { PriorityEventQueue } from '../../protocol/gossip/queue.js';
 import type { Effect, EngineEvent, Random } from '../../protocol/gossip/state.js';
 import { type Clock, systemClock } from '../../util/clock.js';
+import { EVENTS, type EventName, type GaugeName, isReasonCode, type ReasonCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
+import { type Observer, observer } from '../../util/observe.js';
 import { GOSSIP_VALIDATION } from '../../wire/gossip-api.js';
 import { ApiServer } from './api-server.js';
 import type { HostPort } from './config.js';
@@ -22,6 +24,17 @@ import { solveVerification, verifyVerification } from './pow.js';
 import type { P2PLink, P2PTransport } from './transport.js';
 
 const debug = debuglog('tollgate:gossip');
+
+/** Reason codes that mean an item was dropped (counted as `items_dropped{reason}` too). */
+const ITEM_DROPS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'ERR_GOSSIP_QUEUE_FULL',
+  'ERR_GOSSIP_PENDING_FULL',
+  'ERR_GOSSIP_SEEN_FULL',
+  'ERR_GOSSIP_VALIDATION_TIMEOUT',
+  'ERR_GOSSIP_INVALID_ITEM',
+  'ERR_GOSSIP_SUBSCRIBER_BEHIND',
+  'ERR_GOSSIP_ITEM_TOO_LARGE',
+]);
 
 export interface GossipNodeOptions {
   readonly params: GossipParams;
@@ -52,6 +65,8 @@ export class GossipNode {
   private api: ApiServer | undefined;
   private readonly queue = new PriorityEventQueue<EngineEvent>(GOSSIP_SERVICE_LIMITS.maxQueuedEvents);
   private readonly links = new Map<number, P2PLink>();
+  /** Running solves by link, to cancel them when their link closes. */
+  private readonly solves = new Map<number, AbortController>();
   private nextLink = 1;
   private scheduled = false;
   private lastNeighbours = 0;
@@ -59,13 +74,18 @@ export class GossipNode {
   private readonly abort = new AbortController();
   private closed = false;
   private readonly clock: Clock;
+  private readonly obs: Observer<'gossip' | 'bootstrap'>;
+  private readonly unsample: (() => void)[] = [];
   /** Reason codes counted outside the engine (API framing, queue). */
   readonly counters: Record<string, number> = {};
   api_bound: HostPort | undefined;
   p2p_bound: HostPort | undefined;
+  /** The address put in HELLO, once started. */
+  advertised: Endpoint | undefined;
 
   constructor(private readonly options: GossipNodeOptions) {
     this.clock = options.clock ?? systemClock;
+    this.obs = observer(options.isBootstrapper === true ? 'bootstrap' : 'gossip');
   }
 
   /** Starts the servers and joins; returns the bound addresses. */
@@ -81,9 +101,11 @@ export class GossipNode {
         `p2p_address ${advertise.host} is a wildcard; set [gossip] advertise_address to the address peers should dial`,
       );
     }
+    this.advertised = advertise;
     const bootstrapper =
       o.bootstrapper === undefined ? undefined : await resolveEndpoint(o.bootstrapper, 'bootstrapper');
     this.engine = new GossipEngine({
+      onCount: (code, n) => this.publish(code, n),
       params: o.params,
       random: o.random ?? cryptoRandom,
       verifyPow: verifyVerification,
@@ -103,6 +125,20 @@ export class GossipNode {
       const api = this.api;
       this.api_bound = await listening('api_address', o.apiAddress, () => api.listen(o.apiAddress!));
     }
+    const engine = this.engine;
+    const sample = (name: GaugeName<'gossip'> & GaugeName<'bootstrap'>, read: () => number) =>
+      this.unsample.push(this.obs.sample(name, read));
+    sample('links', () => engine.state.links.size);
+    sample('queue_depth', () => this.queue.length);
+    sample('known_peers', () => engine.state.known.size);
+    if (o.isBootstrapper !== true) {
+      const gossip = this.obs as Observer<'gossip'>;
+      this.unsample.push(
+        gossip.sample('neighbours', () => this.neighbours()),
+        gossip.sample('pending_validations', () => engine.state.pending.size),
+        gossip.sample('seen_ids', () => engine.state.seen.size),
+      );
+    }
     this.timer = setInterval(() => this.enqueue({ kind: 'tick' }, false, true), o.params.heartbeatMs);
     this.timer.unref();
     this.enqueue({ kind: 'tick' }, false, true);
@@ -118,6 +154,7 @@ export class GossipNode {
     if (this.closed) return;
     this.closed = true;
     this.abort.abort();
+    for (const stop of this.unsample) stop();
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const link of this.links.values()) link.close();
     this.links.clear();
@@ -128,6 +165,25 @@ export class GossipNode {
   private count(code: string): void {
     this.counters[code] = (this.counters[code] ?? 0) + 1;
     debug('%s', code);
+    this.publish(code, 1);
+  }
+
+  /**
+   * Publishes an engine or node count on the one observability channel (src/util/observe.ts):
+   * `gossip_<event>` names become events, reason codes become `rejections{reason}`, and the
+   * codes that drop an item also count `items_dropped{reason}`, so that a peer that drops items
+   * says so in its metrics (issue 8).
+   */
+  private publish(code: string, n: number): void {
+    const obs = this.obs;
+    if (code.startsWith('ERR_')) {
+      if (!isReasonCode(code)) return;
+      obs.count('rejections', code, n);
+      if (ITEM_DROPS.has(code)) obs.count('items_dropped', code, n);
+      return;
+    }
+    const event = code.startsWith('gossip_') ? code.slice('gossip_'.length) : code;
+    if (Object.hasOwn(EVENTS.gossip, event)) obs.count(event as EventName<'gossip'>, undefined, n);
   }
 
   private enqueue(event: EngineEvent, urgent: boolean, keep = false): void {
@@ -194,9 +250,15 @@ export class GossipNode {
     link.start({
       onMessage: (frame) => this.enqueue({ kind: 'peer-message', link: id, frame }, false),
       onClose: (failed) => {
+        this.cancelSolve(id);
         if (this.links.delete(id)) this.enqueue({ kind: 'peer-close', link: id, failed }, false, true);
       },
     });
+  }
+
+  private cancelSolve(link: number): void {
+    this.solves.get(link)?.abort();
+    this.solves.delete(link);
   }
 
   private carry(effect: Effect): void {
@@ -220,6 +282,7 @@ export class GossipNode {
       case 'peer-close': {
         const link = this.links.get(effect.link);
         this.links.delete(effect.link);
+        this.cancelSolve(effect.link);
         link?.close();
         debug('closed link %d: %s', effect.link, effect.code);
         return;
@@ -239,12 +302,39 @@ export class GossipNode {
         );
         return;
       }
+      case 'probe': {
+        // A dial back to a HELLO's address: listed only if the same identity answers there.
+        const { address, identity } = effect;
+        const signal = AbortSignal.any([
+          this.abort.signal,
+          AbortSignal.timeout(GOSSIP_SERVICE_LIMITS.dialTimeoutMs),
+        ]);
+        this.options.transport.dial(address, signal).then(
+          (link) => {
+            link.close();
+            this.enqueue(
+              { kind: 'probe-result', address, identity, ok: link.identity === identity },
+              false,
+              true,
+            );
+          },
+          () => this.enqueue({ kind: 'probe-result', address, identity, ok: false }, false, true),
+        );
+        return;
+      }
       case 'solve': {
         const solve = this.options.solve ?? solveVerification;
         const { link, nonce } = effect;
-        solve(effect.prefix, effect.bits, this.abort.signal).then(
-          (solution) => this.enqueue({ kind: 'solved', link, nonce, solution }, false, true),
+        // Cancelled when the link closes: a peer that hangs up gets no more of our CPU.
+        const cancel = new AbortController();
+        this.solves.set(link, cancel);
+        solve(effect.prefix, effect.bits, AbortSignal.any([this.abort.signal, cancel.signal])).then(
+          (solution) => {
+            this.solves.delete(link);
+            this.enqueue({ kind: 'solved', link, nonce, solution }, false, true);
+          },
           (error: unknown) => {
+            this.solves.delete(link);
             if (this.closed) return;
             debug('solve failed: %s', (error as Error).message);
             this.enqueue({ kind: 'solve-failed', link, nonce }, false, true);

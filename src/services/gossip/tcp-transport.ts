@@ -4,6 +4,7 @@
  * one channel message. See transport.ts for where the admission steps of seeds 000/003 go.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { canonicalHost } from '../../admission/endpoint.js';
 import { GOSSIP_SERVICE_LIMITS } from '../../protocol/gossip/limits.js';
 import {
   type IdentityKey,
@@ -19,8 +20,17 @@ import type { LinkHandlers, P2PLink, P2PTransport } from './transport.js';
 export interface TcpSecureOptions {
   readonly key: IdentityKey;
   readonly trust: TrustPolicy;
-  /** Addresses peers may have dialled to reach us (the advertised one and the bound one). */
+  /**
+   * Addresses peers may have dialled to reach us besides the socket's own local address: the
+   * advertised one (`advertise_address`), which differs from it behind a port-forwarding NAT.
+   */
   readonly acceptAddresses?: () => readonly HostPort[];
+  /**
+   * Check the address the responder names for us in its REPLY (seed 004 §4; default true). A
+   * peer behind NAT turns it off: NAT rewrites its source address and port, so the check could
+   * only fail; the REPLY is still bound to this connection by its signature over our HELLO.
+   */
+  readonly checkOwnAddress?: boolean;
   readonly onReason?: (code: string) => void;
 }
 
@@ -87,12 +97,16 @@ export class TcpSecureTransport implements P2PTransport {
   listen(address: HostPort, onLink: (link: P2PLink) => void): Promise<HostPort> {
     const server = createServer((socket) => {
       this.track(socket);
-      const accept = this.options.acceptAddresses?.();
+      const extra = this.options.acceptAddresses?.() ?? [];
+      const local =
+        socket.localAddress === undefined || socket.localPort === undefined
+          ? []
+          : [{ host: canonicalHost(socket.localAddress), port: socket.localPort }];
       secureAccept(socket, {
         key: this.options.key,
         trust: this.options.trust,
         context: this.context,
-        ...(accept && accept.length > 0 ? { acceptAddresses: accept } : {}),
+        ...(extra.length > 0 ? { acceptAddresses: [...local, ...extra] } : {}),
       }).then(
         (channel) => onLink(new ChannelLink(channel)),
         () => socket.destroy(),
@@ -131,6 +145,7 @@ export class TcpSecureTransport implements P2PTransport {
           trust: this.options.trust,
           context: this.context,
           remoteAddress: address,
+          ...(this.options.checkOwnAddress === false ? { checkAddress: false } : {}),
           ...(signal ? { signal } : {}),
         }).then((channel) => resolve(new ChannelLink(channel)), fail);
       });

@@ -1,6 +1,6 @@
 /**
- * A local Gossip testbed on disk: hostkeys, a shared folder of trusted public keys (the spec's
- * out-of-band key exchange), and one INI file per peer plus one for the bootstrapper, all on
+ * A local Gossip testbed on disk: hostkeys, a folder of their public keys (the spec's out-of-band
+ * key exchange, used when the network is closed), and one INI file per peer plus one for the bootstrapper, all on
  * loopback. Used by the loopback test, the demo and the benchmark. Keys are RSA 2048 so that a
  * testbed starts fast (a real peer's hostkey is RSA 4096 per the spec; both are accepted).
  */
@@ -18,6 +18,8 @@ export interface TestbedOptions {
   readonly cacheSize?: number;
   /** Hostkey type: RSA 2048 (default) or Ed25519 (instant to make; for the demo). */
   readonly keyType?: 'rsa' | 'ed25519';
+  /** A closed network: every public key in `trusted/` and `trusted_keys = trusted` (default open). */
+  readonly closed?: boolean;
   /** Extra `[gossip]` lines for every peer. */
   readonly extra?: string;
 }
@@ -71,7 +73,7 @@ export async function writeTestbed(dir: string, options: TestbedOptions): Promis
     `pow_bits = ${options.powBits ?? 24}`,
     `degree = ${options.degree ?? 30}`,
     `bootstrapper = 127.0.0.1:${bootPort}`,
-    'trusted_keys = trusted',
+    ...(options.closed === true ? ['trusted_keys = trusted'] : []),
     ...(options.extra === undefined ? [] : [options.extra]),
   ];
   const keyType = options.keyType ?? 'rsa';

@@ -1,76 +1,201 @@
 /**
- * Every limit of the powtcp service, with its default (DESIGN "Limits, errors, logs"). The
- * reference server (seed 001) has none of these but a 30 s connection deadline; each one closes a
- * way for one peer to hold server memory or sockets without paying. Documented, one line
- * each, in docs/powtcp.md ("Limits"); each has a test at limit + 1 in test/powtcp/limits.test.ts.
+ * Every limit of the powtcp service (DESIGN "Limits, errors, logs"), in one registry: the
+ * defaults, the validation of a caller's overrides (errors name `limits.<name>`, or the CLI's
+ * flag) and the table in docs/powtcp.md between `<!-- limits:powtcp -->` markers. The
+ * reference server (seed 001) has none of these but a 30 s connection deadline; each closes a
+ * way for one peer to hold server memory or sockets without paying. Each has a test at
+ * limit + 1 (test/powtcp/limits.test.ts checks that every name appears in a test).
  */
-export const POWTCP_LIMITS = {
-  /** Longest line, in bytes before the `\n` (spec: the reference has no limit). */
-  maxLineBytes: 1024,
-  /** Time from connect to the first complete line (ms): idle connections go first. */
-  firstMessageTimeoutMs: 3_000,
-  /** Time from a line's first byte to its `\n` (ms): a slow sender cannot hold a line open. */
-  messageTimeoutMs: 5_000,
-  /**
-   * Whole life of one connection (ms), solving included. The reference's connection deadline
-   * is 30 s (60 s is its puzzle lifetime); ours is longer so that a puzzle at the ceiling can
-   * be solved on the connection that asked for it.
-   */
-  connectionTimeoutMs: 60_000,
-  /**
-   * How long a closing connection may take to flush its last line and see the peer's FIN
-   * (ms) before it is destroyed.
-   */
-  closeGraceMs: 2_000,
-  /**
-   * Bytes read from a peer after its connection's last answer (a `0:` verdict or the `4:`)
-   * before it is destroyed: an honest client sends nothing more, and a closing connection
-   * that kept reading accepted gigabytes during the grace period (issue 9 item 8).
-   */
-  maxBytesAfterClose: 4096,
-  /** Open connections in total; beyond it the heaviest group gives up its oldest idle one. */
-  maxConnections: 4096,
-  /**
-   * Open connections per address group (IPv4 /32, IPv6 /48: a /64 is free to get). Beyond the
-   * global cap the group holding the most loses its oldest idle connection.
-   */
-  maxConnectionsPerAddress: 16,
-  /** Complete lines in one read; more is pipelining that no honest client does (it waits for each reply). */
-  maxPipelinedMessages: 4,
-  /** Messages on one connection; `3:` always ends it, so only repeated `1:` can reach this. */
-  maxMessagesPerConnection: 16,
-  /** Lifetime of an issued puzzle (ms); the reference's TTL is 60 s. */
-  puzzleTtlMs: 60_000,
-  /** Difficulty floor and ceiling in hex digits (the format needs >= 1; each digit is 16x the work). */
-  minDifficulty: 1,
-  maxDifficulty: 6,
-  /** Highest ceiling accepted by --difficulty-max (8 digits = 32 bits, ~4e9 SHA-1 on average). */
-  maxDifficultyCeiling: 8,
-  /** Seed 003's fixed queue size q for the load controller; above `burst`, so one address alone cannot fill it. */
-  queueSize: 64,
-  /** Rate at which the virtual queue drains (requests per second): the service's planned capacity. */
-  serviceRatePerSec: 200,
-  /**
-   * The fewest identities (IPv4 /32, IPv6 /48) that together can fill the virtual queue: each
-   * holds at most ceil(queueSize / this) places, refilled at serviceRatePerSec / this, so load
-   * from fewer identities never raises the price for everyone (issue 9 item 6).
-   */
-  loadShareIdentities: 16,
-  /** Identities whose load shares are remembered; beyond it the least recently seen is forgotten. */
-  maxLoadShareIdentities: 65_536,
-  /** Per-identity token bucket: sustained messages per second (a quote costs two), and burst. */
-  ratePerSec: 10,
-  burst: 20,
-  /** Puzzles kept by the reference mode's TTL map before it refuses new ones (a memory guard for the benchmark host). */
-  referenceMaxPuzzles: 5_000_000,
-  /** Longest quote served (bytes); a --quotes file with longer lines is refused. */
-  maxQuoteBytes: 512,
-  /** Quotes in one --quotes file. */
-  maxQuotes: 100_000,
-} as const;
+import { defineLimits, type LimitValues, type ResolveOptions } from '../../util/limits.js';
 
-export type PowtcpLimits = { -readonly [K in keyof typeof POWTCP_LIMITS]: number };
+const MAX_CEILING = 8;
 
-export function powtcpLimits(overrides: Partial<PowtcpLimits> = {}): PowtcpLimits {
-  return { ...POWTCP_LIMITS, ...overrides };
+export const POWTCP = defineLimits(
+  'powtcp',
+  {
+    maxLineBytes: {
+      default: 1024,
+      min: 16,
+      max: 65_536,
+      unit: 'bytes',
+      doc: 'bytes of one line before `\\n`; a longer line is refused as soon as the limit is crossed and never buffered (the reference has no limit)',
+    },
+    firstMessageTimeoutMs: {
+      default: 3_000,
+      min: 1,
+      max: 3_600_000,
+      unit: 'ms',
+      doc: 'time from connect to the first complete line: idle connections go first',
+    },
+    messageTimeoutMs: {
+      default: 5_000,
+      min: 1,
+      max: 3_600_000,
+      unit: 'ms',
+      doc: "time from a line's first byte to its `\\n` (slow senders)",
+    },
+    connectionTimeoutMs: {
+      default: 60_000,
+      min: 1,
+      max: 86_400_000,
+      unit: 'ms',
+      doc: "the whole connection, solving included (the reference's connection deadline is 30 s; 60 s is its puzzle lifetime); longer, so that a puzzle at the ceiling can be solved on the connection that asked for it",
+    },
+    closeGraceMs: {
+      default: 2_000,
+      min: 1,
+      max: 60_000,
+      unit: 'ms',
+      doc: "time a closing connection has to flush its last line and see the peer's FIN before it is destroyed",
+    },
+    maxBytesAfterClose: {
+      default: 4096,
+      min: 0,
+      max: 1_048_576,
+      unit: 'bytes',
+      doc: 'bytes read from a peer after its last answer (an honest client sends nothing more); more and the connection is destroyed at once',
+    },
+    maxConnections: {
+      default: 4096,
+      min: 1,
+      max: 1_000_000,
+      unit: 'count',
+      doc: 'open connections in total; at the cap the address group holding the most loses its oldest idle connection (`0:ERR_POWTCP_EVICTED`) to the newcomer',
+    },
+    maxConnectionsPerAddress: {
+      default: 16,
+      min: 1,
+      max: 1_000_000,
+      unit: 'count',
+      doc: 'open connections per address group: IPv4 address or IPv6 /48 (a /64 is free to get; the /64 stays the rate identity)',
+    },
+    maxPipelinedMessages: {
+      default: 4,
+      min: 1,
+      max: 1024,
+      unit: 'count',
+      doc: 'complete lines waiting for an answer (an honest client waits for each reply, so it has one)',
+    },
+    maxMessagesPerConnection: {
+      default: 16,
+      min: 1,
+      max: 1_000_000,
+      unit: 'count',
+      doc: 'requests on one connection; `3:` always ends it, so only repeated `1:` reaches this',
+    },
+    puzzleTtlMs: {
+      default: 60_000,
+      min: 1,
+      max: 600_000,
+      unit: 'ms',
+      doc: "lifetime of a puzzle (the reference's TTL)",
+    },
+    minDifficulty: {
+      default: 1,
+      min: 1,
+      max: MAX_CEILING,
+      unit: 'hex digits',
+      doc: 'floor of the price (`--difficulty-min`); the format needs at least 1',
+    },
+    maxDifficulty: {
+      default: 6,
+      min: 1,
+      max: MAX_CEILING,
+      unit: 'hex digits',
+      doc: 'ceiling of the price (`--difficulty-max`); each digit is 16x the work',
+    },
+    maxDifficultyCeiling: {
+      default: MAX_CEILING,
+      min: MAX_CEILING,
+      max: MAX_CEILING,
+      unit: 'hex digits',
+      fixed: true,
+      doc: 'highest `maxDifficulty` accepted (8 digits = 32 bits, about 4e9 SHA-1 on average)',
+    },
+    queueSize: {
+      default: 64,
+      min: 1,
+      max: 1_000_000,
+      unit: 'count',
+      doc: "seed 003's q, places in the virtual load queue (`--queue-size`)",
+    },
+    serviceRatePerSec: {
+      default: 200,
+      min: 1,
+      max: 1_000_000,
+      unit: 'per second',
+      real: true,
+      doc: "drain rate of the virtual queue (`--service-rate`): the service's planned capacity",
+    },
+    loadShareIdentities: {
+      default: 16,
+      min: 1,
+      max: 1_000_000,
+      unit: 'count',
+      doc: 'the fewest identities (IPv4 /32, IPv6 /48) that together can fill the virtual queue: each holds at most q / 16 = 4 places, refilled at 200 / 16 = 12.5 a second',
+    },
+    maxLoadShareIdentities: {
+      default: 65_536,
+      min: 1,
+      max: 10_000_000,
+      unit: 'count',
+      doc: 'identities whose load share is remembered; the least recently seen is forgotten first',
+    },
+    ratePerSec: {
+      default: 10,
+      min: 0.001,
+      max: 1_000_000,
+      unit: 'per second',
+      real: true,
+      doc: 'per-address token refill (`--rate`); each `1:` and `3:` costs one, a verified solve refunds one',
+    },
+    burst: {
+      default: 20,
+      min: 1,
+      max: 1_000_000,
+      unit: 'count',
+      doc: 'per-address bucket size (`--burst`)',
+    },
+    referenceMaxPuzzles: {
+      default: 5_000_000,
+      min: 1,
+      max: 100_000_000,
+      unit: 'count',
+      doc: 'reference mode only: puzzles kept in its TTL map before new ones are refused (a memory guard for the benchmark host)',
+    },
+    maxQuoteBytes: {
+      default: 512,
+      min: 512,
+      max: 512,
+      unit: 'bytes',
+      fixed: true,
+      doc: 'one quote; a `--quotes` file with a longer line is refused',
+    },
+    maxQuotes: {
+      default: 100_000,
+      min: 100_000,
+      max: 100_000,
+      unit: 'count',
+      fixed: true,
+      doc: 'quotes in one `--quotes` file',
+    },
+  },
+  (v) =>
+    v.minDifficulty > v.maxDifficulty
+      ? { key: 'minDifficulty', message: `must be at most maxDifficulty (${v.maxDifficulty})` }
+      : undefined,
+);
+
+export type PowtcpLimits = LimitValues<typeof POWTCP.specs>;
+export type PowtcpLimitOverrides = Partial<Record<keyof PowtcpLimits, number>>;
+
+/** The defaults, for reading (tests, help texts). */
+export const POWTCP_LIMITS: PowtcpLimits = POWTCP.defaults;
+
+/** Defaults with `overrides`, validated; errors name `limits.<name>` unless told otherwise. */
+export function powtcpLimits(
+  overrides: PowtcpLimitOverrides = {},
+  options: ResolveOptions = { prefix: 'limits' },
+): PowtcpLimits {
+  return POWTCP.resolve(overrides, options);
 }

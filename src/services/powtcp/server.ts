@@ -1,35 +1,33 @@
 /**
  * The powtcp socket shell: accepts TCP connections, enforces the connection caps, splits
- * lines, runs the pure connection logic (protocol/powtcp-server.ts) and carries out its
+ * lines, runs the pure connection logic (protocol/powtcp/connection.ts) and carries out its
  * effects: writes, admission calls, the one timer per connection, closing. Everything a
  * hostile peer can make the server hold is bounded by a limit of limits.ts.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Endpoint, endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import { capGroupOf } from '../../admission/rate-limit.js';
-import type { ConnInfo, PowtcpAdmission } from '../../protocol/powtcp-admission.js';
 import {
   initialState,
   type ServerConnState,
   type ServerEffect,
   type ServerEvent,
   step,
-} from '../../protocol/powtcp-server.js';
+} from '../../protocol/powtcp/connection.js';
 import { type Clock, systemClock } from '../../util/clock.js';
+import type { ReasonCode } from '../../util/codes.js';
 import { reject, TollgateError, type Verdict } from '../../util/errors.js';
+import { observer } from '../../util/observe.js';
 import { encodeMessage, LineSplitter } from '../../wire/powtcp.js';
+import type { ConnInfo, PowtcpAdmission } from './admission.js';
 import { ConnectionTable } from './conn-table.js';
-import { type PowtcpLimits, powtcpLimits } from './limits.js';
-import { type Logger, silentLogger } from './log.js';
-import { PowtcpMetrics } from './metrics.js';
+import { type PowtcpLimitOverrides, type PowtcpLimits, powtcpLimits } from './limits.js';
 
 export interface PowtcpServerOptions {
   readonly admission: PowtcpAdmission;
-  readonly limits?: Partial<PowtcpLimits>;
+  readonly limits?: PowtcpLimitOverrides;
   /** The address clients reach this service at, bound into challenges; default the listening address. */
   readonly publicAddress?: Endpoint;
-  readonly logger?: Logger;
-  readonly metrics?: PowtcpMetrics;
   readonly clock?: Clock;
 }
 
@@ -61,6 +59,14 @@ function peerEndpoint(socket: Socket): Endpoint | undefined {
   }
 }
 
+const obs = observer('powtcp');
+
+/** A verdict against a peer: `rejections{reason}` (and `rate_limited`), logged at debug. */
+function count(code: ReasonCode, fields?: Record<string, string | undefined>): void {
+  obs.reject(code, fields);
+  if (code === 'ERR_RATE_LIMITED') obs.count('rate_limited');
+}
+
 /** What the connection table needs of an open connection. */
 interface OpenConn {
   /** No request in hand (waiting for the peer's next line, or solving). */
@@ -70,10 +76,9 @@ interface OpenConn {
 }
 
 export class PowtcpServer {
-  readonly metrics: PowtcpMetrics;
   readonly limits: PowtcpLimits;
   private readonly admission: PowtcpAdmission;
-  private readonly logger: Logger;
+  private unsample: (() => void)[] = [];
   private readonly clock: Clock;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -85,14 +90,8 @@ export class PowtcpServer {
   constructor(options: PowtcpServerOptions) {
     this.admission = options.admission;
     this.limits = powtcpLimits(options.limits);
-    this.logger = options.logger ?? silentLogger;
-    this.metrics = options.metrics ?? new PowtcpMetrics();
     this.clock = options.clock ?? systemClock;
     this.publicAddress = options.publicAddress;
-    this.metrics.gauges.set('tollgate_powtcp_puzzles_held', {
-      help: 'Issued puzzles kept in server memory (reference mode only; 0 when stateless).',
-      value: () => this.admission.puzzlesHeld,
-    });
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -106,13 +105,17 @@ export class PowtcpServer {
       );
       this.server.listen({ host: at.host, port: at.port, backlog: 511 }, () => {
         this.server.removeAllListeners('error');
-        this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
+        this.server.on('error', (err) => obs.log('error', 'listener error', { error: err.message }));
         const a = this.server.address();
         if (typeof a !== 'object' || a === null) return rejectListen(new Error('no address'));
         this.bound = endpoint(a.address, a.port);
         this.publicAddress ??= this.bound;
-        this.metrics.difficulty = this.admission.difficulty;
-        this.logger.info('powtcp listening', {
+        // Read at each scrape, so the metric shows the price a newcomer pays now.
+        this.unsample = [
+          obs.sample('difficulty', () => this.admission.difficulty),
+          obs.sample('puzzles_held', () => this.admission.puzzlesHeld),
+        ];
+        obs.log('info', 'powtcp listening', {
           address: formatEndpoint(this.bound),
           mode: this.admission.mode,
           difficulty: this.admission.difficulty,
@@ -134,6 +137,7 @@ export class PowtcpServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
+    for (const stop of this.unsample.splice(0)) stop();
     await closed;
     await this.admission.close();
   }
@@ -143,7 +147,7 @@ export class PowtcpServer {
     socket: Socket,
     code: 'ERR_POWTCP_TOO_MANY_CONNECTIONS' | 'ERR_POWTCP_TOO_MANY_CONNECTIONS_FROM_ADDRESS',
   ): void {
-    this.metrics.reject(code);
+    count(code);
     socket.on('error', () => {});
     // Not after a grace period: a flood of refused connections whose peers never close
     // (slowloris) would otherwise hold one descriptor each for the whole grace period.
@@ -173,7 +177,7 @@ export class PowtcpServer {
     try {
       this.admit(socket);
     } catch (err) {
-      this.logger.error('accept failed', { error: err instanceof Error ? err.message : String(err) });
+      obs.log('error', 'accept failed', { error: err instanceof Error ? err.message : String(err) });
       socket.destroy();
     }
   }
@@ -197,8 +201,8 @@ export class PowtcpServer {
       return;
     }
     this.sockets.add(socket);
-    this.metrics.connectionsOpened++;
-    this.metrics.openConnections = this.sockets.size;
+    obs.count('connections');
+    obs.gauge('open_connections', this.sockets.size);
 
     const conn: ConnInfo = { client, server: this.publicAddress };
     const splitter = new LineSplitter(this.limits.maxLineBytes);
@@ -227,7 +231,7 @@ export class PowtcpServer {
       p.then(
         (result) => dispatch({ type, result }),
         (err: unknown) => {
-          this.logger.warn('admission failed', { error: err instanceof Error ? err.message : String(err) });
+          obs.log('warn', 'admission failed', { error: err instanceof Error ? err.message : String(err) });
           const code = (err as { code?: unknown }).code;
           dispatch({
             type,
@@ -242,19 +246,17 @@ export class PowtcpServer {
       switch (e.type) {
         case 'send':
           if (!socket.destroyed && socket.writable) socket.write(encodeMessage(e.message));
-          if (e.message.command === 2) this.metrics.puzzlesIssued++;
-          if (e.message.command === 4) this.metrics.solutionsAccepted++;
+          if (e.message.command === 2) obs.count('puzzles_issued');
+          if (e.message.command === 4) obs.count('solutions_accepted');
           break;
         case 'issue':
           settle('issued', this.admission.issue(conn));
-          this.metrics.difficulty = this.admission.difficulty;
           break;
         case 'redeem':
           settle('redeemed', this.admission.redeem(conn, e.header));
           break;
         case 'rejected':
-          this.metrics.reject(e.code);
-          this.logger.debug('rejected', { client: formatEndpoint(client), reason: e.code, detail: e.detail });
+          count(e.code, { client: formatEndpoint(client), detail: e.detail });
           break;
         case 'deadline':
           if (e.at !== armedAt) {
@@ -303,14 +305,14 @@ export class PowtcpServer {
     });
     socket.on('end', () => dispatch({ type: 'end' }));
     socket.on('error', (err) => {
-      this.logger.debug('socket error', { client: formatEndpoint(client), error: err.message });
+      obs.log('debug', 'socket error', { client: formatEndpoint(client), error: err.message });
     });
     socket.on('close', () => {
       if (timer !== undefined) clearTimeout(timer);
       state = { ...state, phase: 'closed' };
       this.sockets.delete(socket);
       this.table.delete(group, entry);
-      this.metrics.openConnections = this.sockets.size;
+      obs.gauge('open_connections', this.sockets.size);
     });
     dispatch({ type: 'read', items: [], partial: false });
   }

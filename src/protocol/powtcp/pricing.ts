@@ -20,7 +20,7 @@
  *   used counts as quiet arrivals (q of them lower d by one), so d returns to idle within
  *   q / serviceRate seconds per step once the load stops (0.32 s with the defaults).
  */
-import { QueueDifficultyController } from '../admission/difficulty.js';
+import { QueueDifficultyController } from '../../admission/difficulty.js';
 
 export interface PricingLimits {
   /** Seed 003's q: places in the virtual queue. */

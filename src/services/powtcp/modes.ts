@@ -1,5 +1,5 @@
 /**
- * The three admission modes of the powtcp server (see powtcp-admission.ts).
+ * The three admission modes of the powtcp server (see admission.ts).
  *
  * Stateless mode runs DESIGN's admission pipeline on `3:<header>`, cheapest check first:
  *   1. shape: the header parses (hashcash v1), `rand` is strict base64 of a sealed blob;
@@ -12,12 +12,12 @@
  * Nothing is stored for a puzzle that was only issued: its state rides in `rand`.
  */
 import { randomInt } from 'node:crypto';
-import type { DifficultyController } from '../admission/difficulty.js';
-import { formatEndpoint } from '../admission/endpoint.js';
-import { capGroupOf, RateLimiter } from '../admission/rate-limit.js';
-import { admitSolved, ReplayGuard } from '../admission/replay.js';
-import type { ChallengeSealer } from '../admission/sealed.js';
-import type { Store } from '../admission/store.js';
+import type { DifficultyController } from '../../admission/difficulty.js';
+import { formatEndpoint } from '../../admission/endpoint.js';
+import { capGroupOf, RateLimiter } from '../../admission/rate-limit.js';
+import { admitSolved, ReplayGuard } from '../../admission/replay.js';
+import type { ChallengeSealer, ChallengeState } from '../../admission/sealed.js';
+import type { Store } from '../../admission/store.js';
 import {
   formatHashcash,
   formatHashcashDate,
@@ -27,11 +27,11 @@ import {
   newHashcash,
   parseHashcash,
   parseHashcashDate,
-} from '../pow/hashcash.js';
-import type { Clock } from '../util/clock.js';
-import { accept, reject, TollgateError, type Verdict } from '../util/errors.js';
-import type { ConnInfo, PowtcpAdmission } from './powtcp-admission.js';
-import { PowtcpPricing } from './powtcp-pricing.js';
+} from '../../pow/hashcash.js';
+import { PowtcpPricing } from '../../protocol/powtcp/pricing.js';
+import type { Clock } from '../../util/clock.js';
+import { accept, reject, type Verdict } from '../../util/errors.js';
+import type { ConnInfo, PowtcpAdmission } from './admission.js';
 
 /** Picks an index in [0, n); injected so tests can fix the quote served. */
 export type Pick = (n: number) => number;
@@ -58,10 +58,14 @@ function parseHeader(text: string): Verdict<HashcashHeader> {
   return reject('ERR_POWTCP_BAD_HEADER', parsed.detail);
 }
 
-class HeaderMismatchError extends TollgateError {
-  constructor(field: string) {
-    super('ERR_POWTCP_HEADER_MISMATCH', `header ${field} differs from the sealed challenge`);
-  }
+/** The first header field that differs from what was sealed, or undefined. */
+function mismatchedField(h: HashcashHeader, state: ChallengeState, resource: string): string | undefined {
+  if (state.kind !== 'hashcash-sha1') return 'kind';
+  if (h.bits !== state.difficulty) return 'bits';
+  if (h.date !== formatHashcashDate(state.issuedAt)) return 'date';
+  if (h.resource !== resource) return 'resource';
+  if (h.ext !== '') return 'ext';
+  return undefined;
 }
 
 export interface StatelessOptions {
@@ -88,7 +92,7 @@ export interface StatelessOptions {
 
 /**
  * Ours: stateless sealed puzzles, load-driven difficulty priced per identity
- * (protocol/powtcp-pricing.ts), per-address rate limits, replay guard.
+ * (protocol/powtcp/pricing.ts), per-address rate limits, replay guard.
  */
 export class StatelessAdmission implements PowtcpAdmission {
   readonly mode = 'stateless' as const;
@@ -118,26 +122,21 @@ export class StatelessAdmission implements PowtcpAdmission {
   async issue(conn: ConnInfo): Promise<Verdict<string>> {
     const limited = await this.rate.take(conn.client.host);
     if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
-    const difficulty = this.pricing.arrive(capGroupOf(conn.client.host), this.o.clock.now());
+    const now = this.o.clock.now();
+    const difficulty = this.pricing.arrive(capGroupOf(conn.client.host), now);
+    // One clock reading for the sealed issue time and the header's date, so both agree to the
+    // second without opening the fresh seal again (issue 8: one AES-GCM less per `1:`).
     const sealed = this.o.sealer.seal({
       kind: 'hashcash-sha1',
       difficulty,
       client: conn.client,
       server: conn.server,
       ttlMs: this.o.puzzleTtlMs,
+      issuedAt: now,
     });
-    // The header's date must be the sealed issue time to the second; read it back rather
-    // than trust a second clock reading (one AES-GCM open, about a microsecond).
-    const opened = this.o.sealer.open(sealed, conn);
-    if (!opened.ok) throw new TollgateError('ERR_POWTCP_INTERNAL', `fresh seal did not open: ${opened.code}`);
     return accept(
       formatHashcash(
-        newHashcash({
-          bits: difficulty,
-          resource: formatEndpoint(conn.client),
-          nowMs: opened.value.issuedAt,
-          rand: sealed,
-        }),
+        newHashcash({ bits: difficulty, resource: formatEndpoint(conn.client), nowMs: now, rand: sealed }),
       ),
     );
   }
@@ -156,6 +155,7 @@ export class StatelessAdmission implements PowtcpAdmission {
     this.pricing.arrive(group, this.o.clock.now());
     const resource = formatEndpoint(conn.client);
     // 3.-5. open and bind, one SHA-1, then the replay mark (admitSolved keeps this order).
+    let mismatch: string | undefined;
     const verdict = await admitSolved({
       sealer: this.o.sealer,
       guard: this.guard,
@@ -167,14 +167,15 @@ export class StatelessAdmission implements PowtcpAdmission {
       // honest puzzle in flight when a burst from many addresses lifts d by several steps in
       // a few milliseconds; new puzzles carry the new price.
       verify: (state, difficulty) => {
-        if (state.kind !== 'hashcash-sha1') throw new HeaderMismatchError('kind');
-        if (h.bits !== state.difficulty) throw new HeaderMismatchError('bits');
-        if (h.date !== formatHashcashDate(state.issuedAt)) throw new HeaderMismatchError('date');
-        if (h.resource !== resource) throw new HeaderMismatchError('resource');
-        if (h.ext !== '') throw new HeaderMismatchError('ext');
-        return hexZeros(text) >= difficulty;
+        mismatch = mismatchedField(h, state, resource);
+        return mismatch === undefined && hexZeros(text) >= difficulty;
       },
     });
+    // A header that differs from its seal is its own verdict; admitSolved saw a failed check,
+    // so nothing was marked.
+    if (mismatch !== undefined) {
+      return reject('ERR_POWTCP_HEADER_MISMATCH', `header ${mismatch} differs from the sealed challenge`);
+    }
     if (!verdict.ok) return reject(verdict.code, verdict.detail);
     // Seed 003's fallback identity: a verified, redeemed solve refunds the token its `3:`
     // took, so behind a shared address (NAT) the work pays for the quote and only requests

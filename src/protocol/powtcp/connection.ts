@@ -10,8 +10,9 @@
  * One reply per request, nothing unrequested: the reference client reads each reply with a
  * fresh buffered reader, so an extra line would be lost or misread.
  */
-import type { Verdict } from '../util/errors.js';
-import { Command, decodeMessage, type PowtcpMessage, type SplitItem } from '../wire/powtcp.js';
+import type { ReasonCode } from '../../util/codes.js';
+import type { Verdict } from '../../util/errors.js';
+import { Command, decodeMessage, type PowtcpMessage, type SplitItem } from '../../wire/powtcp.js';
 
 /** The limits this logic enforces; defaults live in services/powtcp/limits.ts. */
 export interface ServerProtocolLimits {
@@ -22,7 +23,9 @@ export interface ServerProtocolLimits {
   readonly maxMessagesPerConnection: number;
 }
 
-export type ServerReason =
+/** The verdicts this logic gives itself (the admission gives the rest); all in the codes registry. */
+export type ServerReason = Extract<
+  ReasonCode,
   | 'ERR_POWTCP_MALFORMED'
   | 'ERR_POWTCP_UNKNOWN_COMMAND'
   | 'ERR_POWTCP_UNEXPECTED_COMMAND'
@@ -32,7 +35,8 @@ export type ServerReason =
   | 'ERR_POWTCP_IDLE_TIMEOUT'
   | 'ERR_POWTCP_MESSAGE_TIMEOUT'
   | 'ERR_POWTCP_CONNECTION_TIMEOUT'
-  | 'ERR_POWTCP_EVICTED';
+  | 'ERR_POWTCP_EVICTED'
+>;
 
 export interface ServerConnState {
   readonly phase: 'idle' | 'busy' | 'closed';
@@ -72,7 +76,7 @@ export type ServerEffect =
   /** Run the admission pipeline on a solved header, then feed `redeemed`. */
   | { readonly type: 'redeem'; readonly header: string }
   /** A verdict against the peer, for metrics and logs. */
-  | { readonly type: 'rejected'; readonly code: string; readonly detail?: string }
+  | { readonly type: 'rejected'; readonly code: ReasonCode; readonly detail?: string }
   /** End the connection once the queued sends are flushed. */
   | { readonly type: 'close' }
   /** (Re-)arm the connection's one timer at this absolute time. */
@@ -118,7 +122,7 @@ export function deadlineOf(
   return { at, code };
 }
 
-function fail(s: ServerConnState, effects: ServerEffect[], code: string, detail?: string): StepResult {
+function fail(s: ServerConnState, effects: ServerEffect[], code: ReasonCode, detail?: string): StepResult {
   effects.push(detail === undefined ? { type: 'rejected', code } : { type: 'rejected', code, detail });
   effects.push({ type: 'send', message: { command: Command.Error, payload: code } });
   effects.push({ type: 'close' });

@@ -9,8 +9,8 @@
  *   a map with a TTL, deleted on success).
  * - `nopow`: no proof of work at all (a puzzle of one hex digit, never checked).
  */
-import type { Endpoint } from '../admission/endpoint.js';
-import type { Verdict } from '../util/errors.js';
+import type { Endpoint } from '../../admission/endpoint.js';
+import type { Verdict } from '../../util/errors.js';
 
 export interface ConnInfo {
   /** The connection's remote endpoint (canonical). */
