@@ -2,6 +2,7 @@ import { formatEndpoint, parseEndpoint } from '../admission/endpoint.js';
 import { isLogLevel, type Observability, startObservability } from '../services/observability.js';
 import type { Service } from '../util/codes.js';
 import { ArgumentError } from '../util/errors.js';
+import { observer } from '../util/observe.js';
 
 /** The one CLI number parser: a decimal integer in [min, max], or an error naming the flag. */
 export function parseIntegerFlag(flag: string, text: string, min: number, max: number): number {
@@ -49,8 +50,10 @@ export async function observeFromFlags(
     logLevel: level,
     ...(metrics === undefined ? {} : { metrics: { host: metrics.host, port: metrics.port } }),
   });
-  if (obs.metricsAddress !== undefined) {
-    process.stderr.write(`metrics on http://${formatEndpoint(obs.metricsAddress)}/metrics\n`);
+  // Through the log subscriber, so that with --json-logs this line is JSON like the rest.
+  const first = services[0];
+  if (obs.metricsAddress !== undefined && first !== undefined) {
+    observer(first).log('info', `metrics on http://${formatEndpoint(obs.metricsAddress)}/metrics`);
   }
   return obs;
 }

@@ -73,7 +73,7 @@ function skies(list: string[] | undefined): Endpoint[] {
 }
 
 function limitsOf(flags: string[] | undefined, extra: Partial<EarthLimits> = {}): Partial<EarthLimits> {
-  const names = Object.keys(EARTH_LIMITS.spec) as (keyof EarthLimits)[];
+  const names = Object.keys(EARTH_LIMITS.specs) as (keyof EarthLimits)[];
   try {
     return EARTH_LIMITS.resolve({ ...parseLimitFlags(flags, names), ...extra });
   } catch (e) {

@@ -56,7 +56,7 @@ const command: Command = {
     const { values } = parsed;
     if (values.listen === undefined) throw new ArgumentError('--listen', 'required');
     const at = parseEndpoint(values.listen, '--listen');
-    const names = Object.keys(SKY_LIMITS.spec) as (keyof SkyLimits)[];
+    const names = Object.keys(SKY_LIMITS.specs) as (keyof SkyLimits)[];
     let limits: Partial<SkyLimits>;
     try {
       limits = SKY_LIMITS.resolve(parseLimitFlags(values.limit, names));

@@ -1,72 +1,23 @@
 /**
- * Every limit of the sky node and the earth node, in one registry (name, default, bounds,
- * unit, doc line). docs/sky-earth.md shows the same table; test/sky/limits.test.ts keeps
- * them equal and tries each limit at limit + 1.
+ * Every limit of the sky node and the earth node, each with its default, bounds, unit and doc
+ * line (src/util/limits.ts). docs/sky-earth.md's tables are generated from these registries
+ * (`npm run docs`), and test/sky/limits.test.ts tries limits at limit + 1.
  */
-import { ArgumentError } from '../../util/errors.js';
+import { defineLimits } from '../../util/limits.js';
 
-export interface LimitSpec {
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-  readonly unit: string;
-  readonly doc: string;
-}
-
-function define<const S extends Record<string, LimitSpec>>(layer: string, spec: S) {
-  type Values = { readonly [K in keyof S]: number };
-  const defaults = Object.freeze(
-    Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, v.default])),
-  ) as Values;
-  return {
-    layer,
-    spec,
-    defaults,
-    /** Defaults with `overrides` applied; throws ArgumentError naming `prefix.name`. */
-    resolve(overrides: Partial<Record<keyof S, number>> = {}, options: { prefix?: string } = {}): Values {
-      const out: Record<string, number> = { ...defaults };
-      for (const [k, v] of Object.entries(overrides)) {
-        if (v === undefined) continue;
-        const s = spec[k];
-        const name = options.prefix === undefined ? k : `${options.prefix}.${k}`;
-        if (s === undefined) throw new ArgumentError(name, 'unknown limit');
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < s.min || v > s.max) {
-          throw new ArgumentError(
-            name,
-            `expected an integer in [${s.min}, ${s.max}] (${s.unit}), got ${String(v)}`,
-          );
-        }
-        out[k] = v;
-      }
-      return Object.freeze(out) as Values;
-    },
-    /** The markdown table of docs/sky-earth.md. */
-    table(): string {
-      const rows = Object.entries(spec).map(
-        ([k, v]) => `| \`${k}\` | ${v.default} | ${v.min}..${v.max} | ${v.unit} | ${v.doc} |`,
-      );
-      return [
-        '| limit | default | range | unit | meaning |',
-        '| --- | --- | --- | --- | --- |',
-        ...rows,
-      ].join('\n');
-    },
-  };
-}
-
-export const SKY_LIMITS = define('sky', {
+export const SKY_LIMITS = defineLimits('sky', {
   maxLeases: {
     default: 100_000,
     min: 1,
     max: 10_000_000,
-    unit: 'leases',
+    unit: 'count',
     doc: 'live leases a sky node keeps at most; a new lease beyond it is refused (`ERR_SKY_LEASES_FULL`)',
   },
   maxLeasesPerGroup: {
     default: 4_096,
     min: 1,
     max: 1_000_000,
-    unit: 'leases',
+    unit: 'count',
     doc: 'live leases taken from one address group (IPv4 /32, IPv6 /64); room for a NAT of thousands, not for one flooder to fill the table',
   },
   minLeaseSec: {
@@ -94,21 +45,21 @@ export const SKY_LIMITS = define('sky', {
     default: 20,
     min: 1,
     max: 1_000_000,
-    unit: 'requests/s',
+    unit: 'per second',
     doc: 'token refill per address group (seed 003 "rate limit ... which allows for bursting")',
   },
   burst: {
     default: 40,
     min: 1,
     max: 1_000_000,
-    unit: 'requests',
+    unit: 'count',
     doc: 'bucket size per address group: the burst a group may spend at once',
   },
   creditPerSolve: {
     default: 16,
     min: 1,
     max: 1_000,
-    unit: 'requests',
+    unit: 'count',
     doc: 'requests one solved challenge pays for on its connection (the PoW-earned identity of clients behind a shared address)',
   },
   fallbackBits: {
@@ -122,14 +73,14 @@ export const SKY_LIMITS = define('sky', {
     default: 64,
     min: 1,
     max: 1_000_000,
-    unit: 'requests',
+    unit: 'count',
     doc: "q of seed 003's fixed-size queue rule",
   },
   capacityPerSec: {
     default: 50_000,
     min: 1,
     max: 10_000_000,
-    unit: 'requests/s',
+    unit: 'per second',
     doc: 'requests per second the node serves before its queue fills and difficulty rises',
   },
   maxDifficulty: { default: 24, min: 1, max: 32, unit: 'bits', doc: 'cap on the internal difficulty d' },
@@ -144,14 +95,14 @@ export const SKY_LIMITS = define('sky', {
     default: 10_000,
     min: 1,
     max: 1_000_000,
-    unit: 'connections',
+    unit: 'count',
     doc: 'open connections at most; at the cap the heaviest address group loses its oldest connection, never the newcomer',
   },
   maxConnectionsPerGroup: {
     default: 256,
     min: 1,
     max: 1_000_000,
-    unit: 'connections',
+    unit: 'count',
     doc: 'open connections from one address group; beyond it the new connection is closed at once',
   },
   firstMessageMs: {
@@ -179,7 +130,7 @@ export const SKY_LIMITS = define('sky', {
     default: 32,
     min: 1,
     max: 10_000,
-    unit: 'requests',
+    unit: 'count',
     doc: 'requests of one connection being answered at once (store round trips); more pipelined is refused',
   },
   punchDelayMs: {
@@ -200,7 +151,7 @@ export const SKY_LIMITS = define('sky', {
 
 export type SkyLimits = ReturnType<typeof SKY_LIMITS.resolve>;
 
-export const EARTH_LIMITS = define('earth', {
+export const EARTH_LIMITS = defineLimits('earth', {
   inboxBytes: {
     default: 1_048_576,
     min: 0,
@@ -220,14 +171,14 @@ export const EARTH_LIMITS = define('earth', {
     default: 1_024,
     min: 0,
     max: 1_000_000,
-    unit: 'recipients',
+    unit: 'count',
     doc: 'nodes this node stores for at once',
   },
   maxKnownLeases: {
     default: 10_000,
     min: 1,
     max: 1_000_000,
-    unit: 'leases',
+    unit: 'count',
     doc: 'announced leases of other nodes kept at once',
   },
   leaseSec: {
@@ -255,7 +206,7 @@ export const EARTH_LIMITS = define('earth', {
     default: 67_108_864,
     min: 1,
     max: 1_099_511_627_776,
-    unit: 'byte-seconds',
+    unit: 'count',
     doc: 'the byte-seconds that one priced hash pays for (Whisper and Bitmessage price size x time the same way)',
   },
   handshakeMs: {
@@ -276,7 +227,7 @@ export const EARTH_LIMITS = define('earth', {
     default: 256,
     min: 1,
     max: 100_000,
-    unit: 'links',
+    unit: 'count',
     doc: 'open earth-to-earth links at once; a new one beyond it is closed',
   },
 });

@@ -262,12 +262,18 @@ export class EarthNode {
       listenPort = a.port;
     }
     const errors: unknown[] = [];
+    const listenHost = o.listen?.host;
+    const localAddress =
+      o.localAddress ??
+      (listenHost !== undefined && listenHost !== '0.0.0.0' && listenHost !== '::' ? listenHost : undefined);
     for (const sky of o.skies) {
       try {
         const client = await SkyClient.connect(sky, {
           key: this.key,
           clock: this.#clock,
-          ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+          // Dial the sky from the address we listen on, so the address it observes for our
+          // lease is the one our listener answers at (a host with several addresses).
+          ...(localAddress ? { localAddress } : {}),
         });
         client.on('punch', (m: PunchAtMsg) => this.#punched(client, m));
         client.on('error', () => {});
@@ -412,7 +418,7 @@ export class EarthNode {
   async #punchDial(sky: SkyClient, m: PunchAtMsg): Promise<Socket> {
     await new Promise((r) => setTimeout(r, m.delayMs));
     const deadline = this.#clock.now() + this.limits.punchTimeoutMs;
-    const local = { port: sky.localPort, address: sky.socket.localAddress };
+    const local = { port: sky.localPort, address: sky.bindAddress };
     for (;;) {
       const left = deadline - this.#clock.now();
       if (left <= 0) throw new EarthSendError('ERR_EARTH_PUNCH_FAILED', 'hole punch timed out');
@@ -539,7 +545,12 @@ export class EarthNode {
    * address, else a hole punch through a sky node we share), else to its holder, which
    * relays it at once if the recipient is linked to it, or stores it.
    */
-  async send(to: string, data: Uint8Array): Promise<SendResult> {
+  async send(
+    to: string,
+    data: Uint8Array,
+    options: { readonly paths?: readonly SendResult['via'][] } = {},
+  ): Promise<SendResult> {
+    const paths = options.paths ?? ['direct', 'punch', 'holder'];
     if (data.length > this.limits.maxMessageBytes)
       throw new EarthSendError('ERR_EARTH_TOO_LARGE', `${data.length} bytes`);
     const found = await this.lookup(to);
@@ -558,7 +569,7 @@ export class EarthNode {
         via,
       };
     };
-    if (found.listenPort !== 0) {
+    if (found.listenPort !== 0 && paths.includes('direct')) {
       try {
         const ch = await this.#dialFound(found);
         try {
@@ -570,7 +581,7 @@ export class EarthNode {
         this.count('direct_failed', e instanceof TollgateError ? e.code : undefined);
       }
     }
-    const punched = await this.#tryPunch(toBytes);
+    const punched = paths.includes('punch') ? await this.#tryPunch(toBytes) : undefined;
     if (punched !== undefined) {
       try {
         return finish(await this.#deliverOn(punched, toBytes, data, 0, 0n), 'punch');
@@ -578,7 +589,8 @@ export class EarthNode {
         punched.end();
       }
     }
-    if (!found.holder.every((b) => b === 0)) return this.#viaHolder(hex(found.holder), toBytes, data);
+    if (paths.includes('holder') && !found.holder.every((b) => b === 0))
+      return this.#viaHolder(hex(found.holder), toBytes, data);
     throw new EarthSendError('ERR_EARTH_UNREACHABLE', 'recipient unreachable and no holder');
   }
 

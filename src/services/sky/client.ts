@@ -77,8 +77,12 @@ export class SkyClient extends EventEmitter {
   #reqId = 1;
   #closed = false;
 
-  private constructor(sky: Endpoint, socket: Socket, options: SkyClientOptions) {
+  /** The address the sky socket was bound to; a punch dials from it and the same port. */
+  readonly bindAddress: string;
+
+  private constructor(sky: Endpoint, socket: Socket, options: SkyClientOptions, bindAddress: string) {
     super();
+    this.bindAddress = bindAddress;
     this.sky = sky;
     this.socket = socket;
     this.key = options.key;
@@ -111,20 +115,23 @@ export class SkyClient extends EventEmitter {
   }
 
   static async connect(sky: Endpoint, options: SkyClientOptions): Promise<SkyClient> {
-    // localPort 0 makes libuv bind before connecting, which sets SO_REUSEADDR: the punch
-    // socket can then dial from the same port, so the NAT reuses the mapping the sky saw.
+    // An explicit local address makes Node bind before connecting, and libuv's bind sets
+    // SO_REUSEADDR: the punch socket can then dial from the same port, so that an
+    // endpoint-independent NAT reuses the mapping the sky node saw (without a bind, the
+    // kernel's autobind at connect leaves the option off and the second bind fails).
+    const bindAddress = options.localAddress ?? (sky.host.includes(':') ? '::' : '0.0.0.0');
     const socket = tcpConnect({
       host: sky.host,
       port: sky.port,
+      localAddress: bindAddress,
       localPort: 0,
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       noDelay: true,
     });
     await Promise.race([
       once(socket, 'connect'),
       once(socket, 'error').then(([e]) => Promise.reject(e as Error)),
     ]);
-    return new SkyClient(sky, socket, options);
+    return new SkyClient(sky, socket, options, bindAddress);
   }
 
   get closed(): boolean {

@@ -355,12 +355,13 @@ export class SkyNode {
 
   #handle(conn: Conn, m: SkyMessage): void | Promise<void> {
     const now = this.#clock.now();
-    // Every request is an arrival at seed 003's fixed-size queue.
-    arrive(this.#queue, this.controller, now);
     if (m.type === SkyType.solve) return this.#solve(conn, m);
     const spent = spend(conn.state);
     conn.state = spent.state;
     if (spent.paid) {
+      // Requests that reach the work (paid, or within their bucket while d = 0) enter seed
+      // 003's fixed-size queue; when it is full, d rises.
+      arrive(this.#queue, this.controller, now);
       this.count('paid');
       return this.#serve(conn, m as LeaseMsg | LookupMsg, now);
     }
@@ -401,7 +402,15 @@ export class SkyNode {
       this.limits,
     );
     const reqId = m.type === SkyType.lease ? 0 : m.reqId;
-    if (d.action === 'serve') return this.#serve(conn, m, now);
+    if (d.action === 'serve') {
+      arrive(this.#queue, this.controller, now);
+      return this.#serve(conn, m, now);
+    }
+    // Seed 003 counts "client requests in a row" that did not raise d; one that is
+    // challenged or refused adds no work to the queue, so it counts as an arrival that found
+    // room. A burst that passes many buckets at once thus raises d by the work it brings,
+    // not by one for every request behind it.
+    this.controller.arrive({ queueFull: false, nowMs: now });
     if (d.action === 'refuse') return this.#refuse(conn, reqId, 'ERR_RATE_LIMITED', retryAfterMs);
     const sealed = this.#sealer.seal({
       kind: 'sha256-bits',
