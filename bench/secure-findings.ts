@@ -124,7 +124,8 @@ async function finding2() {
   const until = Date.now() + 2000;
   let offered = 0;
   while (Date.now() < until && offered < 512 && !s.destroyed) {
-    if (!s.write(chunk)) await Promise.race([once(s, 'drain'), once(s, 'close'), delay(until - Date.now())]);
+    if (!s.write(chunk))
+      await Promise.race([once(s, 'drain'), once(s, 'close'), delay(until - Date.now())]).catch(() => {});
     offered++;
   }
   const read = srv.sockets[0]?.bytesRead ?? 0;
@@ -176,7 +177,7 @@ async function finding3() {
   for (let i = 0; i < n; i++) {
     const junk = Uint8Array.from(genuine!);
     new DataView(junk.buffer).setBigUint64(d.value.mEnd, BigInt(1000 + i));
-    const s = await dial(srv.port, '127.0.0.3');
+    const s = (await dial(srv.port, '127.0.0.3')).resume();
     s.write(junk);
     await Promise.race([once(s, 'close'), delay(2000)]);
     s.destroy();

@@ -15,6 +15,14 @@ import {
   SecureContext,
   secureAccept,
 } from '../../src/secure/index.js';
+import { subscribe } from '../../src/util/observe.js';
+
+/** Refusals by reason code, from the secure channel's observability events. */
+const reasons = new Map<string, number>();
+subscribe((m) => {
+  if (m.kind === 'count' && m.service === 'secure' && m.reason !== undefined)
+    reasons.set(m.reason, (reasons.get(m.reason) ?? 0) + m.n);
+});
 
 interface Args {
   host: string;
@@ -111,7 +119,7 @@ process.on('message', (msg: { type: string }) => {
       servedBy: Object.fromEntries(servedBy),
       pending: context.pending,
       open: sockets.size,
-      reasons: Object.fromEntries(context.counts),
+      reasons: Object.fromEntries(reasons),
     });
   } else if (msg.type === 'stop') {
     for (const s of sockets) s.destroy();

@@ -8,7 +8,9 @@ import type { Duplex } from 'node:stream';
 import { type Endpoint, encodeEndpoint, FAMILY_V4 } from '../admission/endpoint.js';
 import type { Store } from '../admission/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import type { ReasonCode } from '../util/codes.js';
 import { ArgumentError, type reject, TollgateError } from '../util/errors.js';
+import { observer } from '../util/observe.js';
 import { ByteQueue } from '../wire/frame.js';
 import { decodeAlert, encodeAlert, HEADER_BYTES, MessageType, readHeader } from '../wire/handshake.js';
 import { SecureChannel } from './channel.js';
@@ -33,6 +35,8 @@ import { checkPowConfig, type HandshakePow, type PowEngine } from './pow.js';
 import { defaultPowEngine } from './pow-engine.js';
 import { ReplayWindow } from './replay.js';
 import type { TrustPolicy } from './trust.js';
+
+const obs = observer('secure');
 
 /** A handshake was refused; `code` says which check failed (docs/errors.md). */
 export class HandshakeError extends TollgateError {
@@ -66,8 +70,6 @@ export interface SecureContextOptions {
    * refused by the others (issue 9, finding 4). Checked after the local replay window.
    */
   readonly replayStore?: Store;
-  /** Called with each reason code that refused a handshake or closed a channel (metrics). */
-  readonly onReason?: (code: string, detail?: string) => void;
 }
 
 /** Per-connection options of secureConnect/secureAccept. */
@@ -117,9 +119,6 @@ export class SecureContext {
   readonly random: (n: number) => Uint8Array;
   readonly powEngine: PowEngine;
   readonly replay: ReplayWindow;
-  /** How often each reason code refused a handshake or closed a channel. */
-  readonly counts = new Map<string, number>();
-  readonly #onReason: ((code: string, detail?: string) => void) | undefined;
   /** Pending responder handshakes, oldest first, in one set and per cap group. */
   readonly #slots = new Set<PendingSlot>();
   readonly #groups = new Map<string, Set<PendingSlot>>();
@@ -144,7 +143,6 @@ export class SecureContext {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.powEngine = options.powEngine ?? defaultPowEngine(this.limits);
-    this.#onReason = options.onReason;
     this.replay = new ReplayWindow({
       maxSkewSec: this.limits.maxClockSkewSec,
       maxPeers: this.limits.maxReplayPeers,
@@ -162,10 +160,9 @@ export class SecureContext {
     return this.#slots.size;
   }
 
-  /** Counts a reason code and tells the onReason hook. */
-  reason(code: string, detail?: string): void {
-    this.counts.set(code, (this.counts.get(code) ?? 0) + 1);
-    this.#onReason?.(code, detail);
+  /** Publishes a refusal (`tollgate_secure_rejections_total{reason}`, and a debug log). */
+  reason(code: ReasonCode, detail?: string): void {
+    obs.reject(code, detail === undefined ? undefined : { detail });
   }
 
   nowSec(): number {
@@ -198,6 +195,7 @@ export class SecureContext {
     if (mine === undefined) this.#groups.set(group, new Set([slot]));
     else mine.add(slot);
     this.#schedule(slot.deadlineMs);
+    obs.gauge('pending_handshakes', this.#slots.size);
     return slot;
   }
 
@@ -212,6 +210,7 @@ export class SecureContext {
     const group = this.#groups.get(slot.group);
     group?.delete(slot);
     if (group?.size === 0) this.#groups.delete(slot.group);
+    obs.gauge('pending_handshakes', this.#slots.size);
     if (this.#slots.size === 0 && this.#sweep !== undefined) {
       clearTimeout(this.#sweep);
       this.#sweep = undefined;
@@ -556,6 +555,7 @@ function openChannel(
   keys: { send: Uint8Array; receive: Uint8Array; transcript: Uint8Array },
   checked: CheckedShare,
 ): SecureChannel {
+  obs.count('handshakes');
   return new SecureChannel({
     transport: stream,
     sendKey: keys.send,
@@ -565,7 +565,8 @@ function openChannel(
     clock: ctx.clock,
     leftover,
     transcript: keys.transcript,
-    onReason: (code) => ctx.reason(code),
+    // The channel's codes are its ChannelCode union, all in the registry.
+    onReason: (code) => ctx.reason(code as ReasonCode),
   });
 }
 

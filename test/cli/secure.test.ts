@@ -174,6 +174,11 @@ test('secure connect to an untrusted listener fails with the reason on stderr', 
       trustB,
       '--listen',
       '127.0.0.1:0',
+      '--json-logs',
+      '--log-level',
+      'debug',
+      '--metrics',
+      '127.0.0.1:0',
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -189,6 +194,26 @@ test('secure connect to an untrusted listener fails with the reason on stderr', 
   const client = await runCli(['secure', 'connect', '--key', a.key, '--trust', trustA, `127.0.0.1:${port}`]);
   assert.equal(client.code, 1);
   assert.match(client.stderr, /handshake refused: ERR_HS_UNTRUSTED/);
+  // The listener's refusal reaches its metrics and its JSON log (issue 8: shared flags).
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (/handshake refused/.test(lerr)) resolve();
+    };
+    listener.stderr.on('data', check);
+    check();
+  });
+  const metricsUrl = /metrics on (http:\/\/\S+\/metrics)/.exec(lerr)?.[1];
+  assert.ok(metricsUrl, lerr);
+  const metrics = await (await fetch(metricsUrl)).text();
+  assert.match(metrics, /tollgate_secure_rejections_total\{reason="ERR_HS_(PEER_ALERT|CLOSED)"\} 1/);
+  const logged = lerr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { service?: string; reason?: string });
+  assert.ok(
+    logged.some((l) => l.service === 'secure' && /^ERR_HS_/.test(l.reason ?? '')),
+    lerr,
+  );
   listener.kill('SIGTERM');
   await new Promise((r) => listener.on('close', r));
   clearTimeout(timer);

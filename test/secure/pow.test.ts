@@ -10,6 +10,8 @@ import { decodeKeyShare } from '../../src/wire/handshake.js';
 import { captureHello, connectPair, peers, readAll, refusal } from './helpers.js';
 
 const scrypt = { kind: 'scrypt', bits: 3, N: 16, r: 1, p: 1 } as const;
+/** The first solve starts the worker pool, which a loaded machine may take seconds to do. */
+const patient = { helloTimeoutMs: 60_000, handshakeTimeoutMs: 60_000 };
 
 /** Rewrites the pow field of a HELLO to a value that does not solve the puzzle. */
 async function breakPow(hello: Uint8Array, fails: (input: Uint8Array, nonce: bigint) => Promise<boolean>) {
@@ -26,7 +28,7 @@ async function breakPow(hello: Uint8Array, fails: (input: Uint8Array, nonce: big
 }
 
 test('handshakes with a scrypt PoW (seed 004: scrypt_C(m) < k) complete both ways', async () => {
-  const { client, server } = peers({ pow: scrypt });
+  const { client, server } = peers({ pow: scrypt, limits: patient });
   const [c, s] = await connectPair(client, server);
   c.end(Uint8Array.of(1));
   s.end();
@@ -35,7 +37,7 @@ test('handshakes with a scrypt PoW (seed 004: scrypt_C(m) < k) complete both way
 });
 
 test('handshakes with the sha256-bits puzzle complete', async () => {
-  const { client, server } = peers({ pow: { kind: 'sha256-bits', bits: 8 } });
+  const { client, server } = peers({ pow: { kind: 'sha256-bits', bits: 8 }, limits: patient });
   const [c, s] = await connectPair(client, server);
   c.end();
   s.end();

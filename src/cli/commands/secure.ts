@@ -18,8 +18,10 @@ import {
   secureConnect,
   TrustStore,
 } from '../../secure/index.js';
+import { SECURE_LIMITS } from '../../secure/limits.js';
 import { ArgumentError } from '../../util/errors.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { OBSERVE_FLAGS, OBSERVE_HELP, observeFromFlags, optionalIntegerFlag } from '../flags.js';
 
 const HELP = `Usage: tollgate secure <listen|connect> [options]
 
@@ -45,7 +47,8 @@ Options:
   --listen ADDR     address to listen on, e.g. 127.0.0.1:7000 or [::1]:7000 (port 0 picks one)
   --hello-timeout MS  time from accept to the peer's first message (default 5000); a peer's
                     puzzle must be solved within it
-${COMMON}`;
+${COMMON}
+${OBSERVE_HELP}`;
 
 const CONNECT_HELP = `Usage: tollgate secure connect --key FILE --trust DIR HOST:PORT [options]
 
@@ -77,6 +80,7 @@ const optionSpec = {
   pow: { type: 'string' },
   timeout: { type: 'string' },
   'hello-timeout': { type: 'string' },
+  ...OBSERVE_FLAGS,
   listen: { type: 'string' },
   expect: { type: 'string' },
   'no-address-check': { type: 'boolean' },
@@ -94,12 +98,19 @@ function baseOptions(values: {
 } {
   if (values.key === undefined) throw new ArgumentError('--key', 'required');
   if (values.trust === undefined) throw new ArgumentError('--trust', 'required');
-  const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout < 1)
-    throw new ArgumentError('--timeout', 'expected milliseconds');
-  const hello = values['hello-timeout'] === undefined ? undefined : Number(values['hello-timeout']);
-  if (hello !== undefined && (!Number.isInteger(hello) || hello < 1))
-    throw new ArgumentError('--hello-timeout', 'expected milliseconds');
+  const { handshakeTimeoutMs, helloTimeoutMs } = SECURE_LIMITS.specs;
+  const timeout = optionalIntegerFlag(
+    '--timeout',
+    values.timeout,
+    handshakeTimeoutMs.min,
+    handshakeTimeoutMs.max,
+  );
+  const hello = optionalIntegerFlag(
+    '--hello-timeout',
+    values['hello-timeout'],
+    helloTimeoutMs.min,
+    helloTimeoutMs.max,
+  );
   const key = loadPrivateKey(values.key);
   const trust = TrustStore.open(values.trust, {
     onError: (file, error) => process.stderr.write(`tollgate: ignoring ${file}: ${error.message}\n`),
@@ -110,7 +121,10 @@ function baseOptions(values: {
       key,
       trust,
       pow: parsePow(values.pow),
-      limits: { handshakeTimeoutMs: timeout, ...(hello === undefined ? {} : { helloTimeoutMs: hello }) },
+      limits: {
+        ...(timeout === undefined ? {} : { handshakeTimeoutMs: timeout }),
+        ...(hello === undefined ? {} : { helloTimeoutMs: hello }),
+      },
     },
     trust,
   };
@@ -159,6 +173,7 @@ async function listen(argv: string[]): Promise<number> {
   const at = parseEndpoint(values.listen, '--listen');
   const { options, trust } = baseOptions(values);
   const context = new SecureContext(options);
+  const observability = await observeFromFlags(values, ['secure']);
   const pending = new Set<Socket>();
   let chosen: ((channel: SecureChannel) => void) | undefined;
   const first = new Promise<SecureChannel>((resolve) => {
@@ -196,6 +211,7 @@ async function listen(argv: string[]): Promise<number> {
   } finally {
     server.close();
     trust.close();
+    await observability.close();
     await closePools();
   }
 }

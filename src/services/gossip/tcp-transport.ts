@@ -91,7 +91,6 @@ export class TcpSecureTransport implements P2PTransport {
     this.context = new SecureContext({
       key: options.key,
       trust: options.trust,
-      ...(options.onReason ? { onReason: options.onReason } : {}),
     });
   }
 
