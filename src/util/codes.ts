@@ -493,6 +493,38 @@ export function peerCode<C extends Code>(value: string, fallback: C): Code {
   return Object.hasOwn(REASONS, value) || Object.hasOwn(ERRORS, value) ? (value as Code) : fallback;
 }
 
+/** Events of a gossip peer, and of the bootstrapper (the same engine). */
+const GOSSIP_EVENTS = {
+  rejections: 'P2P and API input refused, links closed, by reason code',
+  items_dropped:
+    'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
+  announced: 'items announced by local modules',
+  notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
+  validated: 'items from peers validated by every subscriber and spread on',
+  received: 'new items received from peers',
+  duplicate: 'copies of items already seen',
+  unsubscribed: 'pushes of types nobody here subscribed to (not forwarded)',
+  unvalidated: 'items whose subscribers all left before answering (not spread)',
+  ttl_end: 'items delivered here whose TTL ends here',
+  push_sent: 'PUSH messages sent (spreading and IWANT answers)',
+  ihave_sent: 'IHAVE messages sent',
+  ihave_truncated: 'IHAVE messages longer than maxIhaveEntries (rest ignored)',
+  iwant_sent: 'IWANT messages sent',
+  iwant_served: 'items sent again on IWANT',
+  iwant_refused: 'IWANT entries not served (unknown, or served maxServesPerItem times)',
+  peer_verified: 'peers that proved their verification PoW (seed 002)',
+  peer_request_served: 'PEER REQUESTs answered',
+  join: 'joins through the bootstrapper',
+  probe: 'dial backs to a HELLO address',
+  probe_skipped: 'dial backs not made (backoff, cap)',
+  known_full: 'verified peers not listed: known list full of linked peers',
+  known_group_full: 'verified peers not listed: their address group is full of linked peers',
+  solves: 'PoW solves started for peers',
+  links_opened: 'P2P links opened (after the secure handshake)',
+  bootstrap_done: 'bootstrap links closed after their answer',
+  bootstrap_link_expired: 'bootstrapper: links closed at bootstrapLinkMs',
+} as const;
+
 /**
  * Counted events per service, one doc line each. A metric is `tollgate_<service>_<event>_total`;
  * an event counted with a reason code gets the label `reason="<code>"`. Gauges are
@@ -510,66 +542,10 @@ export const EVENTS = {
     handshakes: 'handshakes completed',
     rejections: 'handshakes refused or channels closed, by reason code',
   },
-  gossip: {
-    rejections: 'P2P and API input refused, links closed, by reason code',
-    items_dropped:
-      'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
-    announced: 'items announced by local modules',
-    notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
-    validated: 'items from peers validated by every subscriber and spread on',
-    received: 'new items received from peers',
-    duplicate: 'copies of items already seen',
-    unsubscribed: 'pushes of types nobody here subscribed to (not forwarded)',
-    unvalidated: 'items whose subscribers all left before answering (not spread)',
-    ttl_end: 'items delivered here whose TTL ends here',
-    push_sent: 'PUSH messages sent (spreading and IWANT answers)',
-    ihave_sent: 'IHAVE messages sent',
-    ihave_truncated: 'IHAVE messages longer than maxIhaveEntries (rest ignored)',
-    iwant_sent: 'IWANT messages sent',
-    iwant_served: 'items sent again on IWANT',
-    iwant_refused: 'IWANT entries not served (unknown, or served maxServesPerItem times)',
-    peer_verified: 'peers that proved their verification PoW (seed 002)',
-    peer_request_served: 'PEER REQUESTs answered',
-    join: 'joins through the bootstrapper',
-    probe: 'dial backs to a HELLO address',
-    probe_skipped: 'dial backs not made (backoff, cap)',
-    known_full: 'verified peers not listed: known list full of linked peers',
-    known_group_full: 'verified peers not listed: their address group is full of linked peers',
-    solves: 'PoW solves started for peers',
-    links_opened: 'P2P links opened (after the secure handshake)',
-    bootstrap_done: 'bootstrap links closed after their answer',
-    bootstrap_link_expired: 'bootstrapper: links closed at bootstrapLinkMs',
-  },
-  bootstrap: {
-    rejections: 'P2P and API input refused, links closed, by reason code',
-    items_dropped:
-      'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
-    announced: 'items announced by local modules',
-    notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
-    validated: 'items from peers validated by every subscriber and spread on',
-    received: 'new items received from peers',
-    duplicate: 'copies of items already seen',
-    unsubscribed: 'pushes of types nobody here subscribed to (not forwarded)',
-    unvalidated: 'items whose subscribers all left before answering (not spread)',
-    ttl_end: 'items delivered here whose TTL ends here',
-    push_sent: 'PUSH messages sent (spreading and IWANT answers)',
-    ihave_sent: 'IHAVE messages sent',
-    ihave_truncated: 'IHAVE messages longer than maxIhaveEntries (rest ignored)',
-    iwant_sent: 'IWANT messages sent',
-    iwant_served: 'items sent again on IWANT',
-    iwant_refused: 'IWANT entries not served (unknown, or served maxServesPerItem times)',
-    peer_verified: 'peers that proved their verification PoW (seed 002)',
-    peer_request_served: 'PEER REQUESTs answered',
-    join: 'joins through the bootstrapper',
-    probe: 'dial backs to a HELLO address',
-    probe_skipped: 'dial backs not made (backoff, cap)',
-    known_full: 'verified peers not listed: known list full of linked peers',
-    known_group_full: 'verified peers not listed: their address group is full of linked peers',
-    solves: 'PoW solves started for peers',
-    links_opened: 'P2P links opened (after the secure handshake)',
-    bootstrap_done: 'bootstrap links closed after their answer',
-    bootstrap_link_expired: 'bootstrapper: links closed at bootstrapLinkMs',
-  },
+  gossip: GOSSIP_EVENTS,
+
+  // The bootstrapper runs the same engine, so it counts the same events under its own name.
+  bootstrap: GOSSIP_EVENTS,
 } as const satisfies Record<string, Record<string, string>>;
 
 export const GAUGES = {
