@@ -18,21 +18,6 @@
 #define TG_X86_SHANI 1
 #else
 #define TG_X86_SHANI 0
-/*
- * AES-256-GCM with one OpenSSL context per key and direction (aead.c), on the OpenSSL of the
- * running Node, looked up at run time. tg_aead_available() is 0 where it is missing.
- */
-typedef struct tg_aead tg_aead;
-int tg_aead_available(void);
-tg_aead *tg_aead_new(const uint8_t key[32], int encrypt);
-void tg_aead_free(tg_aead *a);
-/* 1 authentic (plaintext written to out, which may equal ct), 0 not authentic, -1 failure. */
-int tg_aead_open(tg_aead *a, const uint8_t *iv, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                 size_t ct_len, const uint8_t *tag, uint8_t *out);
-/* 1 sealed (ciphertext written to out, which may equal pt; tag to tag), -1 failure. */
-int tg_aead_seal(tg_aead *a, const uint8_t *iv, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                 size_t pt_len, uint8_t *out, uint8_t *tag);
-
 #endif
 
 /* Compiler specifics: GCC and Clang; MSVC gets the portable code only. */
@@ -46,21 +31,6 @@ int tg_aead_seal(tg_aead *a, const uint8_t *iv, const uint8_t *aad, size_t aad_l
 #define TG_INLINE static inline __attribute__((always_inline))
 #define tg_bswap64(x) __builtin_bswap64(x)
 #define tg_load_flag(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-/*
- * AES-256-GCM with one OpenSSL context per key and direction (aead.c), on the OpenSSL of the
- * running Node, looked up at run time. tg_aead_available() is 0 where it is missing.
- */
-typedef struct tg_aead tg_aead;
-int tg_aead_available(void);
-tg_aead *tg_aead_new(const uint8_t key[32], int encrypt);
-void tg_aead_free(tg_aead *a);
-/* 1 authentic (plaintext written to out, which may equal ct), 0 not authentic, -1 failure. */
-int tg_aead_open(tg_aead *a, const uint8_t *iv, const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                 size_t ct_len, const uint8_t *tag, uint8_t *out);
-/* 1 sealed (ciphertext written to out, which may equal pt; tag to tag), -1 failure. */
-int tg_aead_seal(tg_aead *a, const uint8_t *iv, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                 size_t pt_len, uint8_t *out, uint8_t *tag);
-
 #endif
 
 /* Longest challenge / hashcash prefix the search functions accept. */
