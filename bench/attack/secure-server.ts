@@ -81,7 +81,7 @@ const server = createServer({ noDelay: true }, (socket) => {
   sockets.add(socket);
   socket.on('error', () => {});
   socket.once('close', () => sockets.delete(socket));
-  secureAccept(socket, { key: context.config.identity, trust: context.config.trust, context }).then(
+  secureAccept(socket, { context }).then(
     (channel) => {
       admitted++;
       channel.on('error', () => {});

@@ -24,9 +24,11 @@ export { DEFAULT_SCRYPT, type HandshakePow, type PowEngine } from './pow.js';
 export {
   type Address,
   HandshakeError,
+  type SecureConnectionOptions,
   SecureContext,
   type SecureContextOptions,
   type SecureOptions,
+  type SecureStandaloneOptions,
   secureAccept,
   secureConnect,
 } from './session.js';

@@ -72,10 +72,8 @@ export interface SecureContextOptions {
   readonly replayStore?: Store;
 }
 
-/** Per-connection options of secureConnect/secureAccept. */
-export interface SecureOptions extends SecureContextOptions {
-  /** Use this shared context (replay window, pending-handshake count) instead of one per options object. */
-  readonly context?: SecureContext;
+/** What one call of secureConnect/secureAccept needs beyond its context. */
+export interface SecureConnectionOptions {
   /** Initiator: refuse any responder but this identity. */
   readonly expectIdentity?: string;
   /** Our address as the peer sees it (default: the socket's local address). */
@@ -91,6 +89,40 @@ export interface SecureOptions extends SecureContextOptions {
   readonly checkAddress?: boolean;
   readonly signal?: AbortSignal;
 }
+
+/**
+ * Options of secureConnect/secureAccept: a shared `context`, or the context's options.
+ *
+ * - With `context`, the call uses it: its key, trust, puzzle, limits, replay window,
+ *   pending-handshake caps and PoW queue are shared with every call given the same context.
+ *   Context options need not be repeated; one given anyway must be the very value the
+ *   context was made from, else the call throws an `ArgumentError` naming it.
+ * - Without `context`, the call makes a context of its own from these options: its caps,
+ *   replay window and PoW queue then cover this one connection only. That suits an initiator
+ *   and a one-off responder; a responder that accepts many connections must share one context
+ *   (`new SecureContext({ key, trust })`), or a stranger is capped per connection, not per
+ *   address, and a HELLO replayed on another connection is not seen.
+ */
+export type SecureOptions = SecureConnectionOptions &
+  (
+    | ({ readonly context: SecureContext } & Partial<SecureContextOptions>)
+    | (SecureContextOptions & { readonly context?: undefined })
+  );
+
+/** Options of a call that brings no context: everything a context and a connection need. */
+export type SecureStandaloneOptions = SecureContextOptions & SecureConnectionOptions;
+
+/** The options a context is made from; with a context given, a call may repeat only these same values. */
+const CONTEXT_FIELDS = [
+  'key',
+  'trust',
+  'pow',
+  'powEngine',
+  'limits',
+  'clock',
+  'random',
+  'replayStore',
+] as const satisfies readonly (keyof SecureContextOptions)[];
 
 /** One pending responder handshake, as the context's caps and deadline sweep see it. */
 interface PendingSlot {
@@ -119,6 +151,8 @@ export class SecureContext {
   readonly random: (n: number) => Uint8Array;
   readonly powEngine: PowEngine;
   readonly replay: ReplayWindow;
+  /** The options this context was made from (a call given this context may repeat only these). */
+  readonly options: SecureContextOptions;
   /** Pending responder handshakes, oldest first, in one set and per cap group. */
   readonly #slots = new Set<PendingSlot>();
   readonly #groups = new Map<string, Set<PendingSlot>>();
@@ -135,6 +169,7 @@ export class SecureContext {
     if (options.replayStore !== undefined && typeof options.replayStore.setIfAbsent !== 'function') {
       throw new ArgumentError('options.replayStore', 'expected a Store (e.g. RedisStore)');
     }
+    this.options = options;
     const identity =
       typeof options.key === 'object' && 'identity' in options.key ? options.key : identityKey(options.key);
     this.limits = resolveLimits(options.limits);
@@ -255,14 +290,21 @@ export class SecureContext {
   }
 }
 
-const contexts = new WeakMap<object, SecureContext>();
-
+/** The context of one call: the one given, else one made for this call alone (see SecureOptions). */
 function contextOf(options: SecureOptions): SecureContext {
-  if (options.context) return options.context;
-  let ctx = contexts.get(options);
-  if (ctx === undefined) {
-    ctx = new SecureContext(options);
-    contexts.set(options, ctx);
+  if (options === null || typeof options !== 'object')
+    throw new ArgumentError('options', 'expected an object');
+  const ctx = options.context;
+  if (ctx === undefined) return new SecureContext(options as SecureContextOptions);
+  if (!(ctx instanceof SecureContext)) throw new ArgumentError('options.context', 'expected a SecureContext');
+  for (const field of CONTEXT_FIELDS) {
+    const given = options[field];
+    if (given !== undefined && given !== ctx.options[field]) {
+      throw new ArgumentError(
+        `options.${field}`,
+        'differs from the one options.context was made with; give it to the SecureContext only',
+      );
+    }
   }
   return ctx;
 }

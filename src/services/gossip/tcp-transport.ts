@@ -103,8 +103,6 @@ export class TcpSecureTransport implements P2PTransport {
           ? []
           : [{ host: canonicalHost(socket.localAddress), port: socket.localPort }];
       secureAccept(socket, {
-        key: this.options.key,
-        trust: this.options.trust,
         context: this.context,
         ...(extra.length > 0 ? { acceptAddresses: [...local, ...extra] } : {}),
       }).then(
@@ -141,8 +139,6 @@ export class TcpSecureTransport implements P2PTransport {
         socket.off('error', fail);
         socket.on('error', () => socket.destroy());
         secureConnect(socket, {
-          key: this.options.key,
-          trust: this.options.trust,
           context: this.context,
           remoteAddress: address,
           ...(this.options.checkOwnAddress === false ? { checkAddress: false } : {}),
