@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, createSecureContext, TLSSocket, connect as tlsConnect } from 'node:tls';
 import { closePools } from '../src/pow/pool.js';
-import { cheapChecks } from '../src/secure/handshake.js';
+import { cheapChecks } from '../src/protocol/secure/messages.js';
 import {
   HandshakeError,
   type HandshakePow,
