@@ -464,7 +464,8 @@ function drive(
     const feed = (event: HandshakeEvent) => {
       if (settled) return;
       if (stepping) {
-        (queued ??= []).push(event);
+        queued ??= [];
+        queued.push(event);
         return;
       }
       stepping = true;
