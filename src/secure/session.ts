@@ -35,11 +35,21 @@ import type { TrustPolicy } from './trust.js';
 
 const obs = observer('secure');
 
-/** A handshake was refused; `code` says which check failed (docs/errors.md). */
+/**
+ * A handshake was refused; `code` says which check failed (docs/errors.md). It carries no
+ * stack: it is a verdict on the peer's bytes, not a fault in the caller's code, and capturing
+ * one was the largest single cost of refusing a stranger (issue 12, item 1).
+ */
 export class HandshakeError extends TollgateError {
   readonly detail: string | undefined;
   constructor(code: HandshakeCode, detail?: string) {
-    super(code, detail === undefined ? code : `${code}: ${detail}`);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(code, detail === undefined ? code : `${code}: ${detail}`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.detail = detail;
   }
 }
@@ -326,6 +336,17 @@ function resolveAddress(name: string, given: Endpoint | undefined, host?: string
   }
 }
 
+/** One ALERT per code, encoded once: the codes are a fixed set, and the bytes are only ever read. */
+const alerts = new Map<HandshakeCode, Uint8Array>();
+function alertBytes(code: HandshakeCode): Uint8Array {
+  let bytes = alerts.get(code);
+  if (bytes === undefined) {
+    bytes = encodeAlert(code);
+    alerts.set(code, bytes);
+  }
+  return bytes;
+}
+
 function closeWithAlert(stream: Duplex, code: HandshakeCode): void {
   stream.on('error', () => {});
   if (code === 'ERR_HS_CLOSED' || code === 'ERR_HS_PEER_ALERT' || stream.destroyed || stream.writableEnded) {
@@ -337,13 +358,13 @@ function closeWithAlert(stream: Duplex, code: HandshakeCode): void {
   // synchronously) and needs no timer or stream machinery (issue 12, item 1). Other duplexes
   // (an in-memory pair resets its peer on destroy) end first.
   if (stream instanceof Socket) {
-    stream.write(encodeAlert(code));
+    stream.write(alertBytes(code));
     stream.destroy();
     return;
   }
   const timer = setTimeout(() => stream.destroy(), 1000);
   timer.unref();
-  stream.end(encodeAlert(code), () => {
+  stream.end(alertBytes(code), () => {
     clearTimeout(timer);
     stream.destroy();
   });
@@ -494,6 +515,8 @@ function drive(
     stream.on('end', onGone);
     stream.on('close', onGone);
     stream.on('error', onGone);
+    // A caller may hand over a paused stream (gossip's CONN phase pauses it before the handshake).
+    stream.resume();
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (first !== undefined) feed(first);
