@@ -31,6 +31,8 @@ import { accept, reject, type Verdict } from '../util/errors.js';
 
 export const API_HEADER_SIZE = 4;
 export const API_MAX_MESSAGE = 0xffff;
+/** NOTIFICATION and VALIDATION carry a u16 message ID: this many distinct IDs per connection. */
+export const API_MESSAGE_IDS = 0x10000;
 /** Largest `data` an ANNOUNCE or NOTIFICATION can carry: the u16 size minus the 8-byte head. */
 export const API_MAX_DATA = API_MAX_MESSAGE - 8;
 

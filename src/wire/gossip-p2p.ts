@@ -63,6 +63,9 @@ import { assertBytes, assertInteger } from '../util/args.js';
 import { ArgumentError, accept, reject, type Verdict } from '../util/errors.js';
 import { readU16, writeU16 } from './gossip-api.js';
 
+/** PEER REQUEST's `limit` is one byte: at most this many peers are asked for at once. */
+export const PEER_REQUEST_LIMIT_MAX = 0xff;
+
 export const GOSSIP_PUSH = 504;
 export const GOSSIP_IHAVE = 505;
 export const GOSSIP_IWANT = 506;
@@ -212,7 +215,7 @@ export function encodeP2P(msg: P2PMessage): Uint8Array {
       return out;
     }
     case GOSSIP_PEER_REQUEST: {
-      assertInteger('msg.limit', msg.limit, 1, 0xff);
+      assertInteger('msg.limit', msg.limit, 1, PEER_REQUEST_LIMIT_MAX);
       const out = head(16, GOSSIP_PEER_REQUEST);
       out[4] = msg.limit;
       writeU64(out, 8, msg.nonce, 'msg.nonce');

@@ -3,7 +3,13 @@
  * neighbours, and the lazy repair (IHAVE/IWANT). Spec clauses enforced here are quoted where
  * they are enforced; the choices the spec leaves open are in docs/gossip.md.
  */
-import { type Announce, encodeApi, GOSSIP_NOTIFICATION, type Validation } from '../../wire/gossip-api.js';
+import {
+  type Announce,
+  API_MESSAGE_IDS,
+  encodeApi,
+  GOSSIP_NOTIFICATION,
+  type Validation,
+} from '../../wire/gossip-api.js';
 import {
   encodeP2P,
   GOSSIP_IHAVE,
@@ -143,12 +149,12 @@ function notifyConn(
 ): number | undefined {
   const conn = s.state.api.get(connId)!;
   // Half the ID space at most, so a free random ID is always found quickly.
-  if (conn.pending.size >= 0x8000) {
+  if (conn.pending.size >= s.deps.params.maxPendingPerApiConnection) {
     s.count('ERR_GOSSIP_PENDING_FULL');
     return undefined;
   }
-  let messageId = s.deps.random.int(0x10000);
-  while (conn.pending.has(messageId)) messageId = (messageId + 1) & 0xffff;
+  let messageId = s.deps.random.int(API_MESSAGE_IDS);
+  while (conn.pending.has(messageId)) messageId = (messageId + 1) % API_MESSAGE_IDS;
   conn.pending.set(messageId, { key, deadline: s.now + s.deps.params.validationTimeoutMs });
   s.emit({
     kind: 'api-send',

@@ -19,6 +19,7 @@ import {
   GOSSIP_VERIFICATION_REQUEST,
   GOSSIP_VERIFICATION_RESPONSE,
   type Hello,
+  PEER_REQUEST_LIMIT_MAX,
   type PeerRequest,
   type PeerResponse,
   type VerificationRequest,
@@ -371,7 +372,7 @@ function evictOldestKnown(s: Step, group: string | undefined): boolean {
 
 export function sendPeerRequest(s: Step, link: Link): void {
   const nonce = freshNonce(s);
-  const limit = Math.min(255, Math.max(1, s.deps.params.peerRequestLimit));
+  const limit = Math.min(PEER_REQUEST_LIMIT_MAX, Math.max(1, s.deps.params.peerRequestLimit));
   link.peerRequest = { nonce, at: s.now, left: limit };
   s.emit({ kind: 'peer-send', link: link.id, frame: encodeP2P({ type: GOSSIP_PEER_REQUEST, limit, nonce }) });
 }

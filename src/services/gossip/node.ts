@@ -265,7 +265,7 @@ export class GossipNode {
     const engine = this.engine;
     if (engine === undefined || this.closed) return;
     // Bounded batches keep timers and sockets served while a burst is worked off.
-    for (let n = 0; n < 2_000; n++) {
+    for (let n = 0; n < GOSSIP_SERVICE_LIMITS.drainBatch; n++) {
       const event = this.queue.shift();
       if (event === undefined) {
         this.reportNeighbours();
