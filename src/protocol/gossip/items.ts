@@ -3,6 +3,8 @@
  * neighbours, and the lazy repair (IHAVE/IWANT). Spec clauses enforced here are quoted where
  * they are enforced; the choices the spec leaves open are in docs/gossip.md.
  */
+
+import { shuffleInPlace } from '../../util/random.js';
 import {
   type Announce,
   API_MESSAGE_IDS,
@@ -260,7 +262,7 @@ function spread(
   };
   s.state.cache.add(cached);
   const targets = neighbours(s).filter((l) => !cached.told.has(l));
-  shuffle(s, targets);
+  shuffleInPlace(targets, s.deps.random);
   const frame = encodeP2P({
     type: GOSSIP_PUSH,
     ttl: item.ttl,
@@ -407,11 +409,4 @@ export function onNotify(s: Step, connId: ApiConnId, dataType: number): void {
     s.state.subscribers.set(dataType, subs);
   }
   subs.add(connId);
-}
-
-export function shuffle<T>(s: Step, list: T[]): void {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = s.deps.random.int(i + 1);
-    [list[i], list[j]] = [list[j]!, list[i]!];
-  }
 }
