@@ -387,6 +387,26 @@ export const REASONS = {
     layer: 'protocol (gossip)',
     doc: "the dial back to the address a peer's HELLO claimed did not reach that identity; the address is not listed",
   },
+  ERR_GOSSIP_CONN_MALFORMED: {
+    layer: 'wire (gossip CONN)',
+    doc: 'a CONN_INIT, CONN_CHALL or CONN_OK that is not canonical (size, flags, padding, cookie shape), a second challenge request, or bytes sent before CONN_OK; the connection is closed without CONN_OK',
+  },
+  ERR_GOSSIP_CONN_TIMEOUT: {
+    layer: 'protocol (gossip)',
+    doc: 'no whole CONN_INIT within `connInitTimeoutMs` of accept, or no solution before the CONN_CHALL cookie expired (listener); no CONN_CHALL or CONN_OK in time (dialler); the connection is closed',
+  },
+  ERR_GOSSIP_CONN_BUSY: {
+    layer: 'protocol (gossip)',
+    doc: 'more than `maxUnpaidConns` connections waiting to pay, or a paid connection found the handshake queue (`connQueueSize`) full; closed without CONN_OK, the dialler asks again at the raised difficulty',
+  },
+  ERR_GOSSIP_CONN_REFUSED: {
+    layer: 'protocol (gossip)',
+    doc: 'dialler: the listener closed the connection without CONN_OK (its solution was refused, or the listener is busy)',
+  },
+  ERR_GOSSIP_CONN_TOO_HARD: {
+    layer: 'protocol (gossip)',
+    doc: 'dialler: a CONN_CHALL asked for more than `connMaxSolveBits`; the dial fails rather than burn the CPU',
+  },
   ERR_SKY_MALFORMED: {
     layer: 'wire (sky)',
     doc: 'a sky message with a wrong version, type or size, a non-zero padding or reserved byte, a non-canonical address; or an answer type sent by a client. The connection is closed',

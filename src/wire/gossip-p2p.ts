@@ -55,8 +55,8 @@
  * +----------------------------------------+
  * ```
  *
- * Types 512-516 are kept for the admission messages of seed 000 (CONN_INIT, CONN_CHALL,
- * CONN_OK, KEEP_CHALL, KEEP_POW); see docs/gossip.md.
+ * Types 512-514 are seed 000's connection PoW, sent before the channel (src/wire/gossip-conn.ts);
+ * 515-516 are kept for KEEP_CHALL and KEEP_POW; see docs/gossip.md.
  */
 import { createHash } from 'node:crypto';
 import { assertBytes, assertInteger } from '../util/args.js';
