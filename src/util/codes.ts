@@ -566,6 +566,35 @@ export const EVENTS = {
 
   // The bootstrapper runs the same engine, so it counts the same events under its own name.
   bootstrap: GOSSIP_EVENTS,
+  sky: {
+    connections: 'TCP connections accepted',
+    rejections:
+      'requests refused, connections closed or refused at accept, by reason code (ERR_SKY_NO_LEASE: a look-up without a live lease)',
+    leased: 'leases taken or renewed',
+    lookups: 'look-ups answered FOUND (a live lease)',
+    challenged: 'sealed challenges sent (bucket empty or node loaded)',
+    solved: 'challenges solved and redeemed (credit for the connection)',
+    paid: 'requests paid by credit a solve earned (the PoW-earned identity)',
+    punches: 'hole punches coordinated (PUNCH_AT to both sides)',
+    leases_evicted:
+      "leases dropped at `maxLeases` for a newcomer from a lighter address group: the heaviest group's oldest",
+    store_failed: 'requests refused because the shared store did not answer',
+  },
+  earth: {
+    rejections: 'messages, links and announcements refused, by reason code',
+    leased: 'lease rounds at the sky nodes with at least one lease taken or renewed',
+    lease_failed: 'lease rounds that took no lease',
+    received: 'messages received for this node (delivered to it, or forwarded by its holder)',
+    stored: 'messages stored for a node that subscribed to this one',
+    relayed: 'messages relayed at once to a subscriber that is linked',
+    subscribed: 'nodes that subscribed to this one as their holder',
+    subscribe_failed: 'subscriptions to our holder that failed',
+    punch_requested: 'hole punches another node asked for through a sky node',
+    punched: 'hole punches of ours that connected',
+    punch_failed: 'hole punches that did not connect',
+    direct_failed: 'direct deliveries that failed (the sender then punches or uses the holder)',
+    paid_storage: 'storage prices paid by this node as a sender',
+  },
 } as const satisfies Record<string, Record<string, string>>;
 
 export const GAUGES = {
@@ -589,6 +618,17 @@ export const GAUGES = {
     links: 'P2P links now',
     queue_depth: 'events waiting for the engine now',
     known_peers: 'peers the bootstrapper hands out now',
+  },
+  sky: {
+    open_connections: 'connections open now',
+    leases: 'live leases in the table now (in-memory table; the shared Redis table is not counted)',
+    difficulty: "internal difficulty d of seed 003's controller now (bits)",
+  },
+  earth: {
+    links: 'earth-to-earth links open now',
+    known_leases: 'leases other nodes announced to this one, kept until they expire',
+    held_recipients: 'nodes this one stores messages for now',
+    inbox_bytes: 'bytes of messages held for other nodes now (each within its declared inbox size)',
   },
 } as const satisfies Record<keyof typeof EVENTS, Record<string, string>>;
 
