@@ -285,6 +285,14 @@ export const REASONS = {
     layer: 'services (gossip)',
     doc: "the node's receive queue holds `maxQueuedEvents` P2P events; further P2P messages are dropped (API events never)",
   },
+  ERR_GOSSIP_LINK_CLOSED: {
+    layer: 'services (gossip)',
+    doc: 'a PUSH for a link that closed before it could be written; the item is dropped for that neighbour (it may still fetch it from others by IWANT)',
+  },
+  ERR_GOSSIP_SUBSCRIBER_GONE: {
+    layer: 'services (gossip)',
+    doc: 'a NOTIFICATION for a local module whose API connection had already closed; dropped',
+  },
   ERR_HS_MALFORMED: {
     layer: 'secure',
     doc: 'a handshake message is not in canonical form (lengths, reserved bytes, unknown algorithm, trailing bytes)',
@@ -517,7 +525,7 @@ export function peerCode<C extends Code>(value: string, fallback: C): Code {
 const GOSSIP_EVENTS = {
   rejections: 'P2P and API input refused, links closed, by reason code',
   items_dropped:
-    'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
+    'items dropped, by reason code: received and not taken (queue full, pending full, seen-set share, unverified sender, too large), not spread (validation timeout, invalid), not delivered to one subscriber (subscriber behind or gone, API slow) or not sent to one neighbour (link closed, send failed)',
   announced: 'items announced by local modules',
   notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
   validated: 'items from peers validated by every subscriber and spread on',

@@ -446,3 +446,13 @@ function readAddress(b: Uint8Array, at: number, ipv6: boolean): Uint8Array | und
   const addr = b.slice(at, at + (ipv6 ? 16 : 4));
   return usableAddress(addr) ? addr : undefined;
 }
+
+/**
+ * The item id a PUSH frame claims, without decoding or hashing it (undefined when the frame is
+ * not a PUSH of a plausible size). Only for telling duplicates apart cheaply: a new id must
+ * still pass `decodeP2P`, which checks it against the content.
+ */
+export function peekPushId(frame: Uint8Array): Uint8Array | undefined {
+  if (frame.length < PUSH_HEAD || readU16(frame, 2) !== GOSSIP_PUSH) return undefined;
+  return frame.subarray(8, 8 + ITEM_ID_BYTES);
+}
