@@ -15,7 +15,9 @@
  *
  * Options: --json (last line one JSON object), --quick (short runs), --service a,b,
  * --scenario x,y, --mode m,n, --findings [--only 1,6] (issue 9's ten findings, one figure
- * each: attack/findings.ts), --no-build. Writes bench/out/attack-report.html.
+ * each: attack/findings.ts), --no-build, --help. Writes bench/out/attack-report.html.
+ * Findings 4, 5, 9 and 10 are checks, not loads: they run once each in the main lab too, as
+ * scenarios `finding<n>` of their service, with their targets in the summary table.
  *
  * Adding a service (the sky node, for instance): one ServiceDef in SERVICES below, with its
  * start() and, if its clients are new, a request kind in attack/honest.ts and attack/attacker.ts.
@@ -128,6 +130,11 @@ interface ServiceDef {
   /** What the difficulty series means for this service. */
   difficultyUnit: string;
   scenarios: ScenarioDef[];
+  /**
+   * Issue 9 findings that are checks rather than loads (attack/findings.ts): each runs once,
+   * short and bounded, as scenario `finding<n>` of this service, with its target in the summary.
+   */
+  checks?: number[];
   start(mode: Mode): Promise<Running>;
   /** A service whose honest clients and attackers are its own (the sky node's, bench/sky/). */
   runOwn?: (mode: Mode, sc: ScenarioDef, baselineGoodput: number | undefined) => Promise<RunResult>;
@@ -218,7 +225,9 @@ async function startPowtcpLab(mode: Mode): Promise<Running> {
     },
     honestId: HONEST_SOURCE,
     honestArgs: {},
-    attackerArgs: {},
+    // Against no PoW the capacity attacker does not pace itself like a payer: any `3:` that
+    // parses is served, so it sends one per connection as fast as it is answered.
+    attackerArgs: mode === 'nopow' ? { priceFree: true } : {},
   };
 }
 
@@ -337,6 +346,9 @@ const SERVICES: ServiceDef[] = [
     honest: { kind: 'powtcp', ratePerSec: HONEST_RATE, hashRate: HONEST_HASH_RATE, timeoutMs: 5_000 },
     difficultyUnit: 'hex digits',
     start: startPowtcpLab,
+    // 9: a shared key without a shared store is refused at start; 10: a line and an over-long
+    // tail in one read, and the reference read deadline in the docs.
+    checks: [9, 10],
     scenarios: [
       { name: 'baseline', about: 'baseline', attacker: { scenario: 'baseline', concurrency: 1, sources: 1 } },
       ...capacity(),
@@ -403,6 +415,9 @@ const SERVICES: ServiceDef[] = [
       honest: { kind: 'secure', ratePerSec: HONEST_RATE, hashRate, timeoutMs: 5_000 },
       difficultyUnit: 'PoW bits (fixed)',
       start: secureLab(pow),
+      // 4: HELLO replay across a restart; 5: `secure listen` behind one idle connection. They
+      // test the channel, not its PoW: run once, with the first secure service.
+      ...(name === 'secure-sha256' ? { checks: [4, 5] } : {}),
       scenarios: [
         {
           name: 'baseline',
@@ -1003,7 +1018,22 @@ function table(results: RunResult[]): string {
   return lines.join('\n');
 }
 
+const HELP = `npm run bench:attack -- [options]
+  --service a,b     services: ${SERVICES.map((s) => s.name).join(', ')}
+  --scenario x,y    scenarios (a prefix selects a family: capacity = capacity-k1,k10,k100;
+                    finding4, finding5, finding9, finding10 are the checks of issue 9)
+  --mode m,n        ours, reference, nopow
+  --quick           runs of 4 s instead of 10 s
+  --json            the last line is one JSON object
+  --findings [--only 1,6]   issue 9's ten findings alone, one figure each
+  --no-build        do not rebuild dist/ first
+  --help            this text`;
+
 async function main(): Promise<void> {
+  if (argv.includes('--help')) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
   if (!argv.includes('--no-build')) {
     log('building dist/ (tsc -p tsconfig.build.json) so that servers run compiled ...');
@@ -1064,8 +1094,30 @@ async function main(): Promise<void> {
       `  ${svc.name.padEnd(13)} ${sc.name.padEnd(13)} ${MODE_LABEL[mode].padEnd(9)} honest ${fmt(r.honest.successRate * 100, 1)} % (${fmt(r.honest.goodputRatio * 100)} % of baseline) p50 ${fmt(r.honest.p50Ms)} ms, attacker ${fmt(r.attacker.rps)} req/s served ${r.attacker.served}, RSS ${fmt(r.server.peakRssMb, 1)} MB${r.attacker.error ? ` [attacker: ${r.attacker.error}]` : ''}`,
     );
   }
+  // The findings that are checks: once per service that has them, when its `finding<n>`
+  // scenario is selected (all are, without --scenario) and `ours` is among the modes.
+  const findingTargets: Target[] = [];
+  for (const svc of SERVICES) {
+    if (wantServices !== undefined && !wantServices.includes(svc.name)) continue;
+    if (wantModes !== undefined && !wantModes.includes('ours')) continue;
+    const ids = (svc.checks ?? []).filter(
+      (id) => wantScenarios === undefined || wantScenarios.some((w) => `finding${id}`.startsWith(w)),
+    );
+    if (ids.length === 0) continue;
+    log(`  ${svc.name}: findings ${ids.join(', ')} (checks)`);
+    for (const f of await runFindings(ids, log)) {
+      findingTargets.push({
+        service: svc.name,
+        scenario: `finding${f.id}`,
+        mode: 'ours',
+        name: `ours: ${f.title} (finding ${f.id})`,
+        met: f.fixed,
+        detail: f.figure,
+      });
+    }
+  }
   const elapsedS = (Date.now() - t0) / 1000;
-  const checks = targets(results);
+  const checks = [...targets(results), ...findingTargets];
   const summary = checks
     .map(
       (c) =>

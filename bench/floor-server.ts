@@ -64,6 +64,22 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     });
     return { port: await listen(server), connections: () => count(server) };
   },
+  /**
+   * The floor of two exchanges on one connection (the powtcp rows that need a puzzle first):
+   * accept, read a line, answer it, read another, answer it, close.
+   */
+  'net-two-exchanges': async () => {
+    const server = createServer((s) => {
+      quiet(s);
+      let lines = 0;
+      s.on('data', (chunk: Buffer) => {
+        for (const byte of chunk) if (byte === 0x0a) lines++;
+        if (lines === 1) s.write('2:puzzle\n');
+        else if (lines >= 2) s.end('0:refused\n');
+      });
+    });
+    return { port: await listen(server), connections: () => count(server) };
+  },
   powtcp: async () => {
     const svc = await startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, quotes: ['q'] });
     return { port: svc.address.port, connections: () => svc.server.connections };

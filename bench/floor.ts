@@ -17,7 +17,8 @@
  *   powtcp replayed solution, secure listen junk HELLO, expired HELLO, untrusted key;
  * - powtcp under-difficulty solution: needs a puzzle issued on the same connection (the
  *   puzzle binds the client's ip:port), so that row holds two exchanges; the cost of the
- *   first alone (puzzle issued, client closes) is printed beside it.
+ *   first alone (puzzle issued, client closes) is printed beside it, and a third floor (two
+ *   exchanges on one node:net connection) gives the like-for-like ratio in a note.
  * Hooks: a daemon that refuses strangers adds a server kind in bench/floor-server.ts and a
  * scenario here (gossip CONN_INIT).
  *
@@ -326,6 +327,20 @@ const SCENARIOS: Scenario[] = [
     once: (s) => converse(s.port, 'x\n'),
   },
   {
+    name: 'floor: node:net two exchanges (read, answer, read, answer, close)',
+    server: 'net-two-exchanges',
+    floor: 'none',
+    once: (s) => {
+      let sent = false;
+      return converse(s.port, 'x\n', (text, socket) => {
+        if (!sent && text.includes('\n')) {
+          sent = true;
+          socket.write('y\n');
+        }
+      });
+    },
+  },
+  {
     name: `powtcp: refused at accept by the per-identity cap (${CAPPED_PER_ADDRESS} held idle)`,
     server: 'powtcp-capped',
     floor: 'accept',
@@ -564,6 +579,16 @@ async function main(): Promise<void> {
         (r) =>
           `Eviction: ${(r.cpuUs / floorAccept).toFixed(2)}x the accept floor, ${(r.cpuUs / floorMessage).toFixed(2)}x the accept-read-answer-close floor. An eviction accepts the newcomer, then writes the victim its reason and closes it: the second floor's system calls but the read.`,
       ),
+    ...rows
+      .filter((r) => r.name.includes('under-difficulty'))
+      .flatMap((r) => {
+        const two = rows.find((x) => x.name.startsWith('floor: node:net two exchanges'));
+        return two === undefined
+          ? []
+          : [
+              `Under-difficulty: ${(r.cpuUs / two.cpuUs).toFixed(2)}x the two-exchange floor (${two.cpuUs.toFixed(1)} µs): a solution needs a puzzle issued on the same connection, so the row holds two exchanges against the one of the floor its target names.`,
+            ];
+      }),
     'Not measured yet: gossip CONN_INIT (a scenario to add when it lands).',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
