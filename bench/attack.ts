@@ -43,6 +43,7 @@ import {
   stopProcess,
 } from './attack/lib.js';
 import { renderReport } from './attack/report.js';
+import { runScenario, type SkyScenario } from './sky/scenarios.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -117,6 +118,8 @@ interface ScenarioDef {
   /** A no-solver attack whose target is honest success >= 99 % (issue 9: attacks 1, 2, 5, 6, 7, 8). */
   noSolverTarget?: boolean;
   attacker: { scenario: string; concurrency: number; sources: number };
+  /** Limits of the server under test for this scenario (the sky node's). */
+  limits?: Record<string, number>;
 }
 
 interface ServiceDef {
@@ -133,6 +136,8 @@ interface ServiceDef {
    */
   checks?: number[];
   start(mode: Mode): Promise<Running>;
+  /** A service whose honest clients and attackers are its own (the sky node's, bench/sky/). */
+  runOwn?: (mode: Mode, sc: ScenarioDef, baselineGoodput: number | undefined) => Promise<RunResult>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -472,7 +477,164 @@ const SERVICES: ServiceDef[] = [
       ],
     }),
   ),
+  {
+    name: 'sky',
+    title: 'sky node (seed 003: look-ups and leases)',
+    // No reference design exists for a sky node; "no PoW" keeps the per-address bucket and
+    // refuses beyond it, so honest clients behind a flooded shared address share its bucket.
+    modes: ['ours', 'nopow'],
+    honest: { kind: 'handshake', ratePerSec: 10, hashRate: HONEST_HASH_RATE, timeoutMs: 20_000 },
+    difficultyUnit: 'bits (internal d)',
+    start: async () => {
+      throw new Error('the sky node runs its own scenarios (runOwn)');
+    },
+    runOwn: runSkyLab,
+    scenarios: [
+      { name: 'baseline', about: 'baseline', attacker: { scenario: 'baseline', concurrency: 0, sources: 0 } },
+      {
+        name: 'lookup-flood-1',
+        about: 'issue 11: random look-ups, one address',
+        attacker: { scenario: 'lookup-flood-1', concurrency: 64, sources: 1 },
+      },
+      {
+        name: 'lookup-flood-1000',
+        about: 'issue 11: random look-ups, 1,000 addresses',
+        attacker: { scenario: 'lookup-flood-1000', concurrency: 4, sources: 1000 },
+      },
+      {
+        name: 'lease-flood',
+        about: 'issue 11: lease grabbing',
+        attacker: { scenario: 'lease-flood', concurrency: 16, sources: 100 },
+        // The table scaled down so that a run of seconds fills it, as a longer flood fills the
+        // default 100,000: 101 flooding addresses x 20 leases/s pass 2,000 within a second.
+        limits: { maxLeases: 2_000 },
+      },
+      {
+        name: 'shared-address',
+        about: "issue 11: flooder behind the honest clients' address",
+        attacker: { scenario: 'shared-address', concurrency: 64, sources: 1 },
+      },
+      {
+        name: 'slowloris',
+        about: 'issue 11: slowloris on the sky port',
+        attacker: { scenario: 'slowloris', concurrency: 4, sources: 250 },
+      },
+    ],
+  },
 ];
+
+/**
+ * One sky run: the sky node in its own process (bench/attack/sky-server.ts), the scenario's
+ * attacker in a child of its own and 20 honest earth nodes here (bench/sky/scenarios.ts, the
+ * same code as bench:sky and test/sky/attacks.test.ts). Honest success is counted per kind:
+ * look-ups of each other's identities and lease renewals.
+ */
+async function runSkyLab(
+  mode: Mode,
+  sc: ScenarioDef,
+  baselineGoodput: number | undefined,
+): Promise<RunResult> {
+  const { child, port } = await forkServer('./attack/sky-server.ts', { mode, limits: sc.limits ?? {} }, [
+    '--import',
+    'tsx',
+  ]);
+  const samples: ServerSample[] = [];
+  const t0 = Date.now();
+  let polling = true;
+  let last: ServerStats | undefined;
+  const poll = (async () => {
+    while (polling) {
+      const s = await ipcStats(child);
+      if (s !== undefined) {
+        last = s;
+        samples.push({
+          t: (Date.now() - t0) / 1000,
+          rssMb: s.rssMb,
+          cpuS: s.cpuS,
+          difficulty: s.difficulty ?? 0,
+        });
+      }
+      await sleep(250);
+    }
+  })();
+  const beganAt = (Date.now() - t0) / 1000;
+  const r = await runScenario(sc.attacker.scenario as SkyScenario, {
+    sky: { host: '127.0.0.1', port },
+    durationMs,
+    honestClients: 20,
+    honestIntervalMs: 100,
+    attackerAddresses: sc.attacker.sources,
+    window: sc.attacker.concurrency,
+  });
+  const endAt = (Date.now() - t0) / 1000;
+  polling = false;
+  await poll;
+  if (child.connected) child.send({ type: 'stop' });
+  await stopProcess(child, 4000);
+  // The honest window starts once every honest node holds its lease (after the attacker's
+  // start-up): place it by its length, ending now.
+  const startAt = Math.max(beganAt, endAt - durationMs / 1000);
+  const outcomes = r.outcomes.filter((o) => o.t >= 0);
+  const okMs = outcomes
+    .filter((o) => o.ok)
+    .map((o) => o.ms)
+    .sort((x, y) => x - y);
+  const seconds = durationMs / 1000;
+  const goodput = okMs.length / seconds;
+  const buckets = new Map<number, number>();
+  for (const o of outcomes) {
+    if (!o.ok) continue;
+    const b = Math.floor(startAt + (o.t + o.ms) / 1000);
+    buckets.set(b, (buckets.get(b) ?? 0) + 1);
+  }
+  const lastT = Math.ceil(endAt + 1);
+  const during = samples.filter((x) => x.t >= startAt && x.t <= endAt + 0.5);
+  const first = during.find((x) => x.t >= startAt + 1) ?? during[0];
+  const mid = during.find((x) => x.t >= (startAt + endAt) / 2) ?? first;
+  const end = during.at(-1);
+  const attackerRps = r.attackerAnswers / seconds;
+  return {
+    service: 'sky',
+    mode,
+    scenario: sc.name,
+    about: sc.about,
+    k: undefined,
+    durationS: seconds,
+    honest: {
+      sent: r.lookups.sent + r.leases.sent,
+      ok: r.lookups.ok + r.leases.ok,
+      successRate:
+        r.lookups.sent + r.leases.sent === 0
+          ? 0
+          : (r.lookups.ok + r.leases.ok) / (r.lookups.sent + r.leases.sent),
+      goodput,
+      goodputRatio:
+        baselineGoodput === undefined ? 1 : baselineGoodput === 0 ? Number.NaN : goodput / baselineGoodput,
+      p50Ms: quantile(okMs, 0.5),
+      p99Ms: quantile(okMs, 0.99),
+      reasons: r.honestFailures,
+      hashes: 0,
+    },
+    attacker: { requests: r.attackerAnswers, rps: attackerRps, served: 0, hashes: 0, hashRate: 0 },
+    shares: undefined,
+    server: {
+      peakRssMb: Math.max(0, ...samples.map((x) => x.rssMb)),
+      rssGrowthMb: mid !== undefined && end !== undefined ? end.rssMb - mid.rssMb : 0,
+      cpuPct:
+        first !== undefined && end !== undefined && end.t > first.t
+          ? ((end.cpuS - first.cpuS) / (end.t - first.t)) * 100
+          : 0,
+      peakDifficulty: Math.max(0, ...samples.map((x) => x.difficulty)),
+      served: last?.served ?? 0,
+    },
+    sky: { lookups: r.lookups, leases: r.leases, solves: r.honestSolves },
+    series: {
+      samples,
+      goodput: Array.from({ length: lastT + 1 }, (_, t) => ({ t, ok: buckets.get(t) ?? 0 })),
+      honest: outcomes.map((o) => ({ t: startAt + o.t / 1000, ms: o.ms, ok: o.ok })),
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------
 // One run
@@ -504,6 +666,12 @@ export interface RunResult {
     /** Attempts a second the attacker really made (k x honest when the host keeps up). */
     hashRate: number;
     error?: string;
+  };
+  /** The sky node's honest look-ups and leases, counted apart, and the challenges honest nodes paid. */
+  sky?: {
+    lookups: { sent: number; ok: number };
+    leases: { sent: number; ok: number };
+    solves: number;
   };
   /** Attacker's share of what the server served, of the hashes spent, and its nominal share. */
   shares: { served: number; hashesSpent: number; nominal: number } | undefined;
@@ -567,6 +735,7 @@ async function run(
   sc: ScenarioDef,
   baselineGoodput: number | undefined,
 ): Promise<RunResult> {
+  if (svc.runOwn !== undefined) return svc.runOwn(mode, sc, baselineGoodput);
   const server = await svc.start(mode);
   const samples: ServerSample[] = [];
   const t0 = Date.now();
@@ -759,6 +928,19 @@ function targets(results: RunResult[]): Target[] {
             detail: `served ${pct(r.shares.served)}, hashes ${pct(r.shares.hashesSpent)} (nominal k/(k+1) ${pct(r.shares.nominal)}, attacker ${(r.attacker.hashRate / 1e3).toFixed(0)} k/s)`,
           });
         }
+      }
+    }
+    if (r.sky !== undefined && r.scenario !== 'baseline' && r.mode === 'ours') {
+      for (const [what, o] of [
+        ['look-ups', r.sky.lookups],
+        ['leases', r.sky.leases],
+      ] as const) {
+        out.push({
+          ...base,
+          name: `ours: honest ${what} succeed >= 99 %`,
+          met: o.sent > 0 && o.ok / o.sent >= 0.99,
+          detail: `${o.ok} of ${o.sent} (${pct(o.sent === 0 ? 0 : o.ok / o.sent)})`,
+        });
       }
     }
     if (r.mode === 'ours' && (r.about.startsWith('finding') || r.about.startsWith('earlier'))) {

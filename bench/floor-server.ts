@@ -8,12 +8,13 @@
  * its defaults; powtcp with a per-identity cap of CAPPED_PER_ADDRESS; powtcp with a global cap
  * of EVICTING_CAP; the secure channel's
  * responder behind a node:net server). Another daemon joins by adding an entry to SERVERS
- * (gossip's P2P port, the sky node).
+ * (gossip's P2P port). The sky node runs with its defaults.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { identityKey, publicPem, SecureContext, secureAccept, TrustStore } from '../src/secure/index.js';
 import { startPowtcpService } from '../src/services/powtcp/index.js';
+import { SkyNode } from '../src/services/sky/server.js';
 
 export const CAPPED_PER_ADDRESS = 4;
 /** The global cap of the evicting server: held full of idle connections by the benchmark. */
@@ -99,6 +100,12 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
       limits: { maxConnections: EVICTING_CAP, firstMessageTimeoutMs: HOLD_MS, connectionTimeoutMs: HOLD_MS },
     });
     return { port: svc.address.port, connections: () => svc.server.connections };
+  },
+  /** The sky node with its defaults: a stranger's look-up for an identity without a lease. */
+  sky: async () => {
+    const sky = new SkyNode();
+    const at = await sky.listen(0, '127.0.0.1');
+    return { port: at.port, connections: () => sky.connections };
   },
   /** The secure channel's responder: every accepted socket goes straight to secureAccept. */
   secure: async () => {

@@ -20,7 +20,7 @@
  *   first alone (puzzle issued, client closes) is printed beside it, and a third floor (two
  *   exchanges on one node:net connection) gives the like-for-like ratio in a note.
  * Hooks: a daemon that refuses strangers adds a server kind in bench/floor-server.ts and a
- * scenario here (gossip CONN_INIT, sky look-up without a lease).
+ * scenario here (gossip CONN_INIT).
  *
  * Each row first runs WARMUP unmeasured connections (the JIT compiles the floors' paths and
  * ours alike; without it the rounds still fell from one to the next), then the rows take turns
@@ -39,6 +39,7 @@ import { solveHashcash } from '../src/pow/hashcash.js';
 import { closePools } from '../src/pow/pool.js';
 import { identityKey, memoryPair, secureConnect, TrustStore } from '../src/secure/index.js';
 import { ManualClock } from '../src/util/clock.js';
+import { decodeSky, encodeLookup, SKY_SIZES, SkyType } from '../src/wire/sky.js';
 import { CAPPED_PER_ADDRESS, EVICTING_CAP } from './floor-server.js';
 
 const json = process.argv.includes('--json');
@@ -431,6 +432,22 @@ const SCENARIOS: Scenario[] = [
     setup: (s) => hello(s, 'untrusted'),
     once: (s, bytes) => converse(s.port, bytes as Uint8Array),
   },
+  {
+    // Issue 12 item 1: a stranger (a fresh address: a fresh bucket) asks where an identity
+    // without a lease is; the node answers the 11-byte REFUSED (seed 003: "block all lookup
+    // queries which do not correspond to a node's lease"). The sky node keeps a connection open
+    // for further requests, so the client closes once answered.
+    name: 'sky: look-up without a lease (REFUSED, 11 bytes)',
+    server: 'sky',
+    floor: 'message',
+    once: async (s) => {
+      const text = await converse(s.port, encodeLookup(SkyType.lookup, 1, randomBytes(32)), (t, socket) => {
+        if (t.length >= SKY_SIZES[SkyType.refused]!) socket.end();
+      });
+      const d = decodeSky(Buffer.from(text, 'latin1'));
+      return d.ok && d.value.type === SkyType.refused ? `0:${d.value.code}` : text;
+    },
+  },
 ];
 
 interface Figure {
@@ -572,7 +589,7 @@ async function main(): Promise<void> {
               `Under-difficulty: ${(r.cpuUs / two.cpuUs).toFixed(2)}x the two-exchange floor (${two.cpuUs.toFixed(1)} µs): a solution needs a puzzle issued on the same connection, so the row holds two exchanges against the one of the floor its target names.`,
             ];
       }),
-    'Not measured yet: gossip CONN_INIT and the sky look-up (scenarios to add when those land).',
+    'Not measured yet: gossip CONN_INIT (a scenario to add when it lands).',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ connections: CONNECTIONS, rounds: ROUNDS, rows })}\n`);
