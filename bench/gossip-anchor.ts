@@ -147,7 +147,10 @@ export async function runAnchor(
       records(s, (r) => {
         const seq = r.readUInt32BE(0);
         const t = sentAt.get(seq);
-        if (t !== undefined) (arrivals[seq] ??= []).push(performance.now() - t);
+        if (t === undefined) return;
+        const list = arrivals[seq] ?? [];
+        arrivals[seq] = list;
+        list.push(performance.now() - t);
       });
     }
     await new Promise((r) => setTimeout(r, 500));
