@@ -80,21 +80,74 @@ export interface SkyNodeOptions {
   readonly onEvent?: (event: string, reason?: string) => void;
 }
 
-interface Conn {
-  readonly socket: Socket;
-  readonly group: string;
-  readonly client: Endpoint;
-  readonly server: Endpoint;
-  readonly openedAt: number;
+/** Where a socket's connection is kept, so that every socket shares the node's listeners. */
+const kConn = Symbol('skyConn');
+type ConnSocket = Socket & { [kConn]?: Conn };
+
+/**
+ * One connection. The endpoints in canonical form and the message splitter are made when
+ * first needed (a challenge, a lease, a punch; the first byte): a stranger refused at its
+ * first look-up costs this object, the state and one timer (issue 12 item 1).
+ */
+class Conn {
   state: ConnState;
-  splitter: SkySplitter;
-  queue: SkyMessage[];
-  busy: boolean;
-  timer: NodeJS.Timeout | undefined;
-  timerAt: number;
-  lease: LeaseRecord | undefined;
-  closed: boolean;
+  #splitter: SkySplitter | undefined;
+  queue: SkyMessage[] = [];
+  busy = false;
+  timer: NodeJS.Timeout | undefined = undefined;
+  timerAt = Number.POSITIVE_INFINITY;
+  lease: LeaseRecord | undefined = undefined;
+  closed = false;
+  /** Answers written; the second turns TCP_NODELAY on (see #send). */
+  writes = 0;
+  #client: Endpoint | undefined;
+  #server: Endpoint | undefined;
+
+  constructor(
+    readonly socket: ConnSocket,
+    readonly group: string,
+    readonly openedAt: number,
+    readonly ip: string,
+    readonly port: number,
+    server: Endpoint | undefined,
+  ) {
+    this.state = initialConn(openedAt);
+    this.#server = server;
+  }
+
+  get splitter(): SkySplitter {
+    this.#splitter ??= new SkySplitter();
+    return this.#splitter;
+  }
+
+  get client(): Endpoint {
+    this.#client ??= { host: canonicalHost(this.ip), port: this.port };
+    return this.#client;
+  }
+
+  /** The address this connection arrived at (or the node's public one). */
+  get server(): Endpoint {
+    // localAddress/localPort were checked at accept; the socket keeps them while open.
+    this.#server ??= { host: canonicalHost(this.socket.localAddress!), port: this.socket.localPort! };
+    return this.#server;
+  }
 }
+
+/**
+ * Destroys `socket` if it has not closed within `graceMs`; the timer goes as soon as the
+ * socket closes, so that a closed connection of a flood is not held for the whole grace.
+ */
+function destroyLater(socket: Socket, graceMs: number): void {
+  const timer = setTimeout(destroySocket, graceMs, socket);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
+
+function ignore(): void {}
 
 const CLOSE_GRACE_MS = 1_000;
 
@@ -133,6 +186,10 @@ export class SkyNode {
   readonly #groupConns = new Map<string, Set<Conn>>();
   readonly #byIdentity = new Map<string, Conn>();
   readonly #server: Server;
+  /** The listeners every socket shares (`this` is the socket); no closures per connection. */
+  readonly #onData: (this: ConnSocket, chunk: Buffer) => void;
+  readonly #onEnd: (this: ConnSocket) => void;
+  readonly #onClose: (this: ConnSocket) => void;
   #sweeper: NodeJS.Timeout | undefined;
   #unsample: (() => void)[] = [];
   readonly #takeSync:
@@ -183,7 +240,23 @@ export class SkyNode {
       options.publicAddress === undefined
         ? undefined
         : { host: canonicalHost(options.publicAddress.host), port: options.publicAddress.port };
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const node = this;
+    this.#onData = function (chunk) {
+      const conn = this[kConn];
+      if (conn !== undefined) node.#read(conn, chunk);
+    };
+    this.#onEnd = function () {
+      const conn = this[kConn];
+      if (conn !== undefined) node.#step(conn, { type: 'end' });
+    };
+    this.#onClose = function () {
+      const conn = this[kConn];
+      if (conn !== undefined) node.#forget(conn);
+    };
+    // No TCP_NODELAY at accept: a connection's first answer leaves at once under Nagle's
+    // algorithm too (nothing of ours is unacknowledged yet), so only a connection that gets a
+    // second answer pays the system call (#send).
+    this.#server = createServer((socket) => this.#accept(socket));
     this.#server.on('error', () => {});
   }
 
@@ -235,12 +308,16 @@ export class SkyNode {
 
   // --- connections ---------------------------------------------------------------------
 
-  #accept(socket: Socket): void {
-    socket.on('error', () => {});
+  #accept(socket: ConnSocket): void {
+    socket.on('error', ignore);
     const ip = socket.remoteAddress;
-    const lport = socket.localPort;
-    const lhost = socket.localAddress;
-    if (ip === undefined || socket.remotePort === undefined || lport === undefined || lhost === undefined) {
+    const port = socket.remotePort;
+    if (
+      ip === undefined ||
+      port === undefined ||
+      socket.localPort === undefined ||
+      socket.localAddress === undefined
+    ) {
       socket.destroy();
       return;
     }
@@ -253,29 +330,15 @@ export class SkyNode {
       return;
     }
     if (this.#conns.size >= this.limits.maxConnections) this.#evictHeaviest();
-    const now = this.#clock.now();
-    const conn: Conn = {
-      socket,
-      group,
-      client: { host: canonicalHost(ip), port: socket.remotePort },
-      server: this.#publicAddress ?? { host: canonicalHost(lhost), port: lport },
-      openedAt: now,
-      state: initialConn(now),
-      splitter: new SkySplitter(),
-      queue: [],
-      busy: false,
-      timer: undefined,
-      timerAt: Number.POSITIVE_INFINITY,
-      lease: undefined,
-      closed: false,
-    };
+    const conn = new Conn(socket, group, this.#clock.now(), ip, port, this.#publicAddress);
     this.#conns.add(conn);
     if (mates === undefined) this.#groupConns.set(group, new Set([conn]));
     else mates.add(conn);
     this.count('connections');
-    socket.on('data', (chunk: Buffer) => this.#read(conn, chunk));
-    socket.on('end', () => this.#step(conn, { type: 'end' }));
-    socket.on('close', () => this.#forget(conn));
+    socket[kConn] = conn;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
     this.#step(conn, { type: 'timer' });
   }
 
@@ -341,9 +404,16 @@ export class SkyNode {
         return;
       case 'close': {
         const s = conn.socket;
-        s.end();
-        setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref();
         this.#forget(conn);
+        // The peer has closed its side and the kernel has taken every answer: nothing can
+        // arrive or is left to flush, so the socket goes now, without a grace timer (the
+        // kernel still delivers what it holds, then its FIN).
+        if (s.readableEnded && s.writableLength === 0) {
+          s.destroy();
+          return;
+        }
+        s.end();
+        destroyLater(s, CLOSE_GRACE_MS);
         return;
       }
       case 'deadline': {
@@ -367,6 +437,9 @@ export class SkyNode {
 
   #send(conn: Conn, bytes: Uint8Array): void {
     if (conn.closed) return;
+    // From the second answer on, Nagle's algorithm could hold a small answer back until the
+    // previous one is acknowledged: TCP_NODELAY then, once per connection.
+    if (conn.writes++ === 1) conn.socket.setNoDelay(true);
     conn.socket.write(bytes);
     if (conn.socket.writableLength > this.limits.maxWriteBufferBytes) {
       this.count('rejected', 'ERR_SKY_SLOW_READER');
