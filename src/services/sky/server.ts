@@ -127,8 +127,14 @@ class Conn {
 
   /** The address this connection arrived at (or the node's public one). */
   get server(): Endpoint {
-    // localAddress/localPort were checked at accept; the socket keeps them while open.
-    this.#server ??= { host: canonicalHost(this.socket.localAddress!), port: this.socket.localPort! };
+    if (this.#server === undefined) {
+      const host = this.socket.localAddress;
+      const port = this.socket.localPort;
+      // Asked while the connection is open (a request on it is being answered), so the
+      // kernel knows it; a socket already gone binds its challenge to no address.
+      if (host === undefined || port === undefined) return { host: '0.0.0.0', port: 0 };
+      this.#server = { host: canonicalHost(host), port };
+    }
     return this.#server;
   }
 }
@@ -312,12 +318,8 @@ export class SkyNode {
     socket.on('error', ignore);
     const ip = socket.remoteAddress;
     const port = socket.remotePort;
-    if (
-      ip === undefined ||
-      port === undefined ||
-      socket.localPort === undefined ||
-      socket.localAddress === undefined
-    ) {
+    // The local address is asked of the kernel (getsockname) only when a challenge needs it.
+    if (ip === undefined || port === undefined) {
       socket.destroy();
       return;
     }
