@@ -258,11 +258,10 @@ export class SecureContext {
     group?.delete(slot);
     if (group?.size === 0) this.#groups.delete(slot.group);
     obs.gauge('pending_handshakes', this.#slots.size);
-    if (this.#slots.size === 0 && this.#sweep !== undefined) {
-      clearTimeout(this.#sweep);
-      this.#sweep = undefined;
-      this.#sweepAt = Number.POSITIVE_INFINITY;
-    }
+    // With no handshake pending the sweep stays armed but no longer holds the process open:
+    // it then finds nothing to do, and the next connection (a flood's next stranger) reuses it
+    // instead of clearing one timer and arming another each time (issue 12 item 1).
+    if (this.#slots.size === 0) this.#sweep?.unref();
   }
 
   #evictHeaviest(): void {
@@ -277,7 +276,11 @@ export class SecureContext {
   }
 
   #schedule(at: number): void {
-    if (at >= this.#sweepAt) return;
+    if (at >= this.#sweepAt) {
+      // A pending handshake holds the process open until its deadline, as its own timer would.
+      this.#sweep?.ref();
+      return;
+    }
     if (this.#sweep !== undefined) clearTimeout(this.#sweep);
     this.#sweepAt = at;
     this.#sweep = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
@@ -347,8 +350,10 @@ function alertBytes(code: HandshakeCode): Uint8Array {
   return bytes;
 }
 
+function ignore(): void {}
+
 function closeWithAlert(stream: Duplex, code: HandshakeCode): void {
-  stream.on('error', () => {});
+  stream.on('error', ignore);
   if (code === 'ERR_HS_CLOSED' || code === 'ERR_HS_PEER_ALERT' || stream.destroyed || stream.writableEnded) {
     stream.destroy();
     return;
