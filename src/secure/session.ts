@@ -235,7 +235,7 @@ export class SecureContext {
       group,
       startedMs: now,
       deadlineMs: now + Math.min(limits.helloTimeoutMs, limits.handshakeTimeoutMs),
-      stop: () => {},
+      stop: noStop,
     };
     this.#slots.add(slot);
     if (mine === undefined) this.#groups.set(group, new Set([slot]));
@@ -380,8 +380,22 @@ function remoteAddressOf(options: SecureOptions, sock: SocketLike): Uint8Array {
   return resolveAddress('options.remoteAddress', options.remoteAddress, sock.remoteAddress, sock.remotePort);
 }
 
+/**
+ * The last local end encoded: a listener's connections all arrive at the same address, so a
+ * flood of strangers costs one encoding, not one each. The bytes are only ever compared.
+ */
+let lastLocal: { host: string; port: number; bytes: Uint8Array } | undefined;
+
 /** Our own address as the peer must name it: from the options, else the socket's local end. */
 function localAddressOf(options: SecureOptions, sock: SocketLike): Uint8Array {
+  if (options.localAddress === undefined) {
+    const host = sock.localAddress;
+    const port = sock.localPort;
+    if (lastLocal !== undefined && lastLocal.host === host && lastLocal.port === port) return lastLocal.bytes;
+    const bytes = resolveAddress('options.localAddress', undefined, host, port);
+    lastLocal = { host: host!, port: port!, bytes };
+    return bytes;
+  }
   return resolveAddress('options.localAddress', options.localAddress, sock.localAddress, sock.localPort);
 }
 
