@@ -35,7 +35,8 @@
  * The XOR mapping is stateless, so it cannot move a colliding mapping
  * aside as a stateful NAT would; confining the LAN host's ephemeral ports to the block
  * (`net.ipv4.ip_local_port_range`) makes it a permutation per destination, so no two
- * sockets ever collide.
+ * sockets ever collide (and `tcp_tw_reuse=1` keeps the confined host from tripping over its
+ * own TIME_WAIT 4-tuples, see nat()).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -141,6 +142,11 @@ export class NatLab {
       '-qw',
       `net.ipv4.ip_local_port_range=${adm ? `${adm.ports[0]} ${adm.ports[1]}` : '32768 60999'}`,
     ]);
+    // With its ports confined to the block, the host meets its own recent 4-tuples again (a
+    // fresh socket on a port whose last connection to the same peer is in TIME_WAIT, 60 s):
+    // connect() then fails with EADDRNOTAVAIL, which a host with 28,000 ephemeral ports
+    // behind a real NAT would not see. tcp_tw_reuse=1 lets it reuse a TIME_WAIT 4-tuple.
+    sh(['ip', 'netns', 'exec', host, 'sysctl', '-qw', `net.ipv4.tcp_tw_reuse=${adm ? 1 : 2}`]);
     const xor = (daddr: string | undefined, key: number) =>
       `oifname "wan" meta l4proto tcp ${daddr ? `ip daddr ${daddr} ` : ''}snat ip to ${wan} : tcp sport ^ ${key}`;
     const map =

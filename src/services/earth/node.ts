@@ -284,6 +284,8 @@ export class EarthNode {
       }
     }
     this.#listenPort = listenPort;
+    // No sky node reached: say why (the first connect error), not only that none was.
+    if (this.skies.length === 0) throw errors[0] ?? new EarthSendError('ERR_EARTH_NO_SKY', 'no sky node');
     await this.#lease();
     if (!this.skies.some((s) => !s.closed))
       throw errors[0] ?? new EarthSendError('ERR_EARTH_NO_SKY', 'no sky node');
