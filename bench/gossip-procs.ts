@@ -2,10 +2,13 @@
  * bench:gossip part (b): a bootstrapper and 10 `tollgate gossip` processes on loopback (TCP +
  * secure channel), one subscribed API client per peer in this process. Measures ANNOUNCE ->
  * NOTIFICATION latency at every other peer, then the highest announce rate one peer sustains
- * (every item reaches every subscriber, p99 latency under `SUSTAIN_P99_MS`).
+ * (every item reaches every subscriber, p99 latency under `SUSTAIN_P99_MS`, issue 12's target).
+ * Every peer serves its metrics (`--metrics 127.0.0.1:0`); at the end the items each peer
+ * dropped, by reason, and its other refusals are read from there and summed, so that a loss
+ * shows its cause (issue 12 item 5: no silent loss).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +17,9 @@ import { writeTestbed } from '../src/services/gossip/testbed.js';
 import { quantile } from './gossip-sim.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-export const SUSTAIN_P99_MS = 500;
+export const SUSTAIN_P99_MS = 100;
+/** Announce rates tried in turn (items per second from one peer, 2 s each) until one fails. */
+export const RATES = [100, 250, 500, 1000, 1500, 2000, 3000, 4000];
 
 export interface ProcResult {
   readonly peers: number;
@@ -24,11 +29,63 @@ export interface ProcResult {
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   readonly sustainedRate: number;
-  readonly rates: readonly { rate: number; delivered: number; expected: number; p99Ms: number }[];
+  readonly rates: readonly {
+    rate: number;
+    delivered: number;
+    expected: number;
+    p99Ms: number;
+    /**
+     * CPU time (user + system) the peer processes spent during the run of this rate, per item
+     * announced and per peer: less sensitive to a shared machine than latency is.
+     */
+    cpuUsPerItemPerPeer: number | undefined;
+  }[];
+  /** Summed over the peers from their /metrics: items dropped and other refusals, by reason. */
+  readonly itemsDropped: Readonly<Record<string, number>>;
+  readonly rejections: Readonly<Record<string, number>>;
+  /** Items delivered to local subscribers (NOTIFICATIONs sent), summed over the peers. */
+  readonly notified: number;
 }
 
-function start(args: string[]): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times (100 on every common build). */
+const CLOCK_TICKS = 100;
+
+/** Sums `<metric>{reason="X"} n` lines of Prometheus text by reason into `into`. */
+function sumByReason(text: string, metric: string, into: Record<string, number>): void {
+  const re = new RegExp(`^${metric}\\{reason="([A-Z0-9_]+)"\\} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)$`, 'gm');
+  for (const m of text.matchAll(re)) into[m[1]!] = (into[m[1]!] ?? 0) + Number(m[2]);
+}
+
+function metricValue(text: string, metric: string): number {
+  const m = text.match(new RegExp(`^${metric} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)$`, 'm'));
+  return m === null ? 0 : Number(m[1]);
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  /** Where the process serves /metrics, once it said so. */
+  metrics(): string | undefined;
+  /** The API port a peer bound, once it said so. */
+  apiPort(): number | undefined;
+}
+
+function start(args: string[], nodeArgs: readonly string[] = []): Started {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,10 +100,25 @@ function start(args: string[]): { child: ChildProcess; ready: Promise<void> } {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
-  return { child, ready };
+  return {
+    child,
+    ready,
+    metrics: () => (out + err).match(/metrics on (http:\/\/\S+\/metrics)/)?.[1],
+    apiPort: () => {
+      const m = out.match(/gossip peer \w+ p2p \S+ api \S+:(\d+)/);
+      return m === null ? undefined : Number(m[1]);
+    },
+  };
 }
 
-export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
+/** `profileDir`: the peers run with `--cpu-prof` and write their profiles there on exit. */
+export async function runProcs(
+  peers = 10,
+  degree = 6,
+  profileDir?: string,
+  rateList: readonly number[] = RATES,
+): Promise<ProcResult> {
+  const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-gossip-'));
   const children: ChildProcess[] = [];
   const clients: GossipApiClient[] = [];
@@ -61,7 +133,17 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
     const boot = start(['bootstrap', '--config', bed.bootstrapIni]);
     children.push(boot.child);
     await boot.ready;
-    const procs = bed.peerInis.map((ini) => start(['gossip', '--config', ini]));
+    // Every port is bound as port 0 and read back (a port chosen ahead could be taken by then,
+    // e.g. by another peer's metrics server).
+    for (const ini of bed.peerInis) {
+      writeFileSync(
+        ini,
+        readFileSync(ini, 'utf8').replace(/^api_address = .*$/m, 'api_address = 127.0.0.1:0'),
+      );
+    }
+    const procs = bed.peerInis.map((ini) =>
+      start(['gossip', '--config', ini, '--metrics', '127.0.0.1:0'], nodeArgs),
+    );
     children.push(...procs.map((p) => p.child));
     await Promise.all(procs.map((p) => p.ready));
     // Let the overlay settle (everyone at its degree or out of candidates).
@@ -69,7 +151,12 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
 
     const sentAt = new Map<number, number>();
     const arrivals = new Map<number, number[]>();
-    for (const port of bed.apiPorts.slice(1)) {
+    const apiPorts = procs.map((p) => {
+      const port = p.apiPort();
+      if (port === undefined) throw new Error('a peer did not report its API port');
+      return port;
+    });
+    for (const port of apiPorts.slice(1)) {
       const c = await GossipApiClient.connect({ host: '127.0.0.1', port });
       clients.push(c);
       c.onNotification((n) => {
@@ -86,7 +173,7 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       });
       c.notify(7);
     }
-    const announcer = await GossipApiClient.connect({ host: '127.0.0.1', port: bed.apiPorts[0]! });
+    const announcer = await GossipApiClient.connect({ host: '127.0.0.1', port: apiPorts[0]! });
     clients.push(announcer);
     await new Promise((r) => setTimeout(r, 300));
     let seq = 0;
@@ -97,7 +184,17 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       announcer.announce(7, data, 0);
       return seq++;
     };
+    const peerCpu = (): number | undefined => {
+      let total = 0;
+      for (const p of procs) {
+        const c = cpuSeconds(p.child.pid);
+        if (c === undefined) return undefined;
+        total += c;
+      }
+      return total;
+    };
     const measure = async (count: number, perSecond: number) => {
+      const cpu0 = peerCpu();
       const first = seq;
       const gap = 1000 / perSecond;
       const t0 = performance.now();
@@ -117,20 +214,43 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       const lat: number[] = [];
       for (let s = first; s < seq; s++) lat.push(...(arrivals.get(s) ?? []));
       lat.sort((a, b) => a - b);
-      return { delivered: got(), expected, lat };
+      const cpu1 = peerCpu();
+      const cpuUsPerItemPerPeer =
+        cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / count / peers;
+      return { delivered: got(), expected, lat, cpuUsPerItemPerPeer };
     };
     // Latency at a gentle rate: 20 items/s.
     const gentle = await measure(100, 20);
     const rates: ProcResult['rates'][number][] = [];
     let sustainedRate = 0;
-    for (const rate of [100, 250, 500, 1000, 2000, 4000]) {
+    for (const rate of rateList) {
       const r = await measure(Math.round(rate * 2), rate);
       const p99 = quantile(r.lat, 0.99);
-      rates.push({ rate, delivered: r.delivered, expected: r.expected, p99Ms: p99 });
+      rates.push({
+        rate,
+        delivered: r.delivered,
+        expected: r.expected,
+        p99Ms: p99,
+        cpuUsPerItemPerPeer: r.cpuUsPerItemPerPeer,
+      });
       if (r.delivered === r.expected && p99 <= SUSTAIN_P99_MS) sustainedRate = rate;
-      else break;
+      else if (rateList === RATES) break;
+    }
+    const itemsDropped: Record<string, number> = {};
+    const rejections: Record<string, number> = {};
+    let notified = 0;
+    for (const p of procs) {
+      const url = p.metrics();
+      if (url === undefined) continue;
+      const text = await (await fetch(url)).text();
+      sumByReason(text, 'tollgate_gossip_items_dropped_total', itemsDropped);
+      sumByReason(text, 'tollgate_gossip_rejections_total', rejections);
+      notified += metricValue(text, 'tollgate_gossip_notified_total');
     }
     return {
+      itemsDropped,
+      rejections,
+      notified,
       peers,
       degree,
       latencyItems: 100,

@@ -5,8 +5,8 @@
  * of every link (at a low difficulty so that 1,000 peers join fast; 24 bits in the real config).
  */
 import { GOSSIP_DEFAULTS, type GossipParams } from '../src/protocol/gossip/limits.js';
-import { SimNet } from '../src/protocol/gossip/simnet.js';
 import { simPow } from '../src/services/gossip/pow.js';
+import { SimNet } from '../test/harness/simnet.js';
 
 export interface SimResult {
   readonly scenario: string;

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:sybil` (`-- --json`: one JSON object on the last line; `-- --k 10,100` and
  * `-- --peers N --groups G` to resize): issue 10 item 5. 1,000 honest peers in 250 IPv4 /16
- * groups under a fake clock (`src/protocol/gossip/sybilnet.ts`), an attacker with k machines
+ * groups under a fake clock (`test/harness/sybilnet.ts`), an attacker with k machines
  * (k addresses in k/4 groups, k times one honest peer's hash power) for k = 10, 100, 1,000,
  * under four admission settings (no PoW, verification PoW, + CONN, + KEEP) with the structural
  * defences of `diversity.ts`, and the anchor: today's policy without them (first come, first
@@ -23,7 +23,7 @@ import {
   type Strategy,
   type SybilCosts,
   type SybilResult,
-} from '../src/protocol/gossip/sybilnet.js';
+} from '../test/harness/sybilnet.js';
 
 const { values } = parseArgs({
   options: {

@@ -16,7 +16,7 @@ after(() => net.close());
 const hex = (h: string) => Buffer.from(h.replace(/ /g, ''), 'hex');
 
 async function subscriber(dataType: number) {
-  const c = await GossipApiClient.connect(node.api_bound!);
+  const c = await GossipApiClient.connect(node.apiAddress!);
   const got: Notification[] = [];
   c.onNotification((n) => {
     got.push(n);
@@ -27,14 +27,14 @@ async function subscriber(dataType: number) {
 }
 
 async function closedWith(bytes: Buffer, code: string): Promise<void> {
-  const before = node.stats()[code] ?? 0;
+  const before = node.counts()[code] ?? 0;
   const bystander = await subscriber(77);
-  const c = await GossipApiClient.connect(node.api_bound!);
+  const c = await GossipApiClient.connect(node.apiAddress!);
   await c.raw(bytes);
   await c.closed;
-  assert.equal((node.stats()[code] ?? 0) - before, 1, code);
+  assert.equal((node.counts()[code] ?? 0) - before, 1, code);
   // "Nothing else is affected": another connection still works.
-  const announcer = await GossipApiClient.connect(node.api_bound!);
+  const announcer = await GossipApiClient.connect(node.apiAddress!);
   announcer.announce(77, Buffer.from(`still here ${code} ${before}`));
   await until('bystander notified', () => bystander.got.length === 1);
   assert.ok(!bystander.c.socket.destroyed);
@@ -64,8 +64,8 @@ test('a bad message after good ones in the same segment still closes', () =>
 
 test('pipelined: NOTIFY and ANNOUNCE in one segment, and a VALIDATION for an unknown id is only counted', async () => {
   const sub = await subscriber(1337);
-  const c = await GossipApiClient.connect(node.api_bound!);
-  const before = node.stats().ERR_GOSSIP_API_UNKNOWN_ID ?? 0;
+  const c = await GossipApiClient.connect(node.apiAddress!);
+  const before = node.counts().ERR_GOSSIP_API_UNKNOWN_ID ?? 0;
   await c.raw(
     Buffer.concat([
       encodeApi({ type: 501, dataType: 1337 }),
@@ -75,14 +75,14 @@ test('pipelined: NOTIFY and ANNOUNCE in one segment, and a VALIDATION for an unk
   );
   await until('notified', () => sub.got.length === 1);
   assert.equal(Buffer.from(sub.got[0]!.data).toString(), 'pipelined');
-  assert.equal((node.stats().ERR_GOSSIP_API_UNKNOWN_ID ?? 0) - before, 1);
+  assert.equal((node.counts().ERR_GOSSIP_API_UNKNOWN_ID ?? 0) - before, 1);
   assert.ok(!c.socket.destroyed);
   await Promise.all([sub.c.close(), c.close()]);
 });
 
 test('one byte per TCP segment: the same messages arrive', async () => {
   const sub = await subscriber(1338);
-  const c = await GossipApiClient.connect(node.api_bound!);
+  const c = await GossipApiClient.connect(node.apiAddress!);
   const bytes = Buffer.concat([
     encodeApi({ type: 501, dataType: 1338 }),
     encodeApi({ type: 500, ttl: 4, dataType: 1338, data: Buffer.from('deadbeef') }),
@@ -99,7 +99,7 @@ test('one byte per TCP segment: the same messages arrive', async () => {
 
 test('closing an API connection drops its subscriptions', async () => {
   const sub = await subscriber(1400);
-  await until('subscribed', () => node.engine!.state.subscribers.has(1400));
+  await until('subscribed', () => node.view().subscribedTypes.includes(1400));
   await sub.c.close();
-  await until('unsubscribed', () => !node.engine!.state.subscribers.has(1400));
+  await until('unsubscribed', () => !node.view().subscribedTypes.includes(1400));
 });

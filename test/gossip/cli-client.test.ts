@@ -7,8 +7,8 @@ test('gossip-client: notify prints and validates what announce sends through two
   const net = await memoryNodes(2);
   try {
     await until('linked', () => net.peers.every((p) => neighbours(p) >= 1));
-    const a = net.peers[0]!.api_bound!;
-    const b = net.peers[1]!.api_bound!;
+    const a = net.peers[0]!.apiAddress!;
+    const b = net.peers[1]!.apiAddress!;
     const notify = runCli([
       'gossip-client',
       '--api',
@@ -18,7 +18,7 @@ test('gossip-client: notify prints and validates what announce sends through two
       '--count',
       '1',
     ]);
-    await until('subscribed', () => net.peers[1]!.engine!.state.subscribers.has(1337), 20_000);
+    await until('subscribed', () => net.peers[1]!.view().subscribedTypes.includes(1337), 20_000);
     const announce = await runCli([
       'gossip-client',
       '--api',
@@ -34,7 +34,7 @@ test('gossip-client: notify prints and validates what announce sends through two
     const result = await notify;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /notification id=\d+ type=1337 data="deadbeef"/);
-    await until('validated', () => net.peers[1]!.stats().gossip_validated === 1);
+    await until('validated', () => net.peers[1]!.counts().gossip_validated === 1);
   } finally {
     await net.close();
   }

@@ -3,13 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GOSSIP_DEFAULTS } from '../../src/protocol/gossip/limits.js';
+import { GOSSIP_DEFAULTS, GOSSIP_LIMITS } from '../../src/protocol/gossip/limits.js';
 import {
   ConfigError,
+  GOSSIP_KEYS,
   loadGossipConfig,
   parseGossipConfig,
   parseHostPort,
 } from '../../src/services/gossip/config.js';
+import type { LimitSpec } from '../../src/util/limits.js';
 
 const SPEC_EXAMPLE = `hostkey = /hostkey.pem
 
@@ -124,4 +126,27 @@ test('loadGossipConfig reads a file and names it in errors', () => {
   writeFileSync(file, SPEC_EXAMPLE.replace('hostkey = /hostkey.pem', 'hostkey = hostkey.pem'));
   assert.equal(loadGossipConfig(file).hostkey, join(dir, 'hostkey.pem'));
   assert.throws(() => loadGossipConfig(join(dir, 'missing.ini')), /missing\.ini: cannot read/);
+});
+
+test('every config key of the gossip limits registry is refused at max + 1 and min - 1, naming the INI key', () => {
+  const base = 'hostkey = k.pem\n[gossip]\np2p_address = 127.0.0.1:6001\napi_address = 127.0.0.1:7001\n';
+  assert.ok(GOSSIP_KEYS.length >= 17, 'the spec keys and ours');
+  for (const { key, param, min, max } of GOSSIP_KEYS) {
+    const spec: LimitSpec = GOSSIP_LIMITS.specs[param];
+    assert.equal(spec.configKey, key);
+    const at = parseGossipConfig(`${base}${key} = ${max}\n`, 'peer.ini', '/x');
+    assert.equal(at.params[param], max, key);
+    assert.throws(
+      () => parseGossipConfig(`${base}${key} = ${max + 1}\n`, 'peer.ini', '/x'),
+      (e: unknown) => e instanceof ConfigError && e.key === key && /peer\.ini:5: /.test(e.message),
+      key,
+    );
+    if (min > 0) {
+      assert.throws(
+        () => parseGossipConfig(`${base}${key} = ${min - 1}\n`, 'peer.ini', '/x'),
+        (e: unknown) => e instanceof ConfigError && e.key === key,
+        key,
+      );
+    }
+  }
 });

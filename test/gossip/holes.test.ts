@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GossipEngine } from '../../src/protocol/gossip/engine.js';
 import { GOSSIP_DEFAULTS, type GossipParams } from '../../src/protocol/gossip/limits.js';
 import { seededRandom } from '../../src/protocol/gossip/random.js';
 import type { Effect } from '../../src/protocol/gossip/state.js';
@@ -21,6 +20,7 @@ import {
   verificationBinding,
   verificationPowPrefix,
 } from '../../src/wire/gossip-p2p.js';
+import { type EnginePeer, enginePeer } from '../harness/engine-peer.js';
 import { NODE_PARAMS, until } from '../helpers/gossip-nodes.js';
 import { SIM_PARAMS, settledNet, simNet } from '../helpers/gossip-sim.js';
 
@@ -47,7 +47,7 @@ test('the same bytes announced twice are two items: every subscriber is notified
 const PARAMS: GossipParams = { ...GOSSIP_DEFAULTS, powBits: 8, degree: 4 };
 const pow = simPow();
 function engine(name: string, params: GossipParams = PARAMS) {
-  return new GossipEngine({
+  return enginePeer({
     params,
     random: seededRandom(name.length * 31 + 7),
     verifyPow: pow.verify,
@@ -182,7 +182,7 @@ test('degree above the network size: a peer backs off from the bootstrapper inst
 });
 
 /** Opens `link` on `b` to `identity` (dialled by b, so no deferral) and runs its verification. */
-function verifyLink(b: GossipEngine, link: number, identity: string, params: GossipParams = PARAMS) {
+function verifyLink(b: EnginePeer, link: number, identity: string, params: GossipParams = PARAMS) {
   const opened = b.step(
     { kind: 'peer-open', link, identity, dialled: { host: `10.0.0.${link + 1}`, port: 6001 } },
     0,
@@ -281,7 +281,7 @@ test('a link that keeps pushing what we cannot use is closed past maxUnwantedPer
 });
 
 test('HELLO flooding: one verified peer re-sending HELLO lists no address of its choosing; newcomers get every honest peer', () => {
-  const boot = new GossipEngine({
+  const boot = enginePeer({
     params: PARAMS,
     random: seededRandom(99),
     verifyPow: pow.verify,
@@ -349,7 +349,7 @@ test('HELLO flooding: one verified peer re-sending HELLO lists no address of its
 
 test('known peers: at most maxKnownPerGroup per address group; a response draws across groups first', () => {
   const params = { ...PARAMS, maxKnownPerGroup: 3 };
-  const boot = new GossipEngine({
+  const boot = enginePeer({
     params,
     random: seededRandom(5),
     verifyPow: pow.verify,

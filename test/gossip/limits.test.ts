@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KnowledgeCache, SeenSet } from '../../src/protocol/gossip/cache.js';
-import { GossipEngine } from '../../src/protocol/gossip/engine.js';
 import { GOSSIP_DEFAULTS, type GossipParams } from '../../src/protocol/gossip/limits.js';
-import { PriorityEventQueue } from '../../src/protocol/gossip/queue.js';
 import { seededRandom } from '../../src/protocol/gossip/random.js';
 import type { Effect } from '../../src/protocol/gossip/state.js';
 import { simPow } from '../../src/services/gossip/pow.js';
+import { PriorityEventQueue } from '../../src/services/gossip/queue.js';
 import { encodeApi, GOSSIP_NOTIFICATION } from '../../src/wire/gossip-api.js';
 import {
   encodeP2P,
@@ -19,6 +18,7 @@ import {
   verificationBinding,
   verificationPowPrefix,
 } from '../../src/wire/gossip-p2p.js';
+import { enginePeer } from '../harness/engine-peer.js';
 
 const item = (n: number, bytes = 10) => {
   const data = new Uint8Array(bytes).fill(n & 0xff);
@@ -91,7 +91,7 @@ test('priority queue: VALIDATIONs jump the queue; the normal lane drops at its l
 const PARAMS: GossipParams = { ...GOSSIP_DEFAULTS, powBits: 8, degree: 4 };
 const pow = simPow();
 function engine(name: string, params: GossipParams = PARAMS) {
-  return new GossipEngine({
+  return enginePeer({
     params,
     random: seededRandom(name.length * 31 + 7),
     verifyPow: pow.verify,

@@ -9,10 +9,10 @@ test('gossip metrics: items dropped by reason, announced items, links and queue 
   const obs = await startObservability({ services: ['gossip', 'bootstrap'], write: () => {} });
   const net = await memoryNodes(2);
   try {
-    const client = await GossipApiClient.connect(net.peers[0]!.api_bound!);
+    const client = await GossipApiClient.connect(net.peers[0]!.apiAddress!);
     client.announce(1337, new Uint8Array(65_535 - 8), 4);
     client.announce(1337, Buffer.from('fits'), 4);
-    await until('both announcements handled', () => (net.peers[0]!.stats().gossip_announced ?? 0) >= 1);
+    await until('both announcements handled', () => (net.peers[0]!.counts().gossip_announced ?? 0) >= 1);
     const text = await obs.metricsText();
     assert.match(text, /tollgate_gossip_items_dropped_total\{reason="ERR_GOSSIP_ITEM_TOO_LARGE"\} 1/);
     assert.match(text, /tollgate_gossip_announced_total 1/);

@@ -11,10 +11,10 @@ import {
   outboundTarget,
   pickOutbound,
 } from '../../src/protocol/gossip/diversity.js';
-import { GossipEngine } from '../../src/protocol/gossip/engine.js';
 import { GOSSIP_DEFAULTS } from '../../src/protocol/gossip/limits.js';
 import { seededRandom } from '../../src/protocol/gossip/random.js';
-import { defaultCosts, runSybil, type SybilOptions } from '../../src/protocol/gossip/sybilnet.js';
+import { enginePeer } from '../harness/engine-peer.js';
+import { defaultCosts, runSybil, type SybilOptions } from '../harness/sybilnet.js';
 
 const L = diversityLimits.defaults;
 
@@ -165,7 +165,7 @@ test('without KEEP the identities an attacker holds grow with time; with KEEP th
 });
 
 test('the engine dials one address per group before a second in any group (a /16 full of Sybils is one choice)', () => {
-  const engine = new GossipEngine({
+  const engine = enginePeer({
     params: { ...GOSSIP_DEFAULTS, degree: 6, maxDials: 6 },
     random: seededRandom(4),
     verifyPow: () => true,

@@ -55,6 +55,6 @@ export async function until(what: string, check: () => boolean, timeoutMs = 30_0
 
 export function neighbours(node: GossipNode): number {
   let n = 0;
-  for (const l of node.engine?.state.links.values() ?? []) if (l.verified && !l.bootstrap) n++;
+  for (const l of node.view().links) if (l.verified && !l.bootstrap) n++;
   return n;
 }

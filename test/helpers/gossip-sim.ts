@@ -1,6 +1,6 @@
 import { GOSSIP_DEFAULTS, type GossipParams } from '../../src/protocol/gossip/limits.js';
-import { SimNet, type SimOptions, type SimPow } from '../../src/protocol/gossip/simnet.js';
 import { simPow } from '../../src/services/gossip/pow.js';
+import { SimNet, type SimOptions, type SimPow } from '../harness/simnet.js';
 
 /** Parameters for many-peer tests: gossipsub's degree, a low PoW so 50+ peers join fast. */
 export const SIM_PARAMS: GossipParams = {

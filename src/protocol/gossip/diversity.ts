@@ -1,6 +1,6 @@
 /**
  * Structural defences against Sybil and eclipse attacks (issue 10 item 5), pure functions the
- * engine's link upkeep and the Sybil simulation (`sybilnet.ts`) share.
+ * engine's link upkeep and the Sybil simulation (test/harness/sybilnet.ts) share.
  *
  * PoW prices an identity, but an attacker who spends all of its machines on PoW outspends an
  * honest peer that spends 1 % of one core. What it cannot buy with hash power is address

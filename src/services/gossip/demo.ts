@@ -61,7 +61,7 @@ export async function runGossipDemo(
     const sent = new Map<string, number>();
     const latencies: number[] = [];
     for (const [i, node] of nodes.entries()) {
-      const c = await GossipApiClient.connect(node.api_bound!);
+      const c = await GossipApiClient.connect(node.apiAddress!);
       clients.push(c);
       c.onNotification((n) => {
         c.validate(n.messageId, true);
@@ -72,7 +72,7 @@ export async function runGossipDemo(
       });
       c.notify(1337);
     }
-    const announcer = await GossipApiClient.connect(nodes[0]!.api_bound!);
+    const announcer = await GossipApiClient.connect(nodes[0]!.apiAddress!);
     clients.push(announcer);
     await new Promise((r) => setTimeout(r, 100));
     for (let k = 1; k <= items; k++) {

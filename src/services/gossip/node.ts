@@ -1,40 +1,45 @@
 /**
- * A Gossip node: the IO shell around the pure engine. It owns the API server, the P2P
- * transport, the heartbeat timer, the receive queue (VALIDATIONs first, seed 002) and the PoW
- * solver, and carries out the engine's effects. The same class runs a bootstrapper
+ * A Gossip node: the IO shell around the pure engine step (protocol/gossip/engine.ts). It
+ * holds the engine's state between steps, owns the API server, the P2P transport, the
+ * heartbeat timer, the receive queue (VALIDATIONs first, seed 002) and the PoW solver, and
+ * carries out the engine's effects. Its public surface is read-only: bound addresses, counts
+ * and a snapshot of the engine's tables; the engine state itself is never handed out. The same class runs a bootstrapper
  * (`isBootstrapper`: no API, no spreading; it hands out verified peers).
  */
-import { randomBytes, randomInt } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { debuglog } from 'node:util';
 import { canonicalHost, type Endpoint } from '../../admission/endpoint.js';
-import { GossipEngine } from '../../protocol/gossip/engine.js';
+import {
+  type Effect,
+  type EngineDeps,
+  type EngineEvent,
+  type EngineState,
+  initialState,
+  step,
+} from '../../protocol/gossip/engine.js';
 import { GOSSIP_SERVICE_LIMITS, type GossipParams } from '../../protocol/gossip/limits.js';
-import { PriorityEventQueue } from '../../protocol/gossip/queue.js';
-import type { Effect, EngineEvent, Random } from '../../protocol/gossip/state.js';
+import type { Random } from '../../protocol/gossip/state.js';
+import { readU16 } from '../../util/bytes.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { EVENTS, type EventName, type GaugeName, isReasonCode, type ReasonCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
 import { type Observer, observer } from '../../util/observe.js';
+import { cryptoRandom } from '../../util/random.js';
 import { GOSSIP_VALIDATION } from '../../wire/gossip-api.js';
+import { GOSSIP_PUSH } from '../../wire/gossip-p2p.js';
 import { ApiServer } from './api-server.js';
 import type { HostPort } from './config.js';
 import { solveVerification, verifyVerification } from './pow.js';
+import { PriorityEventQueue } from './queue.js';
 import type { P2PLink, P2PTransport } from './transport.js';
 
 const debug = debuglog('tollgate:gossip');
 
-/** Reason codes that mean an item was dropped (counted as `items_dropped{reason}` too). */
-const ITEM_DROPS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
-  'ERR_GOSSIP_QUEUE_FULL',
-  'ERR_GOSSIP_PENDING_FULL',
-  'ERR_GOSSIP_SEEN_FULL',
-  'ERR_GOSSIP_VALIDATION_TIMEOUT',
-  'ERR_GOSSIP_INVALID_ITEM',
-  'ERR_GOSSIP_SUBSCRIBER_BEHIND',
-  'ERR_GOSSIP_ITEM_TOO_LARGE',
-]);
+/** True for a P2P frame that carries an item (a PUSH): losing it is an item dropped. */
+function isPush(frame: Uint8Array): boolean {
+  return frame.length >= 4 && readU16(frame, 2) === GOSSIP_PUSH;
+}
 
 export interface GossipNodeOptions {
   readonly params: GossipParams;
@@ -55,13 +60,31 @@ export interface GossipNodeOptions {
   readonly onNeighbours?: (count: number) => void;
 }
 
-export const cryptoRandom: Random = {
-  u64: () => randomBytes(8).readBigUInt64BE(0),
-  int: (n: number) => randomInt(n),
-};
+/** A read-only snapshot of the engine's tables (`GossipNode.view()`), for tests and tools. */
+export interface GossipNodeView {
+  readonly links: readonly {
+    readonly identity: string;
+    readonly verified: boolean;
+    readonly bootstrap: boolean;
+    /** A verification solve for this link is queued or running. */
+    readonly solving: boolean;
+  }[];
+  /** Known (verified) peers: identity and the address proven its own. */
+  readonly known: readonly { readonly identity: string; readonly address: Endpoint }[];
+  /** Identities that proved a PoW recently. */
+  readonly verifiedIds: readonly string[];
+  /** Data types some local module is subscribed to. */
+  readonly subscribedTypes: readonly number[];
+  /** Items waiting for their validations. */
+  readonly pendingItems: number;
+}
+
+/** The OS generator (src/util/random.ts), the default randomness of a node. */
+export { cryptoRandom };
 
 export class GossipNode {
-  engine: GossipEngine | undefined;
+  /** The engine's state and deps, once started; held here between steps, never exposed. */
+  private engine: { state: EngineState; readonly deps: EngineDeps } | undefined;
   private api: ApiServer | undefined;
   private readonly queue = new PriorityEventQueue<EngineEvent>(GOSSIP_SERVICE_LIMITS.maxQueuedEvents);
   private readonly links = new Map<number, P2PLink>();
@@ -77,35 +100,59 @@ export class GossipNode {
   private readonly obs: Observer<'gossip' | 'bootstrap'>;
   private readonly unsample: (() => void)[] = [];
   /** Reason codes counted outside the engine (API framing, queue). */
-  readonly counters: Record<string, number> = {};
-  api_bound: HostPort | undefined;
-  p2p_bound: HostPort | undefined;
-  /** The address put in HELLO, once started. */
-  advertised: Endpoint | undefined;
+  private readonly nodeCounts: Record<string, number> = {};
+  /** Items dropped, by reason, in the engine and here (`itemsDropped()`). */
+  private readonly drops: Record<string, number> = {};
+  /**
+   * Counts and drops made since the last drain ended, published then: one publish per code per
+   * batch instead of several per message (each publish reaches the metrics subscriber).
+   */
+  private readonly unpublished = new Map<string, number>();
+  private readonly undropped = new Map<ReasonCode, number>();
+  private boundApi: HostPort | undefined;
+  private boundP2p: HostPort | undefined;
+  private advertisedAt: Endpoint | undefined;
 
   constructor(private readonly options: GossipNodeOptions) {
     this.clock = options.clock ?? systemClock;
     this.obs = observer(options.isBootstrapper === true ? 'bootstrap' : 'gossip');
   }
 
+  /** The bound API address, once started (undefined for a bootstrapper). */
+  get apiAddress(): HostPort | undefined {
+    return this.boundApi;
+  }
+
+  /** The bound P2P address, once started. */
+  get p2pAddress(): HostPort | undefined {
+    return this.boundP2p;
+  }
+
+  /** The address put in HELLO, once started. */
+  get advertised(): Endpoint | undefined {
+    return this.advertisedAt;
+  }
+
   /** Starts the servers and joins; returns the bound addresses. */
   async start(): Promise<{ p2p: HostPort; api: HostPort | undefined }> {
     const o = this.options;
-    this.p2p_bound = await listening('p2p_address', o.p2pAddress, () =>
+    const p2p = await listening('p2p_address', o.p2pAddress, () =>
       o.transport.listen(o.p2pAddress, (link) => this.adopt(link, undefined, false)),
     );
-    const advertise = await resolveEndpoint(o.advertise ?? this.p2p_bound, 'advertise_address');
+    this.boundP2p = p2p;
+    const advertise = await resolveEndpoint(o.advertise ?? p2p, 'advertise_address');
     if (advertise.host === '0.0.0.0' || advertise.host === '::') {
       throw new TollgateError(
         'ERR_CONFIG',
         `p2p_address ${advertise.host} is a wildcard; set [gossip] advertise_address to the address peers should dial`,
       );
     }
-    this.advertised = advertise;
+    this.advertisedAt = advertise;
     const bootstrapper =
       o.bootstrapper === undefined ? undefined : await resolveEndpoint(o.bootstrapper, 'bootstrapper');
-    this.engine = new GossipEngine({
-      onCount: (code, n) => this.publish(code, n),
+    const deps: EngineDeps = {
+      onCount: (code, n) => this.unpublished.set(code, (this.unpublished.get(code) ?? 0) + n),
+      onItemDropped: (code, n) => this.dropped(code, n),
       params: o.params,
       random: o.random ?? cryptoRandom,
       verifyPow: verifyVerification,
@@ -113,7 +160,9 @@ export class GossipNode {
       listen: advertise,
       ...(bootstrapper === undefined ? {} : { bootstrapper }),
       isBootstrapper: o.isBootstrapper === true,
-    });
+    };
+    const engine = { state: initialState(o.params), deps };
+    this.engine = engine;
     if (o.apiAddress !== undefined) {
       this.api = new ApiServer({
         open: (conn) => this.enqueue({ kind: 'api-open', conn }, false, true),
@@ -123,9 +172,8 @@ export class GossipNode {
         count: (code) => this.count(code),
       });
       const api = this.api;
-      this.api_bound = await listening('api_address', o.apiAddress, () => api.listen(o.apiAddress!));
+      this.boundApi = await listening('api_address', o.apiAddress, () => api.listen(o.apiAddress!));
     }
-    const engine = this.engine;
     const sample = (name: GaugeName<'gossip'> & GaugeName<'bootstrap'>, read: () => number) =>
       this.unsample.push(this.obs.sample(name, read));
     sample('links', () => engine.state.links.size);
@@ -142,17 +190,47 @@ export class GossipNode {
     this.timer = setInterval(() => this.enqueue({ kind: 'tick' }, false, true), o.params.heartbeatMs);
     this.timer.unref();
     this.enqueue({ kind: 'tick' }, false, true);
-    return { p2p: this.p2p_bound, api: this.api_bound };
+    return { p2p, api: this.boundApi };
   }
 
-  /** Engine and node counters together (reason codes and gossip_* events). */
-  stats(): Record<string, number> {
-    return { ...this.engine?.state.counters, ...this.counters, gossip_queue_dropped: this.queue.dropped };
+  /** A snapshot of the engine and node counters together (reason codes and gossip_* events). */
+  counts(): Readonly<Record<string, number>> {
+    return { ...this.engine?.state.counters, ...this.nodeCounts, gossip_queue_dropped: this.queue.dropped };
+  }
+
+  /**
+   * A snapshot of the items dropped so far, by reason: in the engine (queue, pending, seen
+   * set, validation) and in this shell (receive queue, closed links and API connections). The
+   * same counts go out as `items_dropped{reason}` on the observe channel.
+   */
+  itemsDropped(): Readonly<Record<string, number>> {
+    return { ...this.drops };
+  }
+
+  /** A snapshot of the engine's tables (empty before start). */
+  view(): GossipNodeView {
+    const state = this.engine?.state;
+    if (state === undefined) {
+      return { links: [], known: [], verifiedIds: [], subscribedTypes: [], pendingItems: 0 };
+    }
+    return {
+      links: [...state.links.values()].map((l) => ({
+        identity: l.identity,
+        verified: l.verified,
+        bootstrap: l.bootstrap,
+        solving: l.solving,
+      })),
+      known: [...state.known.values()].map((k) => ({ identity: k.identity, address: { ...k.address } })),
+      verifiedIds: [...state.verifiedIds.keys()],
+      subscribedTypes: [...state.subscribers.entries()].filter(([, c]) => c.size > 0).map(([t]) => t),
+      pendingItems: state.pending.size,
+    };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.flushCounts();
     this.abort.abort();
     for (const stop of this.unsample) stop();
     if (this.timer !== undefined) clearInterval(this.timer);
@@ -163,23 +241,35 @@ export class GossipNode {
   }
 
   private count(code: string): void {
-    this.counters[code] = (this.counters[code] ?? 0) + 1;
+    this.nodeCounts[code] = (this.nodeCounts[code] ?? 0) + 1;
     debug('%s', code);
     this.publish(code, 1);
   }
 
+  /** An item dropped (engine or node), published as `items_dropped{reason}`. */
+  private dropped(code: ReasonCode, n = 1): void {
+    this.drops[code] = (this.drops[code] ?? 0) + n;
+    this.undropped.set(code, (this.undropped.get(code) ?? 0) + n);
+  }
+
+  private flushCounts(): void {
+    for (const [code, n] of this.unpublished) this.publish(code, n);
+    this.unpublished.clear();
+    for (const [code, n] of this.undropped) this.obs.count('items_dropped', code, n);
+    this.undropped.clear();
+  }
+
   /**
    * Publishes an engine or node count on the one observability channel (src/util/observe.ts):
-   * `gossip_<event>` names become events, reason codes become `rejections{reason}`, and the
-   * codes that drop an item also count `items_dropped{reason}`, so that a peer that drops items
-   * says so in its metrics (issue 8).
+   * `gossip_<event>` names become events and reason codes `rejections{reason}`. Dropped items
+   * are published by `dropped` as `items_dropped{reason}`, so that a peer that drops items
+   * says so in its metrics (issues 8 and 12).
    */
   private publish(code: string, n: number): void {
     const obs = this.obs;
     if (code.startsWith('ERR_')) {
       if (!isReasonCode(code)) return;
       obs.count('rejections', code, n);
-      if (ITEM_DROPS.has(code)) obs.count('items_dropped', code, n);
       return;
     }
     const event = code.startsWith('gossip_') ? code.slice('gossip_'.length) : code;
@@ -188,7 +278,10 @@ export class GossipNode {
 
   private enqueue(event: EngineEvent, urgent: boolean, keep = false): void {
     if (this.closed) return;
-    if (!this.queue.push(event, urgent, keep)) this.count('ERR_GOSSIP_QUEUE_FULL');
+    if (!this.queue.push(event, urgent, keep)) {
+      this.count('ERR_GOSSIP_QUEUE_FULL');
+      if (event.kind === 'peer-message' && isPush(event.frame)) this.dropped('ERR_GOSSIP_QUEUE_FULL');
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -200,14 +293,18 @@ export class GossipNode {
     const engine = this.engine;
     if (engine === undefined || this.closed) return;
     // Bounded batches keep timers and sockets served while a burst is worked off.
-    for (let n = 0; n < 2_000; n++) {
+    for (let n = 0; n < GOSSIP_SERVICE_LIMITS.drainBatch; n++) {
       const event = this.queue.shift();
       if (event === undefined) {
+        this.flushCounts();
         this.reportNeighbours();
         return;
       }
-      for (const effect of engine.step(event, this.clock.now())) this.carry(effect);
+      const result = step(engine.state, event, this.clock.now(), engine.deps);
+      engine.state = result.state;
+      for (const effect of result.effects) this.carry(effect);
     }
+    this.flushCounts();
     this.reportNeighbours();
     this.scheduled = true;
     setImmediate(() => this.drain());
@@ -263,16 +360,23 @@ export class GossipNode {
 
   private carry(effect: Effect): void {
     switch (effect.kind) {
-      case 'api-send':
-        this.api?.send(effect.conn, effect.frame);
+      case 'api-send': {
+        const sent = this.api?.send(effect.conn, effect.frame);
+        if (sent === 'gone') this.dropped('ERR_GOSSIP_SUBSCRIBER_GONE');
+        else if (sent === 'slow') this.dropped('ERR_GOSSIP_API_SLOW');
         return;
+      }
       case 'api-close':
         this.api?.closeConn(effect.conn, effect.code);
         return;
       case 'peer-send': {
         const link = this.links.get(effect.link);
-        if (link === undefined) return;
+        if (link === undefined) {
+          if (isPush(effect.frame)) this.dropped('ERR_GOSSIP_LINK_CLOSED');
+          return;
+        }
         if (!link.send(effect.frame)) {
+          if (isPush(effect.frame)) this.dropped('ERR_GOSSIP_SEND_FAILED');
           this.links.delete(effect.link);
           link.close();
           this.enqueue({ kind: 'peer-close', link: effect.link, failed: true }, false, true);

@@ -4,7 +4,6 @@
  */
 import { getBackend } from '../../pow/backend.js';
 import { solveSha256Bits, verifySha256Bits } from '../../pow/sha256-bits.js';
-import type { SimPow } from '../../protocol/gossip/simnet.js';
 
 export function verifyVerification(challenge: Uint8Array, nonce: bigint, bits: number): boolean {
   return verifySha256Bits({ challenge, difficulty: bits }, nonce);
@@ -18,6 +17,12 @@ export async function solveVerification(
 ): Promise<bigint> {
   const result = await solveSha256Bits({ challenge: prefix, difficulty: bits }, signal ? { signal } : {});
   return result.nonce;
+}
+
+/** A PoW that solves synchronously, for simulations (test/harness/simnet.ts). */
+export interface SimPow {
+  solve(prefix: Uint8Array, bits: number): bigint;
+  verify(challenge: Uint8Array, nonce: bigint, bits: number): boolean;
 }
 
 /**

@@ -1,10 +1,18 @@
 /**
- * The real P2P transport: TCP, then the secure channel (seed 004: signed handshake, AEAD
- * frames), whose authenticated peer identity is the Gossip peer identity. Each P2P message is
- * one channel message. See transport.ts for where the admission steps of seeds 000/003 go.
+ * The real P2P transport: TCP, then seed 000's connection PoW (CONN_INIT / CONN_CHALL /
+ * CONN_OK, in the clear, before any expensive work of the listener), then the secure channel
+ * (seed 004: signed handshake, AEAD frames), whose authenticated peer identity is the Gossip
+ * peer identity. Each P2P message is one channel message. The CONN decisions are
+ * src/protocol/gossip/conn.ts; this file reads and writes the bytes and keeps the deadlines.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { canonicalHost } from '../../admission/endpoint.js';
+import { BoundedQueue, QueueDifficultyController } from '../../admission/difficulty.js';
+import { canonicalHost, type Endpoint } from '../../admission/endpoint.js';
+import { ReplayGuard } from '../../admission/replay.js';
+import { ChallengeSealer, KeyRing, readSealedHeader } from '../../admission/sealed.js';
+import { MemoryStore } from '../../admission/store.js';
+import { solveSha256Bits } from '../../pow/sha256-bits.js';
+import { type ConnEndpoints, ConnGate, type ConnLimits, connLimits } from '../../protocol/gossip/conn.js';
 import { GOSSIP_SERVICE_LIMITS } from '../../protocol/gossip/limits.js';
 import {
   type IdentityKey,
@@ -14,6 +22,21 @@ import {
   secureConnect,
   type TrustPolicy,
 } from '../../secure/index.js';
+import { readU16 } from '../../util/bytes.js';
+import type { Clock } from '../../util/clock.js';
+import { systemClock } from '../../util/clock.js';
+import type { ReasonCode } from '../../util/codes.js';
+import { observer } from '../../util/observe.js';
+import {
+  CONN_CHALL,
+  CONN_INIT,
+  CONN_MAX_BYTES,
+  CONN_OK,
+  type ConnMessage,
+  connPowPrefix,
+  decodeConn,
+  encodeConn,
+} from '../../wire/gossip-conn.js';
 import type { HostPort } from './config.js';
 import type { LinkHandlers, P2PLink, P2PTransport } from './transport.js';
 
@@ -32,6 +55,120 @@ export interface TcpSecureOptions {
    */
   readonly checkOwnAddress?: boolean;
   readonly onReason?: (code: string) => void;
+  /** CONN limits (src/protocol/gossip/conn.ts); defaults from its table. */
+  readonly conn?: Partial<ConnLimits>;
+  /** Clock of the CONN cookies (issue and expiry times); default the system clock. */
+  readonly clock?: Clock;
+}
+
+/** A CONN-phase failure: the code says why the connection closed without a channel. */
+export class ConnError extends Error {
+  constructor(
+    readonly code: ReasonCode,
+    detail?: string,
+  ) {
+    super(detail === undefined ? code : `${code}: ${detail}`);
+  }
+}
+
+/**
+ * Reads whole CONN messages from a socket before the channel starts. At most CONN_MAX_BYTES
+ * are buffered; the sender must wait for each answer (seed 000's exchange is lock-step), so
+ * bytes beyond the one message read are a protocol error, never silently dropped or passed on.
+ */
+class ConnReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiter: ((r: { frame?: Uint8Array; error?: ConnError }) => void) | undefined;
+  private failed: ConnError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer) => {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length > CONN_MAX_BYTES)
+      this.fail(new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'too many bytes'));
+    else this.check();
+  };
+  private readonly onEnd = () => this.fail(new ConnError('ERR_GOSSIP_CONN_REFUSED', 'closed'));
+
+  constructor(private readonly socket: Socket) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+  }
+
+  /** The next whole message; rejects (and stays failed) on a deadline, a close or surplus bytes. */
+  next(timeoutMs: number, timeoutCode: ReasonCode = 'ERR_GOSSIP_CONN_TIMEOUT'): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.waiter = (r) => {
+        clearTimeout(this.timer);
+        this.waiter = undefined;
+        if (r.frame !== undefined) resolve(r.frame);
+        else reject(r.error);
+      };
+      if (this.failed !== undefined) {
+        this.waiter({ error: this.failed });
+        return;
+      }
+      this.timer = setTimeout(() => this.fail(new ConnError(timeoutCode)), timeoutMs);
+      this.socket.resume();
+      this.check();
+    });
+  }
+
+  /** Ends the CONN phase: no byte may be pending (the peer waits for our answer before it speaks on). */
+  detach(): boolean {
+    clearTimeout(this.timer);
+    this.socket.pause();
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onEnd);
+    return this.buf.length === 0 && this.socket.readableLength === 0 && this.failed === undefined;
+  }
+
+  private check(): void {
+    if (this.waiter === undefined || this.buf.length < 4) return;
+    const size = readU16(this.buf, 0);
+    if (size < 4 || size > CONN_MAX_BYTES) {
+      this.fail(new ConnError('ERR_GOSSIP_CONN_MALFORMED', `size ${size}`));
+      return;
+    }
+    if (this.buf.length < size) return;
+    if (this.buf.length > size) {
+      this.fail(new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'bytes before the answer'));
+      return;
+    }
+    const frame = new Uint8Array(this.buf);
+    this.buf = Buffer.alloc(0);
+    // No reads while the answer is being worked out: bytes sent meanwhile wait in the kernel.
+    this.socket.pause();
+    this.waiter({ frame });
+  }
+
+  private fail(error: ConnError): void {
+    if (this.failed !== undefined) return;
+    this.failed = error;
+    this.waiter?.({ error });
+  }
+}
+
+function decoded(frame: Uint8Array, want: ConnMessage['type']): ConnMessage {
+  const v = decodeConn(frame);
+  if (!v.ok) throw new ConnError(v.code, v.detail);
+  if (v.value.type !== want) throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', `type ${v.value.type}`);
+  return v.value;
+}
+
+function endpointsOf(socket: Socket): ConnEndpoints | undefined {
+  if (
+    socket.remoteAddress === undefined ||
+    socket.remotePort === undefined ||
+    socket.localAddress === undefined ||
+    socket.localPort === undefined
+  ) {
+    return undefined;
+  }
+  const client: Endpoint = { host: canonicalHost(socket.remoteAddress), port: socket.remotePort };
+  const server: Endpoint = { host: canonicalHost(socket.localAddress), port: socket.localPort };
+  return { client, server };
 }
 
 class ChannelLink implements P2PLink {
@@ -72,7 +209,7 @@ class ChannelLink implements P2PLink {
 
   close(): void {
     if (!this.channel.destroyed) this.channel.end();
-    setTimeout(() => this.channel.destroy(), 1_000).unref();
+    setTimeout(() => this.channel.destroy(), GOSSIP_SERVICE_LIMITS.closeGraceMs).unref();
   }
 
   private finish(failed: boolean): void {
@@ -86,31 +223,169 @@ export class TcpSecureTransport implements P2PTransport {
   private readonly context: SecureContext;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  readonly conn: ConnLimits;
+  private readonly gate: ConnGate;
+  private readonly replayStore: MemoryStore;
+  private readonly controller: QueueDifficultyController;
+  private unpaid = 0;
+  private readonly obs = observer('gossip');
+  /** CONN-phase refusals by code (both sides), for tests and the operator. */
+  readonly connReasons = new Map<string, number>();
 
   constructor(private readonly options: TcpSecureOptions) {
     this.context = new SecureContext({
       key: options.key,
       trust: options.trust,
     });
+    this.conn = connLimits.resolve(options.conn ?? {}, { prefix: 'conn' });
+    const clock = options.clock ?? systemClock;
+    // A key of our own, never shared: only this process opens its cookies.
+    const sealer = new ChallengeSealer(new KeyRing({ clock }), {
+      clock,
+      defaultTtlMs: this.conn.connChallengeTtlMs,
+    });
+    this.replayStore = new MemoryStore({ clock });
+    this.controller = new QueueDifficultyController({
+      queueSize: this.conn.connQueueSize,
+      maxDifficulty: this.conn.connMaxDifficulty,
+    });
+    this.gate = new ConnGate({
+      sealer,
+      guard: new ReplayGuard(this.replayStore, 'gossip-conn:'),
+      controller: this.controller,
+      queue: new BoundedQueue(this.conn.connQueueSize),
+      limits: this.conn,
+    });
+  }
+
+  /** The CONN difficulty a challenge request gets now (seed 003's external difficulty). */
+  get connDifficulty(): number {
+    return this.gate.difficulty;
+  }
+
+  /** Connections accepted that have not paid yet. */
+  get unpaidConnections(): number {
+    return this.unpaid;
+  }
+
+  private refused(code: ReasonCode, detail?: string): void {
+    this.connReasons.set(code, (this.connReasons.get(code) ?? 0) + 1);
+    this.options.onReason?.(code);
+    this.obs.reject(code, detail === undefined ? {} : { detail });
+  }
+
+  /**
+   * The listener's CONN phase. Until the solution is accepted the connection holds a socket,
+   * a deadline and nothing else: the cookie carries the challenge state (seed 000).
+   */
+  private async admit(socket: Socket): Promise<boolean> {
+    const at = endpointsOf(socket);
+    if (at === undefined || this.unpaid >= this.conn.maxUnpaidConns) {
+      this.refused('ERR_GOSSIP_CONN_BUSY', at === undefined ? 'no address' : 'unpaid connections');
+      socket.destroy();
+      return false;
+    }
+    this.unpaid++;
+    const reader = new ConnReader(socket);
+    try {
+      // 1. The challenge request, within the first-message deadline.
+      const init = decoded(await reader.next(this.conn.connInitTimeoutMs), CONN_INIT);
+      if (init.type !== CONN_INIT || !init.challReq) {
+        // A solution cannot come first: its cookie would name another connection.
+        throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'a solution before any CONN_CHALL');
+      }
+      const chall = this.gate.request(at);
+      if (chall.kind !== 'challenge' || socket.destroyed) return false;
+      socket.write(chall.reply);
+      // 2. The solution, before the cookie expires (a second request is malformed).
+      const solution = decoded(await reader.next(this.conn.connChallengeTtlMs), CONN_INIT);
+      if (solution.type !== CONN_INIT || solution.challReq) {
+        throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'a second challenge request');
+      }
+      const decision = await this.gate.solve(solution, at);
+      if (decision.kind === 'refuse') throw new ConnError(decision.code as ReasonCode, decision.detail);
+      if (decision.kind !== 'admit') throw new ConnError('ERR_GOSSIP_CONN_MALFORMED');
+      if (!reader.detach() || socket.destroyed) {
+        this.gate.done();
+        throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'bytes before CONN_OK');
+      }
+      socket.write(decision.reply);
+      return true;
+    } catch (error) {
+      reader.detach();
+      if (error instanceof ConnError) {
+        // A dialler that just went away is not a refusal worth counting.
+        if (error.code !== 'ERR_GOSSIP_CONN_REFUSED') this.refused(error.code, error.message);
+      } else {
+        this.refused('ERR_GOSSIP_CONN_MALFORMED', String(error));
+      }
+      socket.destroy();
+      return false;
+    } finally {
+      this.unpaid--;
+    }
+  }
+
+  /**
+   * The dialler's CONN phase: ask, solve in the core's worker pool (difficulty 0 needs no
+   * search: any nonce meets it), answer, and wait for CONN_OK. A listener that names more than
+   * `connMaxSolveBits` is not obeyed.
+   */
+  private async pay(socket: Socket, signal?: AbortSignal): Promise<void> {
+    const reader = new ConnReader(socket);
+    try {
+      socket.write(encodeConn({ type: CONN_INIT, challReq: true }));
+      const chall = decoded(await reader.next(this.conn.connOkTimeoutMs), CONN_CHALL);
+      if (chall.type !== CONN_CHALL) throw new ConnError('ERR_GOSSIP_CONN_MALFORMED');
+      const header = readSealedHeader(chall.cookie);
+      if (!header.ok) throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'cookie');
+      const bits = header.value.difficulty;
+      if (bits > this.conn.connMaxSolveBits) throw new ConnError('ERR_GOSSIP_CONN_TOO_HARD', `${bits} bits`);
+      const nonce =
+        bits === 0
+          ? 0n
+          : (
+              await solveSha256Bits(
+                { challenge: connPowPrefix(header.value.challenge), difficulty: bits },
+                signal === undefined ? {} : { signal },
+              )
+            ).nonce;
+      socket.write(encodeConn({ type: CONN_INIT, challReq: false, nonce, cookie: chall.cookie }));
+      decoded(await reader.next(this.conn.connOkTimeoutMs), CONN_OK);
+      if (!reader.detach()) throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'bytes after CONN_OK');
+    } catch (error) {
+      reader.detach();
+      if (error instanceof ConnError) this.refused(error.code, error.message);
+      throw error;
+    }
   }
 
   listen(address: HostPort, onLink: (link: P2PLink) => void): Promise<HostPort> {
     const server = createServer((socket) => {
       this.track(socket);
-      const extra = this.options.acceptAddresses?.() ?? [];
-      const local =
-        socket.localAddress === undefined || socket.localPort === undefined
-          ? []
-          : [{ host: canonicalHost(socket.localAddress), port: socket.localPort }];
-      secureAccept(socket, {
-        key: this.options.key,
-        trust: this.options.trust,
-        context: this.context,
-        ...(extra.length > 0 ? { acceptAddresses: [...local, ...extra] } : {}),
-      }).then(
-        (channel) => onLink(new ChannelLink(channel)),
-        () => socket.destroy(),
-      );
+      // Nothing is read until the CONN phase asks for it.
+      socket.pause();
+      this.admit(socket).then((ok) => {
+        if (!ok) return;
+        const extra = this.options.acceptAddresses?.() ?? [];
+        const local =
+          socket.localAddress === undefined || socket.localPort === undefined
+            ? []
+            : [{ host: canonicalHost(socket.localAddress), port: socket.localPort }];
+        secureAccept(socket, {
+          key: this.options.key,
+          trust: this.options.trust,
+          context: this.context,
+          ...(extra.length > 0 ? { acceptAddresses: [...local, ...extra] } : {}),
+        })
+          .then(
+            (channel) => onLink(new ChannelLink(channel)),
+            () => socket.destroy(),
+          )
+          .finally(() => this.gate.done());
+        // The CONN phase paused the socket; the handshake's listener is attached now.
+        socket.resume();
+      });
     });
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -140,15 +415,26 @@ export class TcpSecureTransport implements P2PTransport {
       socket.once('connect', () => {
         socket.off('error', fail);
         socket.on('error', () => socket.destroy());
-        secureConnect(socket, {
-          key: this.options.key,
-          trust: this.options.trust,
-          context: this.context,
-          remoteAddress: address,
-          ...(this.options.checkOwnAddress === false ? { checkAddress: false } : {}),
-          ...(signal ? { signal } : {}),
-        }).then((channel) => resolve(new ChannelLink(channel)), fail);
+        this.pay(socket, signal).then(
+          () =>
+            this.handshake(socket, address, signal).then(
+              (channel) => resolve(new ChannelLink(channel)),
+              fail,
+            ),
+          fail,
+        );
       });
+    });
+  }
+
+  private handshake(socket: Socket, address: HostPort, signal?: AbortSignal): Promise<SecureChannel> {
+    return secureConnect(socket, {
+      key: this.options.key,
+      trust: this.options.trust,
+      context: this.context,
+      remoteAddress: address,
+      ...(this.options.checkOwnAddress === false ? { checkAddress: false } : {}),
+      ...(signal ? { signal } : {}),
     });
   }
 
@@ -163,5 +449,6 @@ export class TcpSecureTransport implements P2PTransport {
     for (const socket of this.sockets) socket.destroy();
     const server = this.server;
     if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
+    await this.replayStore.close();
   }
 }

@@ -5,8 +5,9 @@
  *
  * Connection setup, in order; each step is a place where seed 000/003 admission slots in:
  *   1. TCP accept: per-IP rate limit and global caps (admission `RateLimiter`, later issue);
- *   2. admission PoW to connect (seed 000 CONN_INIT/CONN_CHALL/CONN_OK, message types 512-514
- *      are kept for it), stateless through a sealed challenge;
+ *   2. admission PoW to connect (seed 000 CONN_INIT/CONN_CHALL/CONN_OK, types 512-514), stateless
+ *      for the listener through a sealed challenge (TcpSecureTransport; the in-memory transport
+ *      has no listener CPU to protect and skips it);
  *   3. secure channel handshake: the peer's identity (SHA-256 of its public key);
  *   4. Gossip: HELLO, then VERIFICATION REQUEST/RESPONSE (seed 002's 24-bit PoW) before the
  *      peer is a neighbour; later keep-alive PoWs (seed 000 KEEP_CHALL/KEEP_POW, 515-516)

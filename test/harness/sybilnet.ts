@@ -14,8 +14,8 @@
  * product's own functions (`diversity.ts`); the connection difficulty comes from seed 003's
  * controller of the admission core, one per honest listener.
  */
-import { QueueDifficultyController } from '../../admission/difficulty.js';
-import { admissionLimits } from '../../admission/limits.js';
+import { QueueDifficultyController } from '../../src/admission/difficulty.js';
+import { admissionLimits } from '../../src/admission/limits.js';
 import {
   admitInbound,
   chooseAnchors,
@@ -27,9 +27,9 @@ import {
   outboundTable,
   outboundTarget,
   pickOutbound,
-} from './diversity.js';
-import { GOSSIP_DEFAULTS } from './limits.js';
-import { seededRandom } from './random.js';
+} from '../../src/protocol/gossip/diversity.js';
+import { GOSSIP_DEFAULTS } from '../../src/protocol/gossip/limits.js';
+import { seededRandom } from '../../src/protocol/gossip/random.js';
 
 /** The admission PoW in force: none; seed 002's verification PoW; + CONN (seed 000); + KEEP (seed 000). */
 export type Setting = 'none' | 'verify' | 'conn' | 'keep';

@@ -1,13 +1,17 @@
 /**
  * The in-memory P2P transport for many-peer tests and the benchmark: every peer is a
- * `GossipEngine`, links are pairs of queues with a fixed latency each (so that a link keeps
+ * engine (`step` of src/protocol/gossip/engine.ts held by `enginePeer`), links are pairs of queues with a fixed latency each (so that a link keeps
  * its order, as TCP does), frames can be dropped by a rule, and one fake clock drives it all
  * as a discrete-event simulation. Local modules are simulated API connections that answer
  * every NOTIFICATION with a VALIDATION after a delay, or never, or leave.
  *
  * PoW solving is injected like everything else, so a simulation can run at a low difficulty.
  */
-import type { Endpoint } from '../../admission/endpoint.js';
+import type { Endpoint } from '../../src/admission/endpoint.js';
+import type { GossipParams } from '../../src/protocol/gossip/limits.js';
+import { seededRandom } from '../../src/protocol/gossip/random.js';
+import { addressKey, type Effect, type EngineEvent, keyOf } from '../../src/protocol/gossip/state.js';
+import type { SimPow } from '../../src/services/gossip/pow.js';
 import {
   decodeApi,
   GOSSIP_ANNOUNCE,
@@ -15,17 +19,11 @@ import {
   GOSSIP_NOTIFY,
   GOSSIP_VALIDATION,
   readU16,
-} from '../../wire/gossip-api.js';
-import { GOSSIP_PUSH } from '../../wire/gossip-p2p.js';
-import { GossipEngine } from './engine.js';
-import type { GossipParams } from './limits.js';
-import { seededRandom } from './random.js';
-import { addressKey, type Effect, type EngineEvent, keyOf } from './state.js';
+} from '../../src/wire/gossip-api.js';
+import { GOSSIP_PUSH } from '../../src/wire/gossip-p2p.js';
+import { type EnginePeer, enginePeer } from './engine-peer.js';
 
-export interface SimPow {
-  solve(prefix: Uint8Array, bits: number): bigint;
-  verify(challenge: Uint8Array, nonce: bigint, bits: number): boolean;
-}
+export type { SimPow } from '../../src/services/gossip/pow.js';
 
 export interface SimOptions {
   readonly peers: number;
@@ -70,8 +68,8 @@ const BOOT = -1;
 
 export class SimNet {
   now = 0;
-  readonly engines: GossipEngine[] = [];
-  readonly bootstrapper: GossipEngine;
+  readonly engines: EnginePeer[] = [];
+  readonly bootstrapper: EnginePeer;
   readonly deliveries: Delivery[] = [];
   readonly stats = { pushes: 0, ihaves: 0, iwants: 0, frames: 0, dropped: 0, bytes: 0 };
   private readonly queue = new EventHeap();
@@ -116,7 +114,7 @@ export class SimNet {
 
   private makeEngine(index: number, listen: Endpoint, bootstrapper: Endpoint | undefined, isBoot: boolean) {
     const r = seededRandom((this.opts.seed ?? 1) * 7919 + index + 2);
-    return new GossipEngine({
+    return enginePeer({
       params: this.opts.params,
       random: r,
       verifyPow: (c, n, b) => this.opts.pow.verify(c, n, b),
@@ -127,7 +125,7 @@ export class SimNet {
     });
   }
 
-  engine(peer: number): GossipEngine {
+  engine(peer: number): EnginePeer {
     return peer === BOOT ? this.bootstrapper : this.engines[peer]!;
   }
 
