@@ -272,7 +272,8 @@ function gossipLab(role: 'bootstrap' | 'peer'): (mode: Mode) => Promise<Running>
       const publicPem = readFileSync(join(dir, 'trusted', `${name}.pem`), 'utf8');
       return { privatePem, publicPem, identity: '' };
     };
-    const ini = role === 'bootstrap' ? bed.bootstrapIni : bed.peerInis[0]!;
+    // The peer under attack needs no live bootstrapper: a discard address, dialled and backed off.
+    const ini = role === 'bootstrap' ? bed.bootstrapIni : bed.writePeers('127.0.0.1:9')[0]!;
     const targetKey = readKey(role === 'bootstrap' ? 'bootstrap' : 'peer1');
     const child = spawn(
       process.execPath,
