@@ -209,9 +209,10 @@ async function startPowtcpLab(mode: Mode): Promise<Running> {
       mode: powtcpModes[mode],
       workMs: WORK_MS,
       capacity: CAPACITY,
-      // The operator sizes the load controller to the resource: seed 003's queue drains at the
-      // messages a second the service can take (two per quote).
-      limits: { serviceRatePerSec: 2 * CAPACITY },
+      // The operator sizes the load controller to the resource: seed 003's queue holds verified
+      // solves (only they reach the protected resource) and drains at the quotes a second the
+      // resource can serve.
+      limits: { serviceRatePerSec: CAPACITY },
     },
     // Lets the lab read retained memory after a full collection.
     ['--expose-gc'],
