@@ -125,3 +125,33 @@ test('loadGossipConfig reads a file and names it in errors', () => {
   assert.equal(loadGossipConfig(file).hostkey, join(dir, 'hostkey.pem'));
   assert.throws(() => loadGossipConfig(join(dir, 'missing.ini')), /missing\.ini: cannot read/);
 });
+
+test('KEEP keys: defaults in the one table, read from [gossip], and relations checked naming the key', () => {
+  const base = 'hostkey = k.pem\n[gossip]\np2p_address = 127.0.0.1:6001\napi_address = 127.0.0.1:7001\n';
+  const plain = parseGossipConfig(base, 'peer.ini', '/x');
+  assert.equal(plain.params.keepBits, 22);
+  assert.equal(plain.params.keepPeriodMs, 60_000);
+  assert.equal(plain.params.keepWindowMs, 5_000);
+  const set = parseGossipConfig(
+    `${base}keep_bits = 20\nkeep_period_ms = 30000\nkeep_window_ms = 4000\n`,
+    'peer.ini',
+    '/x',
+  );
+  assert.deepEqual(
+    [set.params.keepBits, set.params.keepPeriodMs, set.params.keepWindowMs],
+    [20, 30_000, 4_000],
+  );
+  assert.equal(parseGossipConfig(`${base}keep_period_ms = 0\n`, 'peer.ini', '/x').params.keepPeriodMs, 0);
+  assert.throws(
+    () => parseGossipConfig(`${base}keep_window_ms = 2000\n`, 'peer.ini', '/x'),
+    /peer\.ini:5: keep_window_ms: must exceed keepCollectMs \+ keepSkewMs/,
+  );
+  assert.throws(
+    () => parseGossipConfig(`${base}keep_period_ms = 5500\n`, 'peer.ini', '/x'),
+    /peer\.ini:5: keep_period_ms: must exceed keepWindowMs \+ keepSkewMs/,
+  );
+  assert.throws(
+    () => parseGossipConfig(`${base}keep_bits = 41\n`, 'peer.ini', '/x'),
+    /keep_bits: 41 is outside 0\.\.40/,
+  );
+});

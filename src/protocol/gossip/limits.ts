@@ -74,6 +74,18 @@ export interface GossipParams {
   readonly peerTtlMs: number;
   /** Bootstrapper: a link is closed after this long, done or not. */
   readonly bootstrapLinkMs: number;
+  /** KEEP (seed 000 "Continuously asking for PoW"): sha256-bits difficulty of a peer's one PoW per round. */
+  readonly keepBits: number;
+  /** KEEP round length; round = floor(unix ms / period). 0 turns KEEP off. */
+  readonly keepPeriodMs: number;
+  /** A neighbour's KEEP_POW is due within this (plus keepSkewMs) of the round's start. */
+  readonly keepWindowMs: number;
+  /** KEEP_CHALLs are collected this long after the round's start, then solved over. */
+  readonly keepCollectMs: number;
+  /** Clock difference between peers that KEEP tolerates. */
+  readonly keepSkewMs: number;
+  /** Most KEEP_CHALLs one KEEP_POW may list. */
+  readonly keepMaxChalls: number;
 }
 
 export const GOSSIP_DEFAULTS: GossipParams = {
@@ -112,6 +124,12 @@ export const GOSSIP_DEFAULTS: GossipParams = {
   invalidLimit: 3,
   peerTtlMs: 900_000,
   bootstrapLinkMs: 180_000,
+  keepBits: 22,
+  keepPeriodMs: 60_000,
+  keepWindowMs: 5_000,
+  keepCollectMs: 1_500,
+  keepSkewMs: 1_000,
+  keepMaxChalls: 64,
 };
 
 /** Service-side limits (IO shell), kept here so that all Gossip limits are in one table. */

@@ -7,7 +7,9 @@
 
 import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import type { ApiRequest } from '../../wire/gossip-api.js';
+import type { KeepPow } from '../../wire/gossip-p2p.js';
 import { KnowledgeCache, SeenSet } from './cache.js';
+import { type KeepBook, newKeepBook } from './keep.js';
 import type { GossipParams } from './limits.js';
 
 export type ApiConnId = number;
@@ -44,7 +46,14 @@ export type EngineEvent =
   /** The PoW asked for by a `solve` effect is done. */
   | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint }
   /** The PoW asked for by a `solve` effect could not be found (pool busy, aborted, error). */
-  | { readonly kind: 'solve-failed'; readonly link: LinkId; readonly nonce: bigint };
+  | { readonly kind: 'solve-failed'; readonly link: LinkId; readonly nonce: bigint }
+  /** The KEEP PoW asked for by a `keep-solve` effect is found (`pow` and `links` as given there). */
+  | {
+      readonly kind: 'keep-solved';
+      readonly pow: KeepPow;
+      readonly nonce: bigint;
+      readonly links: readonly LinkId[];
+    };
 
 export type Effect =
   | { readonly kind: 'api-send'; readonly conn: ApiConnId; readonly frame: Uint8Array }
@@ -62,6 +71,18 @@ export type Effect =
       readonly nonce: bigint;
       readonly prefix: Uint8Array;
       readonly bits: number;
+    }
+  /**
+   * Find `nonce` with sha256-bits(challenge || nonce) >= bits (our one KEEP PoW of `round`,
+   * seed 000 step 3), then send back a `keep-solved` event with `pow` and `links`.
+   */
+  | {
+      readonly kind: 'keep-solve';
+      readonly round: number;
+      readonly pow: KeepPow;
+      readonly challenge: Uint8Array;
+      readonly bits: number;
+      readonly links: readonly LinkId[];
     };
 
 export interface Random {
@@ -187,6 +208,8 @@ export interface EngineState {
   joinDelayMs: number;
   lastPeerExchange: number;
   readonly counters: Counters;
+  /** KEEP rounds (seed 000 "Continuously asking for PoW"): our challenges and those received. */
+  readonly keep: KeepBook;
 }
 
 export function initialState(params: GossipParams): EngineState {
@@ -212,6 +235,7 @@ export function initialState(params: GossipParams): EngineState {
     joinDelayMs: params.joinRetryMs,
     lastPeerExchange: Number.NEGATIVE_INFINITY,
     counters: {},
+    keep: newKeepBook(),
   };
 }
 

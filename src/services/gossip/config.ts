@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { canonicalHost } from '../../admission/endpoint.js';
+import { checkKeepParams } from '../../protocol/gossip/keep.js';
 import { GOSSIP_DEFAULTS, type GossipParams } from '../../protocol/gossip/limits.js';
 import { TollgateError } from '../../util/errors.js';
 import { parseIni } from './ini.js';
@@ -106,6 +107,34 @@ export const GOSSIP_KEYS: readonly { key: string; param: ParamKey; min: number; 
       doc: 'invalid items before a peer is dropped',
     },
     {
+      key: 'keep_bits',
+      param: 'keepBits',
+      min: 0,
+      max: 40,
+      doc: 'KEEP: sha256-bits difficulty of the one PoW per round',
+    },
+    {
+      key: 'keep_period_ms',
+      param: 'keepPeriodMs',
+      min: 0,
+      max: 3_600_000,
+      doc: 'KEEP: round length, round = floor(unix ms / period); 0 turns KEEP off',
+    },
+    {
+      key: 'keep_window_ms',
+      param: 'keepWindowMs',
+      min: 100,
+      max: 600_000,
+      doc: "KEEP: a neighbour's KEEP_POW is due within this (+ keep_skew_ms) of the round's start",
+    },
+    {
+      key: 'keep_skew_ms',
+      param: 'keepSkewMs',
+      min: 0,
+      max: 60_000,
+      doc: 'KEEP: clock difference between peers tolerated',
+    },
+    {
       key: 'peer_ttl_ms',
       param: 'peerTtlMs',
       min: 1_000,
@@ -183,6 +212,16 @@ export function parseGossipConfig(
       throw new ConfigError(`${file}:${entry.line}`, spec.key, `${n} is outside ${spec.min}..${spec.max}`);
     }
     params[spec.param] = n;
+  }
+  const keep = checkKeepParams(params as unknown as GossipParams);
+  if (keep !== undefined) {
+    const spec = GOSSIP_KEYS.find((k) => k.param === keep.key);
+    const entry = spec === undefined ? undefined : gossip.get(spec.key);
+    throw new ConfigError(
+      entry === undefined ? file : `${file}:${entry.line}`,
+      spec?.key ?? keep.key,
+      `${keep.message} (keep_collect_ms ${params.keepCollectMs}, keep_skew_ms ${params.keepSkewMs}, keep_window_ms ${params.keepWindowMs}, keep_period_ms ${params.keepPeriodMs})`,
+    );
   }
   // Links beyond `degree` come from others dialling us; keep room for them unless configured.
   if (!gossip.has('max_links')) params.maxLinks = Math.max(GOSSIP_DEFAULTS.maxLinks, 2 * params.degree!);

@@ -323,6 +323,12 @@ export class GossipNode {
     });
   }
 
+  /** A KEEP PoW found after the round's window is worth nothing: stop searching by then. */
+  private keepSolveBudgetMs(): number {
+    const p = this.options.params;
+    return Math.max(1, p.keepWindowMs + p.keepSkewMs - p.keepCollectMs);
+  }
+
   private cancelSolve(link: number): void {
     this.solves.get(link)?.abort();
     this.solves.delete(link);
@@ -405,6 +411,22 @@ export class GossipNode {
             if (this.closed) return;
             debug('solve failed: %s', (error as Error).message);
             this.enqueue({ kind: 'solve-failed', link, nonce }, false, true);
+          },
+        );
+        return;
+      }
+      case 'keep-solve': {
+        // One PoW per round for every link (seed 000 step 3), in the core's worker pool. A
+        // failed solve sends nothing: the neighbours tear their links down at the deadline.
+        const solve = this.options.solve ?? solveVerification;
+        const { pow, links } = effect;
+        const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.keepSolveBudgetMs())]);
+        solve(effect.challenge, effect.bits, signal).then(
+          (nonce) => this.enqueue({ kind: 'keep-solved', pow, nonce, links }, false, true),
+          (error: unknown) => {
+            if (this.closed) return;
+            debug('KEEP solve failed: %s', (error as Error).message);
+            this.count('ERR_GOSSIP_SOLVE_FAILED');
           },
         );
         return;
