@@ -5,7 +5,8 @@
  * its process.cpuUsage() and `'stop'` by exiting.
  *
  * Kinds: the two node:net floors, the tollgate daemons as they run in production (powtcp with
- * its defaults; powtcp with a per-identity cap of CAPPED_PER_ADDRESS; the secure channel's
+ * its defaults; powtcp with a per-identity cap of CAPPED_PER_ADDRESS; powtcp with a global cap
+ * of EVICTING_CAP; the secure channel's
  * responder behind a node:net server). Another daemon joins by adding an entry to SERVERS
  * (gossip's P2P port, the sky node).
  */
@@ -15,6 +16,10 @@ import { identityKey, publicPem, SecureContext, secureAccept, TrustStore } from 
 import { startPowtcpService } from '../src/services/powtcp/index.js';
 
 export const CAPPED_PER_ADDRESS = 4;
+/** The global cap of the evicting server: held full of idle connections by the benchmark. */
+export const EVICTING_CAP = 64;
+/** Idle connections must stay until evicted or the benchmark ends, not time out on their own. */
+const HOLD_MS = 600_000;
 
 interface Started {
   readonly port: number;
@@ -66,7 +71,16 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     const svc = await startPowtcpService({
       listen: { host: '127.0.0.1', port: 0 },
       quotes: ['q'],
-      limits: { maxConnectionsPerAddress: CAPPED_PER_ADDRESS },
+      limits: { maxConnectionsPerAddress: CAPPED_PER_ADDRESS, firstMessageTimeoutMs: HOLD_MS },
+    });
+    return { port: svc.address.port, connections: () => svc.server.connections };
+  },
+  /** powtcp at its global cap: each newcomer evicts the oldest idle connection. */
+  'powtcp-evicting': async () => {
+    const svc = await startPowtcpService({
+      listen: { host: '127.0.0.1', port: 0 },
+      quotes: ['q'],
+      limits: { maxConnections: EVICTING_CAP, firstMessageTimeoutMs: HOLD_MS, connectionTimeoutMs: HOLD_MS },
     });
     return { port: svc.address.port, connections: () => svc.server.connections };
   },

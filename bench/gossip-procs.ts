@@ -2,7 +2,10 @@
  * bench:gossip part (b): a bootstrapper and 10 `tollgate gossip` processes on loopback (TCP +
  * secure channel), one subscribed API client per peer in this process. Measures ANNOUNCE ->
  * NOTIFICATION latency at every other peer, then the highest announce rate one peer sustains
- * (every item reaches every subscriber, p99 latency under `SUSTAIN_P99_MS`).
+ * (every item reaches every subscriber, p99 latency under `SUSTAIN_P99_MS`, issue 12's target).
+ * Every peer serves its metrics (`--metrics 127.0.0.1:0`); at the end the items each peer
+ * dropped, by reason, and its other refusals are read from there and summed, so that a loss
+ * shows its cause (issue 12 item 5: no silent loss).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +17,9 @@ import { writeTestbed } from '../src/services/gossip/testbed.js';
 import { quantile } from './gossip-sim.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-export const SUSTAIN_P99_MS = 500;
+export const SUSTAIN_P99_MS = 100;
+/** Announce rates tried in turn (items per second from one peer, 2 s each) until one fails. */
+export const RATES = [100, 250, 500, 1000, 1500, 2000, 3000, 4000];
 
 export interface ProcResult {
   readonly peers: number;
@@ -25,9 +30,32 @@ export interface ProcResult {
   readonly latencyP99Ms: number;
   readonly sustainedRate: number;
   readonly rates: readonly { rate: number; delivered: number; expected: number; p99Ms: number }[];
+  /** Summed over the peers from their /metrics: items dropped and other refusals, by reason. */
+  readonly itemsDropped: Readonly<Record<string, number>>;
+  readonly rejections: Readonly<Record<string, number>>;
+  /** Items delivered to local subscribers (NOTIFICATIONs sent), summed over the peers. */
+  readonly notified: number;
 }
 
-function start(args: string[]): { child: ChildProcess; ready: Promise<void> } {
+/** Sums `<metric>{reason="X"} n` lines of Prometheus text by reason into `into`. */
+function sumByReason(text: string, metric: string, into: Record<string, number>): void {
+  const re = new RegExp(`^${metric}\\{reason="([A-Z0-9_]+)"\\} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)$`, 'gm');
+  for (const m of text.matchAll(re)) into[m[1]!] = (into[m[1]!] ?? 0) + Number(m[2]);
+}
+
+function metricValue(text: string, metric: string): number {
+  const m = text.match(new RegExp(`^${metric} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)$`, 'm'));
+  return m === null ? 0 : Number(m[1]);
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  /** Where the process serves /metrics, once it said so. */
+  metrics(): string | undefined;
+}
+
+function start(args: string[]): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,7 +71,7 @@ function start(args: string[]): { child: ChildProcess; ready: Promise<void> } {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
-  return { child, ready };
+  return { child, ready, metrics: () => (out + err).match(/metrics on (http:\/\/\S+\/metrics)/)?.[1] };
 }
 
 export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
@@ -61,7 +89,7 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
     const boot = start(['bootstrap', '--config', bed.bootstrapIni]);
     children.push(boot.child);
     await boot.ready;
-    const procs = bed.peerInis.map((ini) => start(['gossip', '--config', ini]));
+    const procs = bed.peerInis.map((ini) => start(['gossip', '--config', ini, '--metrics', '127.0.0.1:0']));
     children.push(...procs.map((p) => p.child));
     await Promise.all(procs.map((p) => p.ready));
     // Let the overlay settle (everyone at its degree or out of candidates).
@@ -123,14 +151,28 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
     const gentle = await measure(100, 20);
     const rates: ProcResult['rates'][number][] = [];
     let sustainedRate = 0;
-    for (const rate of [100, 250, 500, 1000, 2000, 4000]) {
+    for (const rate of RATES) {
       const r = await measure(Math.round(rate * 2), rate);
       const p99 = quantile(r.lat, 0.99);
       rates.push({ rate, delivered: r.delivered, expected: r.expected, p99Ms: p99 });
       if (r.delivered === r.expected && p99 <= SUSTAIN_P99_MS) sustainedRate = rate;
       else break;
     }
+    const itemsDropped: Record<string, number> = {};
+    const rejections: Record<string, number> = {};
+    let notified = 0;
+    for (const p of procs) {
+      const url = p.metrics();
+      if (url === undefined) continue;
+      const text = await (await fetch(url)).text();
+      sumByReason(text, 'tollgate_gossip_items_dropped_total', itemsDropped);
+      sumByReason(text, 'tollgate_gossip_rejections_total', rejections);
+      notified += metricValue(text, 'tollgate_gossip_notified_total');
+    }
     return {
+      itemsDropped,
+      rejections,
+      notified,
       peers,
       degree,
       latencyItems: 100,

@@ -44,6 +44,15 @@ import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomFill
 import type { NativeGcm } from '../pow/native.js';
 import { nativeGcm } from '../pow/native.js';
 import { assertInteger } from '../util/args.js';
+import {
+  readU16,
+  readU32,
+  readU64Number,
+  writeU16,
+  writeU32,
+  writeU48,
+  writeU64Number,
+} from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Verdict } from '../util/errors.js';
@@ -200,8 +209,8 @@ export class KeyRing {
   private make(period: number): RingKey {
     const raw = new Uint8Array(32);
     if (this.secret !== undefined) {
-      const info = Buffer.alloc(8);
-      info.writeUIntBE(period, 2, 6);
+      const info = new Uint8Array(8);
+      writeU48(info, 2, period);
       raw.set(new Uint8Array(hkdfSync('sha256', this.secret, 'tollgate sealed challenge v1', info, 32)));
     } else {
       this.random(raw);
@@ -282,27 +291,6 @@ export interface ChallengeSealerOptions {
 const RANDOM_PER_SEAL = IV_BYTES + CHALLENGE_BYTES;
 const RANDOM_POOL_SEALS = 128;
 
-function writeU64(out: Uint8Array, offset: number, value: number): void {
-  const hi = Math.floor(value / 2 ** 32);
-  const lo = value >>> 0;
-  out[offset] = hi >>> 24;
-  out[offset + 1] = (hi >>> 16) & 0xff;
-  out[offset + 2] = (hi >>> 8) & 0xff;
-  out[offset + 3] = hi & 0xff;
-  out[offset + 4] = lo >>> 24;
-  out[offset + 5] = (lo >>> 16) & 0xff;
-  out[offset + 6] = (lo >>> 8) & 0xff;
-  out[offset + 7] = lo & 0xff;
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function readU64(b: Uint8Array, o: number): number {
-  return readU32(b, o) * 2 ** 32 + readU32(b, o + 4);
-}
-
 function endpointBytes(family: number | undefined): number {
   return family === FAMILY_V4 ? ENCODED_V4_BYTES : family === FAMILY_V6 ? ENCODED_V6_BYTES : -1;
 }
@@ -320,7 +308,7 @@ function shapeOk(bytes: Uint8Array): boolean {
   const n = bytes.length;
   // The three possible sizes: both IPv4, one of each, both IPv6.
   if (n !== SEALED_SIZES[0] && n !== SEALED_SIZES[1] && n !== SEALED_SIZES[2]) return false;
-  return bytes[0] === SEALED_VERSION && ((bytes[OFF_LEN]! << 8) | bytes[OFF_LEN + 1]!) === n;
+  return bytes[0] === SEALED_VERSION && readU16(bytes, OFF_LEN) === n;
 }
 
 /**
@@ -414,12 +402,8 @@ export class ChallengeSealer {
     const id = entry.id;
     const out = new Uint8Array(total);
     out[0] = SEALED_VERSION;
-    out[OFF_LEN] = total >>> 8;
-    out[OFF_LEN + 1] = total & 0xff;
-    out[OFF_KEY_ID] = id >>> 24;
-    out[OFF_KEY_ID + 1] = (id >>> 16) & 0xff;
-    out[OFF_KEY_ID + 2] = (id >>> 8) & 0xff;
-    out[OFF_KEY_ID + 3] = id & 0xff;
+    writeU16(out, OFF_LEN, total);
+    writeU32(out, OFF_KEY_ID, id);
     out[OFF_KIND] = KIND_CODE[request.kind];
     out[OFF_DIFFICULTY] = request.difficulty;
     const r = this.randomBytes();
@@ -428,8 +412,8 @@ export class ChallengeSealer {
     const gcm = this.native ? entry.sealer : null;
     // The native seal encrypts in place, so the plaintext goes straight into the output.
     const plain = gcm !== null ? out.subarray(HEADER_BYTES) : this.plain;
-    writeU64(plain, 0, issuedAt);
-    writeU64(plain, 8, issuedAt + ttlMs);
+    writeU64Number(plain, 0, issuedAt);
+    writeU64Number(plain, 8, issuedAt + ttlMs);
     encodeEndpointInto(
       request.server,
       plain,
@@ -517,8 +501,8 @@ export class ChallengeSealer {
     }
 
     // 4. validity window: [issuedAt - skew, expiresAt).
-    const issuedAt = readU64(plain, 0);
-    const expiresAt = readU64(plain, 8);
+    const issuedAt = readU64Number(plain, 0);
+    const expiresAt = readU64Number(plain, 8);
     const now = this.clock.now();
     if (now >= expiresAt) return reject('ERR_CHALLENGE_EXPIRED');
     if (issuedAt > now + this.skewMs) return reject('ERR_CHALLENGE_EXPIRED', 'issued in the future');

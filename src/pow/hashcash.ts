@@ -139,6 +139,34 @@ export function newHashcash(options: {
   return header;
 }
 
+/** The last second formatted by puzzleText, and its text: puzzles of one second share it. */
+let dateSecond = Number.NaN;
+let dateText = '';
+const COUNTER_ZERO = encodeCounter(0n);
+
+/**
+ * The text of `formatHashcash(newHashcash(options))` (no `ext`), built without the re-parse
+ * that checks a caller's fields: for a server issuing puzzles from values it made itself (a
+ * canonical resource, its own random or sealed bytes), once per `1:`. `bits` must be an
+ * integer in range and `resource` must be what the parser gives back; test/pow/hashcash.test.ts
+ * checks both forms agree.
+ */
+export function puzzleText(options: {
+  bits: number;
+  resource: string;
+  nowMs: number;
+  rand: Uint8Array;
+}): string {
+  const second = Math.floor(options.nowMs / 1000);
+  if (second !== dateSecond) {
+    dateText = formatHashcashDate(options.nowMs);
+    dateSecond = second;
+  }
+  const r = options.rand;
+  const rand = Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('base64');
+  return `1:${options.bits}:${dateText}:${options.resource}::${rand}:${COUNTER_ZERO}`;
+}
+
 /** Leading lowercase-hex '0' digits of a digest. */
 export function leadingHexZeros(digest: Uint8Array): number {
   let zeros = 0;

@@ -41,3 +41,17 @@ export function writeU64(b: Uint8Array, at: number, value: bigint): void {
   writeU32(b, at, Number((value >> 32n) & 0xffffffffn));
   writeU32(b, at + 4, Number(value & 0xffffffffn));
 }
+
+/**
+ * A 64-bit unsigned integer read as a number: exact below 2^53, which every time in
+ * milliseconds is (the sealed challenge's issue and expiry times); no BigInt on a hot path.
+ */
+export function readU64Number(b: Uint8Array, at: number): number {
+  return readU32(b, at) * 2 ** 32 + readU32(b, at + 4);
+}
+
+/** Writes a non-negative safe integer as a 64-bit unsigned integer (see readU64Number). */
+export function writeU64Number(b: Uint8Array, at: number, value: number): void {
+  writeU32(b, at, Math.floor(value / 2 ** 32));
+  writeU32(b, at + 4, value >>> 0);
+}

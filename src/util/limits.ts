@@ -20,6 +20,8 @@ export interface LimitSpec {
   readonly real?: boolean;
   /** A ceiling or format constant that callers cannot override (documented like the rest). */
   readonly fixed?: boolean;
+  /** The key that sets it in a config file, as the user spells it (e.g. the gossip INI's `cache_size`). */
+  readonly configKey?: string;
 }
 
 export type LimitValues<S extends Record<string, LimitSpec>> = { readonly [K in keyof S]: number };
@@ -99,13 +101,17 @@ export function defineLimits<const S extends Record<string, LimitSpec>>(
     },
     table() {
       const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : String(n));
+      // A config-key column only for registries that a config file sets.
+      const keyed = Object.values(specs).some((s) => s.configKey !== undefined);
       const rows = Object.entries(specs).map(
         ([key, s]) =>
-          `| \`${key}\` | ${fmt(s.default)} | ${s.fixed === true ? 'fixed' : `${fmt(s.min)} to ${fmt(s.max)}`} | ${s.unit} | ${s.doc} |`,
+          `| \`${key}\` |${keyed ? ` ${s.configKey === undefined ? '' : `\`${s.configKey}\``} |` : ''} ${fmt(s.default)} | ${s.fixed === true ? 'fixed' : `${fmt(s.min)} to ${fmt(s.max)}`} | ${s.unit} | ${s.doc} |`,
       );
       return [
-        '| limit | default | range | unit | meaning |',
-        '| --- | --- | --- | --- | --- |',
+        keyed
+          ? '| limit | config key | default | range | unit | meaning |'
+          : '| limit | default | range | unit | meaning |',
+        keyed ? '| --- | --- | --- | --- | --- | --- |' : '| --- | --- | --- | --- | --- |',
         ...rows,
       ].join('\n');
     },

@@ -31,6 +31,14 @@ export type ObserveMessage =
 
 const published = channel(OBSERVE_CHANNEL);
 
+/**
+ * true when anyone listens: a hot path builds its log fields (formatted endpoints, details)
+ * only then, so that a refusal with nobody watching costs nothing beyond the check.
+ */
+export function observing(): boolean {
+  return published.hasSubscribers;
+}
+
 export interface Observer<S extends Service> {
   readonly service: S;
   /** Counts an event; with a reason code the metric carries it as the `reason` label. */

@@ -17,6 +17,7 @@
  * The reader judges the length before buffering a byte of the body, so an oversized frame
  * is refused from its first 4 bytes.
  */
+import { readU32, writeU32 } from '../util/bytes.js';
 import { accept, reject, type Verdict } from '../util/errors.js';
 
 export const FrameType = { data: 0, rekey: 1, close: 2, batch: 3 } as const;
@@ -120,7 +121,7 @@ export class FrameReader {
   next(): Verdict<SealedFrame, FrameCode> | undefined {
     if (this.queue.length < LENGTH_BYTES) return undefined;
     const head = this.queue.peek(LENGTH_BYTES);
-    const length = new DataView(head.buffer, head.byteOffset, LENGTH_BYTES).getUint32(0);
+    const length = readU32(head, 0);
     if (length > this.#maxBody) return reject('ERR_SC_FRAME_TOO_LARGE', `${length} bytes`);
     if (length < FRAME_OVERHEAD) return reject('ERR_SC_MALFORMED', `length ${length}`);
     if (this.queue.length < LENGTH_BYTES + length) return undefined;
@@ -133,7 +134,7 @@ export class FrameReader {
 /** The length field of a frame carrying `payloadBytes`. */
 export function frameHeader(payloadBytes: number): Uint8Array {
   const header = new Uint8Array(LENGTH_BYTES);
-  new DataView(header.buffer).setUint32(0, payloadBytes + FRAME_OVERHEAD);
+  writeU32(header, 0, payloadBytes + FRAME_OVERHEAD);
   return header;
 }
 
@@ -146,7 +147,7 @@ export function batchParts(messages: readonly Uint8Array[]): { parts: Uint8Array
   let length = 0;
   for (const m of messages) {
     const prefix = new Uint8Array(BATCH_ENTRY_OVERHEAD);
-    new DataView(prefix.buffer).setUint32(0, m.length);
+    writeU32(prefix, 0, m.length);
     parts.push(prefix, m);
     length += BATCH_ENTRY_OVERHEAD + m.length;
   }
@@ -156,11 +157,10 @@ export function batchParts(messages: readonly Uint8Array[]): { parts: Uint8Array
 /** Splits a batch payload; canonical: at least two messages, lengths exact, nothing trailing. */
 export function decodeBatch(payload: Uint8Array): Verdict<Uint8Array[], FrameCode> {
   const out: Uint8Array[] = [];
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let o = 0;
   while (o < payload.length) {
     if (o + BATCH_ENTRY_OVERHEAD > payload.length) return reject('ERR_SC_MALFORMED', 'batch entry header');
-    const n = view.getUint32(o);
+    const n = readU32(payload, o);
     o += BATCH_ENTRY_OVERHEAD;
     if (n > payload.length - o) return reject('ERR_SC_MALFORMED', 'batch entry length');
     out.push(payload.subarray(o, o + n));

@@ -27,10 +27,13 @@
  * V as `(u16 at 6) & 1`, so a client that leaves garbage in reserved bits still works.
  */
 import { assertBytes, assertInteger } from '../util/args.js';
+import { readU16, writeU16 } from '../util/bytes.js';
 import { accept, reject, type Verdict } from '../util/errors.js';
 
 export const API_HEADER_SIZE = 4;
 export const API_MAX_MESSAGE = 0xffff;
+/** NOTIFICATION and VALIDATION carry a u16 message ID: this many distinct IDs per connection. */
+export const API_MESSAGE_IDS = 0x10000;
 /** Largest `data` an ANNOUNCE or NOTIFICATION can carry: the u16 size minus the 8-byte head. */
 export const API_MAX_DATA = API_MAX_MESSAGE - 8;
 
@@ -222,11 +225,5 @@ function head(size: number, type: number): Uint8Array {
   return out;
 }
 
-export function readU16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
-
-export function writeU16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 8;
-  b[at + 1] = v & 0xff;
-}
+// Kept as exports of this module for its callers; the helpers are src/util/bytes.ts's.
+export { readU16, writeU16 };

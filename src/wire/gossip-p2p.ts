@@ -60,8 +60,11 @@
  */
 import { createHash } from 'node:crypto';
 import { assertBytes, assertInteger } from '../util/args.js';
+import { writeU64 as putU64, readU16, readU32, readU64, writeU16 } from '../util/bytes.js';
 import { ArgumentError, accept, reject, type Verdict } from '../util/errors.js';
-import { readU16, writeU16 } from './gossip-api.js';
+
+/** PEER REQUEST's `limit` is one byte: at most this many peers are asked for at once. */
+export const PEER_REQUEST_LIMIT_MAX = 0xff;
 
 export const GOSSIP_PUSH = 504;
 export const GOSSIP_IHAVE = 505;
@@ -247,7 +250,7 @@ export function encodeP2P(msg: P2PMessage): Uint8Array {
       return out;
     }
     case GOSSIP_PEER_REQUEST: {
-      assertInteger('msg.limit', msg.limit, 1, 0xff);
+      assertInteger('msg.limit', msg.limit, 1, PEER_REQUEST_LIMIT_MAX);
       const out = head(16, GOSSIP_PEER_REQUEST);
       out[4] = msg.limit;
       writeU64(out, 8, msg.nonce, 'msg.nonce');
@@ -498,19 +501,14 @@ function head(size: number, type: number): Uint8Array {
   return out;
 }
 
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-export function readU64(b: Uint8Array, at: number): bigint {
-  return (BigInt(readU32(b, at)) << 32n) | BigInt(readU32(b, at + 4));
-}
+// Kept as an export of this module for its callers; the helper is src/util/bytes.ts's.
+export { readU64 };
 
 function writeU64(b: Uint8Array, at: number, v: bigint, name: string): void {
   if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) {
     throw new ArgumentError(name, 'expected a bigint in [0, 2^64)');
   }
-  new DataView(b.buffer, b.byteOffset, b.byteLength).setBigUint64(at, v);
+  putU64(b, at, v);
 }
 
 function writeAddress(out: Uint8Array, at: number, addr: Uint8Array, ipv6: boolean, name: string): void {

@@ -44,6 +44,7 @@
  * What is signed, hashed and PoW'd are the bytes as received, never a re-encoding
  * (DESIGN "Wire codecs").
  */
+import { readU16, readU64, writeU16, writeU64 } from '../util/bytes.js';
 import { accept, reject, type Verdict } from '../util/errors.js';
 
 /** Domain-separation label: prefixes every signed, hashed, MAC'd and PoW'd input. */
@@ -147,7 +148,7 @@ export function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
 function header(out: Uint8Array, type: MessageType): void {
   out[0] = HANDSHAKE_VERSION;
   out[1] = type;
-  new DataView(out.buffer, out.byteOffset).setUint16(2, out.length - HEADER_BYTES);
+  writeU16(out, 2, out.length - HEADER_BYTES);
 }
 
 /** Length of the key share message for these fields and signature length. */
@@ -180,7 +181,6 @@ export function encodeKeyShare(
 ): { bytes: Uint8Array; mEnd: number; powEnd: number; sigEnd: number } {
   const bytes = new Uint8Array(keyShareLength(fields, type, sigLen));
   header(bytes, type);
-  const view = new DataView(bytes.buffer);
   let o = HEADER_BYTES;
   bytes[o++] = fields.sigAlg;
   bytes[o++] = fields.powKind;
@@ -188,25 +188,25 @@ export function encodeKeyShare(
   bytes[o++] = 0;
   bytes.set(fields.ephemeral, o);
   o += EPHEMERAL_BYTES;
-  view.setBigUint64(o, BigInt(fields.time));
+  writeU64(bytes, o, BigInt(fields.time));
   o += 8;
   bytes.set(fields.address, o);
   o += fields.address.length;
   bytes.set(fields.nonce, o);
   o += NONCE_BYTES;
-  view.setUint16(o, fields.key.length);
+  writeU16(bytes, o, fields.key.length);
   o += 2;
   bytes.set(fields.key, o);
   o += fields.key.length;
   const mEnd = o;
   const powEnd = mEnd + 8;
-  view.setUint16(powEnd, sigLen);
+  writeU16(bytes, powEnd, sigLen);
   return { bytes, mEnd, powEnd, sigEnd: powEnd + 2 + sigLen };
 }
 
 /** Writes the pow solution into an encoded key share. */
 export function fillPow(bytes: Uint8Array, mEnd: number, pow: bigint): void {
-  new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(mEnd, pow);
+  writeU64(bytes, mEnd, pow);
 }
 
 /** Writes the signature (and for REPLY the confirm) into an encoded key share. */
@@ -217,7 +217,7 @@ export function fillSignature(bytes: Uint8Array, powEnd: number, signature: Uint
 export function encodeFinish(signature: Uint8Array, confirm: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES + 2 + signature.length + CONFIRM_BYTES);
   header(bytes, MessageType.finish);
-  new DataView(bytes.buffer).setUint16(HEADER_BYTES, signature.length);
+  writeU16(bytes, HEADER_BYTES, signature.length);
   bytes.set(signature, HEADER_BYTES + 2);
   bytes.set(confirm, HEADER_BYTES + 2 + signature.length);
   return bytes;
@@ -242,16 +242,13 @@ export function encodeAlert(code: string): Uint8Array {
 export function readHeader(head: Uint8Array): Verdict<{ type: number; total: number }, HandshakeCodecCode> {
   if (head.length < HEADER_BYTES) return reject('ERR_HS_MALFORMED', 'short header');
   if (head[0] !== HANDSHAKE_VERSION) return reject('ERR_HS_VERSION', `version ${head[0]}`);
-  const length = ((head[2] ?? 0) << 8) | (head[3] ?? 0);
+  const length = readU16(head, 2);
   const total = HEADER_BYTES + length;
   if (total > HANDSHAKE_MAX_BYTES) return reject('ERR_HS_TOO_LARGE', `${total} bytes`);
   return accept({ type: head[1] ?? 0, total });
 }
 
-function framed(
-  bytes: Uint8Array,
-  expected: MessageType,
-): Verdict<{ view: DataView; end: number }, HandshakeCodecCode> {
+function framed(bytes: Uint8Array, expected: MessageType): Verdict<{ end: number }, HandshakeCodecCode> {
   const head = readHeader(bytes);
   if (!head.ok) return head;
   if (head.value.total !== bytes.length) return reject('ERR_HS_MALFORMED', 'length field does not match');
@@ -259,22 +256,22 @@ function framed(
     return reject('ERR_HS_UNEXPECTED', 'alert');
   }
   if (head.value.type !== expected) return reject('ERR_HS_UNEXPECTED', `type ${head.value.type}`);
-  return accept({ view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), end: bytes.length });
+  return accept({ end: bytes.length });
 }
 
 /** Decodes HELLO (type 1) or REPLY (type 2); canonical form only. */
 export function decodeKeyShare(bytes: Uint8Array, type: 1 | 2): Verdict<KeyShare, HandshakeCodecCode> {
   const f = framed(bytes, type);
   if (!f.ok) return f;
-  const { view, end } = f.value;
+  const { end } = f.value;
   const bad = (detail: string) => reject('ERR_HS_MALFORMED' as const, detail);
   let o = HEADER_BYTES;
   const need = (n: number) => o + n <= end;
   if (!need(4 + EPHEMERAL_BYTES + 8 + 1)) return bad('short');
-  const sigAlg = view.getUint8(o++);
-  const powKind = view.getUint8(o++);
-  const powBits = view.getUint8(o++);
-  const reserved = view.getUint8(o++);
+  const sigAlg = bytes[o++]!;
+  const powKind = bytes[o++]!;
+  const powBits = bytes[o++]!;
+  const reserved = bytes[o++]!;
   if (sigAlg !== SigAlg.ed25519 && sigAlg !== SigAlg.rsaPssSha3) return bad(`sigAlg ${sigAlg}`);
   if (powKind !== PowKind.none && powKind !== PowKind.scrypt && powKind !== PowKind.sha256Bits) {
     return bad(`powKind ${powKind}`);
@@ -283,20 +280,20 @@ export function decodeKeyShare(bytes: Uint8Array, type: 1 | 2): Verdict<KeyShare
   if (reserved !== 0) return bad('reserved byte');
   const ephemeral = bytes.slice(o, o + EPHEMERAL_BYTES);
   o += EPHEMERAL_BYTES;
-  const t = view.getBigUint64(o);
+  const t = readU64(bytes, o);
   o += 8;
   if (t > BigInt(Number.MAX_SAFE_INTEGER)) return bad('timestamp');
-  const family = view.getUint8(o);
+  const family = bytes[o]!;
   if (family !== 4 && family !== 6) return bad(`address family ${family}`);
   const addrLen = family === 4 ? 7 : 19;
   if (!need(addrLen + NONCE_BYTES + 2)) return bad('short');
   const address = bytes.slice(o, o + addrLen);
   o += addrLen;
   if (family === 6 && isMappedV4(address.subarray(1, 17))) return bad('IPv4-mapped address sent as IPv6');
-  if (view.getUint16(o - 2) === 0) return bad('port 0');
+  if (readU16(bytes, o - 2) === 0) return bad('port 0');
   const nonce = bytes.slice(o, o + NONCE_BYTES);
   o += NONCE_BYTES;
-  const keyLen = view.getUint16(o);
+  const keyLen = readU16(bytes, o);
   o += 2;
   const [minKey, maxKey] = KEY_LENGTHS[sigAlg as SigAlg];
   if (keyLen < minKey || keyLen > maxKey) return bad(`key length ${keyLen}`);
@@ -304,11 +301,11 @@ export function decodeKeyShare(bytes: Uint8Array, type: 1 | 2): Verdict<KeyShare
   const key = bytes.slice(o, o + keyLen);
   o += keyLen;
   const mEnd = o;
-  const pow = view.getBigUint64(o);
+  const pow = readU64(bytes, o);
   o += 8;
   if (powKind === PowKind.none && pow !== 0n) return bad('pow solution without a PoW');
   const powEnd = o;
-  const sigLen = view.getUint16(o);
+  const sigLen = readU16(bytes, o);
   o += 2;
   if (!signatureLengths(sigAlg as SigAlg).includes(sigLen)) return bad(`signature length ${sigLen}`);
   if (!need(sigLen)) return bad('short');
@@ -345,9 +342,9 @@ export function decodeKeyShare(bytes: Uint8Array, type: 1 | 2): Verdict<KeyShare
 export function decodeFinish(bytes: Uint8Array): Verdict<Finish, HandshakeCodecCode> {
   const f = framed(bytes, MessageType.finish);
   if (!f.ok) return f;
-  const { view, end } = f.value;
+  const { end } = f.value;
   if (end < HEADER_BYTES + 2) return reject('ERR_HS_MALFORMED', 'short');
-  const sigLen = view.getUint16(HEADER_BYTES);
+  const sigLen = readU16(bytes, HEADER_BYTES);
   if (![64, 256, 384, 512].includes(sigLen)) return reject('ERR_HS_MALFORMED', `signature length ${sigLen}`);
   const sigEnd = HEADER_BYTES + 2 + sigLen;
   if (sigEnd + CONFIRM_BYTES !== end) return reject('ERR_HS_MALFORMED', 'length');

@@ -3,13 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GOSSIP_DEFAULTS } from '../../src/protocol/gossip/limits.js';
+import { GOSSIP_DEFAULTS, GOSSIP_LIMITS } from '../../src/protocol/gossip/limits.js';
 import {
   ConfigError,
+  GOSSIP_KEYS,
   loadGossipConfig,
   parseGossipConfig,
   parseHostPort,
 } from '../../src/services/gossip/config.js';
+import type { LimitSpec } from '../../src/util/limits.js';
 
 const SPEC_EXAMPLE = `hostkey = /hostkey.pem
 
@@ -154,4 +156,36 @@ test('KEEP keys: defaults in the one table, read from [gossip], and relations ch
     () => parseGossipConfig(`${base}keep_bits = 41\n`, 'peer.ini', '/x'),
     /keep_bits: 41 is outside 0\.\.40/,
   );
+});
+
+const KEEP_FIT: Record<string, string> = {
+  keep_window_ms: 'keep_period_ms = 3600000\n',
+  keep_collect_ms: 'keep_window_ms = 600000\nkeep_period_ms = 3600000\n',
+  keep_skew_ms: 'keep_collect_ms = 100000\nkeep_window_ms = 600000\nkeep_period_ms = 3600000\n',
+};
+
+test('every config key of the gossip limits registry is refused at max + 1 and min - 1, naming the INI key', () => {
+  const base = 'hostkey = k.pem\n[gossip]\np2p_address = 127.0.0.1:6001\napi_address = 127.0.0.1:7001\n';
+  assert.ok(GOSSIP_KEYS.length >= 17, 'the spec keys and ours');
+  for (const { key, param, min, max } of GOSSIP_KEYS) {
+    const spec: LimitSpec = GOSSIP_LIMITS.specs[param];
+    assert.equal(spec.configKey, key);
+    // The KEEP keys are bound by relations too (collect > skew, window > collect + skew,
+    // period > window + skew): at their max the others are set to fit (after line 5).
+    const fit = KEEP_FIT[key] ?? '';
+    const at = parseGossipConfig(`${base}${key} = ${max}\n${fit}`, 'peer.ini', '/x');
+    assert.equal(at.params[param], max, key);
+    assert.throws(
+      () => parseGossipConfig(`${base}${key} = ${max + 1}\n${fit}`, 'peer.ini', '/x'),
+      (e: unknown) => e instanceof ConfigError && e.key === key && /peer\.ini:5: /.test(e.message),
+      key,
+    );
+    if (min > 0) {
+      assert.throws(
+        () => parseGossipConfig(`${base}${key} = ${min - 1}\n`, 'peer.ini', '/x'),
+        (e: unknown) => e instanceof ConfigError && e.key === key,
+        key,
+      );
+    }
+  }
 });

@@ -68,6 +68,10 @@ test('the course manual test with the spec example INI only: notified, and notif
     assert.equal((await announce()).code, 0);
     await Promise.all(notify.map((n) => n.waitFor(/notification id=\d+ type=1337 data="deadbeef"/, 30_000)));
     assert.equal((await announce()).code, 0);
+    // Bounded: a lost notification fails here instead of holding the file until its timeout.
+    await Promise.all(
+      notify.map((n) => n.waitFor(/(?:notification id=\d+ type=1337 data="deadbeef"[\s\S]*){2}/, 60_000)),
+    );
     for (const n of notify) {
       assert.equal(await n.exited, 0, 'the second notification came: --count 2 reached');
       assert.equal(n.stdout.match(/notification id=\d+ type=1337 data="deadbeef"/g)?.length, 2);

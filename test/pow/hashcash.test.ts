@@ -15,6 +15,7 @@ import {
   newHashcash,
   parseHashcash,
   parseHashcashDate,
+  puzzleText,
   solveHashcash,
   verifyHashcash,
 } from '../../src/pow/hashcash.js';
@@ -141,6 +142,24 @@ test('counter and date helpers', () => {
   assert.equal(parseHashcashDate('20261321093000'), undefined);
   assert.equal(leadingHexZeros(Uint8Array.from([0, 0x0f, 0xff])), 3);
   assert.equal(expectedAttempts(5), 16 ** 5);
+});
+
+test('puzzleText is formatHashcash(newHashcash(...)) without the re-parse', () => {
+  for (const [bits, resource, nowMs] of [
+    [1, '127.0.0.1:5', 0],
+    [6, '[2001:db8::1]:443', 1_800_000_000_999],
+    [8, '10.0.0.1:65535', 1_800_000_001_000],
+    [3, '10.0.0.1:65535', 1_800_000_001_000],
+  ] as const) {
+    for (const rand of [Uint8Array.of(), Uint8Array.of(9, 8, 7, 6), new Uint8Array(83).fill(255)]) {
+      const want = formatHashcash(newHashcash({ bits, resource, nowMs, rand }));
+      assert.equal(puzzleText({ bits, resource, nowMs, rand }), want);
+      // A view into a larger buffer encodes only its own bytes.
+      const big = new Uint8Array(rand.length + 8);
+      big.set(rand, 4);
+      assert.equal(puzzleText({ bits, resource, nowMs, rand: big.subarray(4, 4 + rand.length) }), want);
+    }
+  }
 });
 
 test('newHashcash builds a header from the time and random bytes it is given', () => {

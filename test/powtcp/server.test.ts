@@ -23,6 +23,7 @@ import type { StatelessAdmission } from '../../src/services/powtcp/modes.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { type ObserveMessage, subscribe } from '../../src/util/observe.js';
 import { RawClient } from '../helpers/powtcp.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Counts powtcp events published while `body` runs (the metrics subscriber sees the same). */
 async function counting<T>(
@@ -169,7 +170,33 @@ test('a client pushing data after a verdict gets little accepted', async () => {
   }
 });
 
-test('closeGraceMs: a peer that never closes its side is dropped when the grace ends', async (t) => {
+// Issue 12 item 1: like the reference server (which closes right after its answer), a verdict
+// the kernel took at once closes the socket at once: no shutdown round trip, no timer.
+test('a flushed verdict closes at once, even for a peer that never closes its side', async () => {
+  const accepted: Socket[] = [];
+  const onSocket = (m: unknown) => accepted.push((m as { socket: Socket }).socket);
+  diagnostics.subscribe('net.server.socket', onSocket);
+  try {
+    await withServer({ limits: { closeGraceMs: 60_000 } }, async (_svc, port) => {
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      c.on('error', () => {});
+      await once(c, 'connect');
+      let reply = '';
+      c.setEncoding('latin1').on('data', (d: string) => {
+        reply += d;
+      });
+      c.write('7:\n');
+      await once(c, 'end');
+      assert.equal(reply, '0:ERR_POWTCP_UNKNOWN_COMMAND\n');
+      await waitFor('the server socket destroyed', () => accepted[0]?.destroyed === true);
+      c.destroy();
+    });
+  } finally {
+    diagnostics.unsubscribe('net.server.socket', onSocket);
+  }
+});
+
+test('closeGraceMs: an answer still queued at the verdict gets the grace to flush, then the socket goes', async (t) => {
   const accepted: Socket[] = [];
   const onSocket = (m: unknown) => accepted.push((m as { socket: Socket }).socket);
   diagnostics.subscribe('net.server.socket', onSocket);
@@ -180,10 +207,15 @@ test('closeGraceMs: a peer that never closes its side is dropped when the grace 
       const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
       c.on('error', () => {});
       await once(c, 'connect');
+      // setTimeout is mocked here: wait for the accept on the event loop's own turns, bounded.
+      for (let i = 0; i < 10_000 && accepted.length === 0; i++) await new Promise((r) => setImmediate(r));
+      const server = accepted[0]!;
+      // Corked, the verdict stays queued in the socket (as behind a peer that does not read),
+      // so the server ends gracefully instead of destroying at once.
+      server.cork();
       c.write('7:\n');
       await once(c.resume(), 'end');
-      const server = accepted[0];
-      assert.ok(server !== undefined && !server.destroyed);
+      assert.equal(server.destroyed, false);
       t.mock.timers.tick(4_999);
       assert.equal(server.destroyed, false);
       t.mock.timers.tick(1);
@@ -224,11 +256,17 @@ test('a puzzle not sealed by us: forged bytes, and another server key', async ()
       parts[parts.length - 2] = Buffer.alloc(83, 7).toString('base64');
       const forged = await solveHashcash(parts.join(':'));
       await expectRefusal(c, `3:${forged.header}\n`, 'ERR_CHALLENGE_MALFORMED');
-      // Solved honestly, but sealed by server B (another random key) and shown to A.
+      // Sealed by server B (another random key), its resource rewritten to name the
+      // connection it is shown on (so the cheap endpoint check passes), solved, shown to A.
+      const toA = await RawClient.open(portA);
       const fromB = await RawClient.open(portB);
-      const other = (await solveHashcash(await puzzleOn(fromB))).header;
+      const puzzleB = (await puzzleOn(fromB)).replace(
+        `127.0.0.1:${fromB.localPort}`,
+        `127.0.0.1:${toA.localPort}`,
+      );
       fromB.destroy();
-      await expectRefusal(await RawClient.open(portA), `3:${other}\n`, 'ERR_CHALLENGE_TAG');
+      const other = (await solveHashcash(puzzleB)).header;
+      await expectRefusal(toA, `3:${other}\n`, 'ERR_CHALLENGE_TAG');
     });
   });
 });

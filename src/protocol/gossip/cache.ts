@@ -28,6 +28,12 @@ export interface CachedItem {
   readonly served: Map<number, number>;
 }
 
+/**
+ * Evicted keys are compacted out of the insertion order once this many have piled up at its
+ * head (and they are at least half of it): amortised O(1) per insert, not a limit.
+ */
+const COMPACT_AFTER = 1024;
+
 export class KnowledgeCache {
   private readonly items = new Map<string, CachedItem>();
   private bytes = 0;
@@ -68,7 +74,7 @@ export class KnowledgeCache {
       this.items.delete(key);
       this.bytes -= old.data.length;
     }
-    if (this.head >= 1024 && this.head * 2 >= this.order.length) {
+    if (this.head >= COMPACT_AFTER && this.head * 2 >= this.order.length) {
       this.order.splice(0, this.head);
       this.head = 0;
     }

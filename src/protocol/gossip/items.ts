@@ -3,7 +3,15 @@
  * neighbours, and the lazy repair (IHAVE/IWANT). Spec clauses enforced here are quoted where
  * they are enforced; the choices the spec leaves open are in docs/gossip.md.
  */
-import { type Announce, encodeApi, GOSSIP_NOTIFICATION, type Validation } from '../../wire/gossip-api.js';
+
+import { shuffleInPlace } from '../../util/random.js';
+import {
+  type Announce,
+  API_MESSAGE_IDS,
+  encodeApi,
+  GOSSIP_NOTIFICATION,
+  type Validation,
+} from '../../wire/gossip-api.js';
 import {
   encodeP2P,
   GOSSIP_IHAVE,
@@ -143,12 +151,12 @@ function notifyConn(
 ): number | undefined {
   const conn = s.state.api.get(connId)!;
   // Half the ID space at most, so a free random ID is always found quickly.
-  if (conn.pending.size >= 0x8000) {
+  if (conn.pending.size >= s.deps.params.maxPendingPerApiConnection) {
     s.count('ERR_GOSSIP_PENDING_FULL');
     return undefined;
   }
-  let messageId = s.deps.random.int(0x10000);
-  while (conn.pending.has(messageId)) messageId = (messageId + 1) & 0xffff;
+  let messageId = s.deps.random.int(API_MESSAGE_IDS);
+  while (conn.pending.has(messageId)) messageId = (messageId + 1) % API_MESSAGE_IDS;
   conn.pending.set(messageId, { key, deadline: s.now + s.deps.params.validationTimeoutMs });
   s.emit({
     kind: 'api-send',
@@ -254,7 +262,7 @@ function spread(
   };
   s.state.cache.add(cached);
   const targets = neighbours(s).filter((l) => !cached.told.has(l));
-  shuffle(s, targets);
+  shuffleInPlace(targets, s.deps.random);
   const frame = encodeP2P({
     type: GOSSIP_PUSH,
     ttl: item.ttl,
@@ -401,11 +409,4 @@ export function onNotify(s: Step, connId: ApiConnId, dataType: number): void {
     s.state.subscribers.set(dataType, subs);
   }
   subs.add(connId);
-}
-
-export function shuffle<T>(s: Step, list: T[]): void {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = s.deps.random.int(i + 1);
-    [list[i], list[j]] = [list[j]!, list[i]!];
-  }
 }

@@ -11,6 +11,7 @@
  */
 
 import { type Endpoint, formatAddressBytes, hostBytes } from '../../admission/endpoint.js';
+import { shuffleInPlace } from '../../util/random.js';
 import {
   encodeP2P,
   GOSSIP_HELLO,
@@ -19,6 +20,7 @@ import {
   GOSSIP_VERIFICATION_REQUEST,
   GOSSIP_VERIFICATION_RESPONSE,
   type Hello,
+  PEER_REQUEST_LIMIT_MAX,
   type PeerRequest,
   type PeerResponse,
   type VerificationRequest,
@@ -371,7 +373,7 @@ function evictOldestKnown(s: Step, group: string | undefined): boolean {
 
 export function sendPeerRequest(s: Step, link: Link): void {
   const nonce = freshNonce(s);
-  const limit = Math.min(255, Math.max(1, s.deps.params.peerRequestLimit));
+  const limit = Math.min(PEER_REQUEST_LIMIT_MAX, Math.max(1, s.deps.params.peerRequestLimit));
   link.peerRequest = { nonce, at: s.now, left: limit };
   s.emit({ kind: 'peer-send', link: link.id, frame: encodeP2P({ type: GOSSIP_PEER_REQUEST, limit, nonce }) });
 }
@@ -429,8 +431,8 @@ function diversePick(s: Step, asker: string, limit: number): Endpoint[] {
     list.push(e.address);
   }
   const lists = [...groups.values()];
-  shuffle(s, lists);
-  for (const list of lists) shuffle(s, list);
+  shuffleInPlace(lists, s.deps.random);
+  for (const list of lists) shuffleInPlace(list, s.deps.random);
   const out: Endpoint[] = [];
   for (let round = 0; out.length < limit; round++) {
     let any = false;
@@ -444,13 +446,6 @@ function diversePick(s: Step, asker: string, limit: number): Endpoint[] {
     if (!any) break;
   }
   return out;
-}
-
-function shuffle<T>(s: Step, list: T[]): void {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = s.deps.random.int(i + 1);
-    [list[i], list[j]] = [list[j]!, list[i]!];
-  }
 }
 
 export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {

@@ -1,6 +1,6 @@
 /**
  * Seeded randomness for simulations and tests (a run is reproducible from its seed); the
- * services use `cryptoRandom` in src/services/gossip. Not for secrets.
+ * services use `cryptoRandom` of src/util/random.ts. Not for secrets.
  */
 import type { Random } from './state.js';
 

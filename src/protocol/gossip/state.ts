@@ -6,6 +6,7 @@
  */
 
 import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
+import type { Random } from '../../util/random.js';
 import type { ApiRequest } from '../../wire/gossip-api.js';
 import type { KeepPow } from '../../wire/gossip-p2p.js';
 import { KnowledgeCache, SeenSet } from './cache.js';
@@ -85,12 +86,8 @@ export type Effect =
       readonly links: readonly LinkId[];
     };
 
-export interface Random {
-  /** A uniformly random 64-bit value. */
-  u64(): bigint;
-  /** A uniformly random integer in [0, n). */
-  int(n: number): number;
-}
+/** Injected randomness: the one interface of src/util/random.ts. */
+export type { Random } from '../../util/random.js';
 
 export interface EngineDeps {
   readonly params: GossipParams;

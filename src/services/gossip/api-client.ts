@@ -1,3 +1,6 @@
+/** How long `connect` waits for the API server by default. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
  * A client of the Gossip API, as a local module would be one: used by `tollgate gossip-client`,
  * the tests, the demo and the benchmark.
@@ -47,7 +50,7 @@ export class GossipApiClient {
     });
   }
 
-  static connect(address: HostPort, timeoutMs = 5_000): Promise<GossipApiClient> {
+  static connect(address: HostPort, timeoutMs = CONNECT_TIMEOUT_MS): Promise<GossipApiClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: address.host, port: address.port });
       const timer = setTimeout(() => {

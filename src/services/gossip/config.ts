@@ -2,17 +2,19 @@
  * The Gossip configuration (spec/voidphone-gossip.md "Configuration file"): the VoidPhone INI
  * file shared by all modules of a peer. We read the top-level `hostkey` (or `[global] hostkey`)
  * and the `[gossip]` section; other modules' sections are ignored; unknown `[gossip]` keys are
- * reported as warnings. Besides the spec's keys, `[gossip]` takes our own keys, all in
- * `GOSSIP_KEYS` below (the table in docs/gossip.md is this table). Errors name the file, the
- * key and what is wrong.
+ * reported as warnings. Besides the spec's keys, `[gossip]` takes our own keys: every gossip
+ * limit with a `configKey` (`GOSSIP_KEYS` below; docs/gossip.md's table is generated from the
+ * same registry). Errors name the file, the line, the INI key as the user spells it and what
+ * is wrong.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { canonicalHost } from '../../admission/endpoint.js';
 import { checkKeepParams } from '../../protocol/gossip/keep.js';
-import { GOSSIP_DEFAULTS, type GossipParams } from '../../protocol/gossip/limits.js';
+import { GOSSIP_DEFAULTS, GOSSIP_LIMITS, type GossipParams } from '../../protocol/gossip/limits.js';
 import { TollgateError } from '../../util/errors.js';
+import type { LimitSpec } from '../../util/limits.js';
 import { parseIni } from './ini.js';
 
 export class ConfigError extends TollgateError {
@@ -57,91 +59,16 @@ export interface GossipConfig {
 
 type ParamKey = keyof GossipParams;
 
-/** Our own `[gossip]` keys: INI key -> engine parameter, bounds. Defaults are GOSSIP_DEFAULTS. */
-export const GOSSIP_KEYS: readonly { key: string; param: ParamKey; min: number; max: number; doc: string }[] =
-  [
-    { key: 'cache_size', param: 'cacheSize', min: 0, max: 1_000_000, doc: 'items kept for spreading (spec)' },
-    { key: 'degree', param: 'degree', min: 1, max: 255, doc: 'neighbours kept and pushed to (spec)' },
-    { key: 'cache_bytes', param: 'cacheBytes', min: 0, max: 2 ** 31, doc: 'bytes of item data kept' },
-    { key: 'max_links', param: 'maxLinks', min: 1, max: 10_000, doc: 'P2P links at once' },
-    {
-      key: 'seen_ttl_ms',
-      param: 'seenTtlMs',
-      min: 1_000,
-      max: 86_400_000,
-      doc: 'duplicate suppression window',
-    },
-    { key: 'max_seen', param: 'maxSeen', min: 1, max: 100_000_000, doc: 'seen-set hard cap' },
-    { key: 'max_pending', param: 'maxPending', min: 1, max: 32_768, doc: 'items awaiting validation' },
-    {
-      key: 'validation_timeout_ms',
-      param: 'validationTimeoutMs',
-      min: 10,
-      max: 3_600_000,
-      doc: 'wait for VALIDATION',
-    },
-    { key: 'heartbeat_ms', param: 'heartbeatMs', min: 10, max: 60_000, doc: 'engine heartbeat' },
-    { key: 'ihave_rounds', param: 'ihaveRounds', min: 0, max: 100, doc: 'heartbeats an item is offered' },
-    { key: 'iwant_timeout_ms', param: 'iwantTimeoutMs', min: 10, max: 60_000, doc: 'before asking again' },
-    { key: 'pow_bits', param: 'powBits', min: 0, max: 40, doc: 'VERIFICATION PoW difficulty (seed 002: 24)' },
-    {
-      key: 'verify_timeout_ms',
-      param: 'verifyTimeoutMs',
-      min: 1_000,
-      max: 3_600_000,
-      doc: 'time to prove PoW',
-    },
-    { key: 'rejoin_ms', param: 'rejoinMs', min: 1_000, max: 86_400_000, doc: 're-join via bootstrapper' },
-    {
-      key: 'peer_exchange_ms',
-      param: 'peerExchangeMs',
-      min: 100,
-      max: 86_400_000,
-      doc: 'PEER REQUEST period',
-    },
-    {
-      key: 'invalid_limit',
-      param: 'invalidLimit',
-      min: 1,
-      max: 1_000,
-      doc: 'invalid items before a peer is dropped',
-    },
-    {
-      key: 'keep_bits',
-      param: 'keepBits',
-      min: 0,
-      max: 40,
-      doc: 'KEEP: sha256-bits difficulty of the one PoW per round',
-    },
-    {
-      key: 'keep_period_ms',
-      param: 'keepPeriodMs',
-      min: 0,
-      max: 3_600_000,
-      doc: 'KEEP: round length, round = floor(unix ms / period); 0 turns KEEP off',
-    },
-    {
-      key: 'keep_window_ms',
-      param: 'keepWindowMs',
-      min: 100,
-      max: 600_000,
-      doc: "KEEP: a neighbour's KEEP_POW is due within this (+ keep_skew_ms) of the round's start",
-    },
-    {
-      key: 'keep_skew_ms',
-      param: 'keepSkewMs',
-      min: 0,
-      max: 60_000,
-      doc: 'KEEP: clock difference between peers tolerated',
-    },
-    {
-      key: 'peer_ttl_ms',
-      param: 'peerTtlMs',
-      min: 1_000,
-      max: 86_400_000,
-      doc: 'bootstrapper: listing lifetime',
-    },
-  ];
+/**
+ * Our own `[gossip]` keys: every gossip limit that has a `configKey` in the one registry
+ * (src/protocol/gossip/limits.ts), with the registry's bounds. Defaults are GOSSIP_DEFAULTS.
+ */
+export const GOSSIP_KEYS: readonly { key: string; param: ParamKey; min: number; max: number }[] =
+  Object.entries(GOSSIP_LIMITS.specs as Readonly<Record<ParamKey, LimitSpec>>).flatMap(([param, spec]) =>
+    spec.configKey === undefined
+      ? []
+      : [{ key: spec.configKey, param: param as ParamKey, min: spec.min, max: spec.max }],
+  );
 
 export interface ConfigOptions {
   /** 'bootstrap': the file configures `tollgate bootstrap` (no API; listens on p2p_address or bootstrapper). */
@@ -213,6 +140,7 @@ export function parseGossipConfig(
     }
     params[spec.param] = n;
   }
+  // Links beyond `degree` come from others dialling us; keep room for them unless configured.
   const keep = checkKeepParams(params as unknown as GossipParams);
   if (keep !== undefined) {
     const spec = GOSSIP_KEYS.find((k) => k.param === keep.key);
@@ -223,9 +151,9 @@ export function parseGossipConfig(
       `${keep.message} (keep_collect_ms ${params.keepCollectMs}, keep_skew_ms ${params.keepSkewMs}, keep_window_ms ${params.keepWindowMs}, keep_period_ms ${params.keepPeriodMs})`,
     );
   }
-  // Links beyond `degree` come from others dialling us; keep room for them unless configured.
   if (!gossip.has('max_links')) params.maxLinks = Math.max(GOSSIP_DEFAULTS.maxLinks, 2 * params.degree!);
-  params.peerRequestLimit = Math.min(255, 2 * params.degree!);
+  // PEER REQUEST's limit is a u8 on the wire (the registry's max).
+  params.peerRequestLimit = Math.min(GOSSIP_LIMITS.specs.peerRequestLimit.max, 2 * params.degree!);
 
   const address = (key: string, allowZeroPort: boolean): HostPort | undefined => {
     const entry = gossip.get(key);

@@ -6,7 +6,6 @@
  * and a snapshot of the engine's tables; the engine state itself is never handed out. The same class runs a bootstrapper
  * (`isBootstrapper`: no API, no spreading; it hands out verified peers).
  */
-import { randomBytes, randomInt } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { debuglog } from 'node:util';
@@ -25,6 +24,7 @@ import { type Clock, systemClock } from '../../util/clock.js';
 import { EVENTS, type EventName, type GaugeName, isReasonCode, type ReasonCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
 import { type Observer, observer } from '../../util/observe.js';
+import { cryptoRandom } from '../../util/random.js';
 import { GOSSIP_VALIDATION } from '../../wire/gossip-api.js';
 import { ApiServer } from './api-server.js';
 import type { HostPort } from './config.js';
@@ -83,10 +83,8 @@ export interface GossipNodeView {
   readonly pendingItems: number;
 }
 
-export const cryptoRandom: Random = {
-  u64: () => randomBytes(8).readBigUInt64BE(0),
-  int: (n: number) => randomInt(n),
-};
+/** The OS generator (src/util/random.ts), the default randomness of a node. */
+export { cryptoRandom };
 
 export class GossipNode {
   /** The engine's state and deps, once started; held here between steps, never exposed. */
@@ -265,7 +263,7 @@ export class GossipNode {
     const engine = this.engine;
     if (engine === undefined || this.closed) return;
     // Bounded batches keep timers and sockets served while a burst is worked off.
-    for (let n = 0; n < 2_000; n++) {
+    for (let n = 0; n < GOSSIP_SERVICE_LIMITS.drainBatch; n++) {
       const event = this.queue.shift();
       if (event === undefined) {
         this.reportNeighbours();

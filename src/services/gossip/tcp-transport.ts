@@ -209,7 +209,7 @@ class ChannelLink implements P2PLink {
 
   close(): void {
     if (!this.channel.destroyed) this.channel.end();
-    setTimeout(() => this.channel.destroy(), 1_000).unref();
+    setTimeout(() => this.channel.destroy(), GOSSIP_SERVICE_LIMITS.closeGraceMs).unref();
   }
 
   private finish(failed: boolean): void {

@@ -46,14 +46,14 @@ export const POWTCP = defineLimits(
       min: 1,
       max: 60_000,
       unit: 'ms',
-      doc: "time a closing connection has to flush its last line and see the peer's FIN before it is destroyed",
+      doc: "time a closing connection whose last line the kernel did not take at once has to flush it and see the peer's FIN before it is destroyed; a flushed last line closes at once, as the reference server does",
     },
     maxBytesAfterClose: {
       default: 4096,
       min: 0,
       max: 1_048_576,
       unit: 'bytes',
-      doc: 'bytes read from a peer after its last answer (an honest client sends nothing more); more and the connection is destroyed at once',
+      doc: 'bytes read from a peer while its last answer is still being flushed (an honest client sends nothing more); more and the connection is destroyed at once',
     },
     maxConnections: {
       default: 4096,

@@ -3,17 +3,21 @@
  *
  * Stateless mode runs DESIGN's admission pipeline on `3:<header>`, cheapest check first:
  *   1. shape: the header parses (hashcash v1), `rand` is strict base64 of a sealed blob;
- *   2. the per-address token bucket (IPv4 /32, IPv6 /64);
- *   3. the sealed challenge opens under our key ring, for this client ip:port and this
+ *   2. `resource` names this client's ip:port (a check the open makes anyway, one string
+ *      compare, so before the bucket);
+ *   2b. the per-address token bucket (IPv4 /32, IPv6 /64);
+ *   3. the hash has the leading zeros the header's `bits` claims (one SHA-1; `bits` must be
+ *      the sealed difficulty, so this is a check the open would make anyway);
+ *   3b. the sealed challenge opens under our key ring, for this client ip:port and this
  *      service's address, and has not expired; the header's `bits`, `date` and `resource`
  *      are the sealed ones (spec/powtcp.md: the server binds what it issued);
- *   4. one SHA-1: leading hex zeros >= the sealed difficulty;
+ *   4. the leading hex zeros counted in 3 >= the sealed difficulty;
  *   5. the replay guard marks the challenge, only after 4 passed.
  * Nothing is stored for a puzzle that was only issued: its state rides in `rand`.
  */
 import { randomInt } from 'node:crypto';
 import type { DifficultyController } from '../../admission/difficulty.js';
-import { formatEndpoint } from '../../admission/endpoint.js';
+import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import { capGroupOf, RateLimiter } from '../../admission/rate-limit.js';
 import { admitSolved, ReplayGuard } from '../../admission/replay.js';
 import type { ChallengeSealer, ChallengeState } from '../../admission/sealed.js';
@@ -27,6 +31,7 @@ import {
   newHashcash,
   parseHashcash,
   parseHashcashDate,
+  puzzleText,
 } from '../../pow/hashcash.js';
 import { PowtcpPricing } from '../../protocol/powtcp/pricing.js';
 import type { Clock } from '../../util/clock.js';
@@ -36,6 +41,14 @@ import type { ConnInfo, PowtcpAdmission } from './admission.js';
 /** Picks an index in [0, n); injected so tests can fix the quote served. */
 export type Pick = (n: number) => number;
 const defaultPick: Pick = (n) => randomInt(n);
+
+/**
+ * `ip:port` (`[ip]:port` for IPv6) of a connection's client: the puzzle's `resource`. The
+ * shell hands the client's endpoint over in canonical form already, so no parsing here.
+ */
+function resourceOf(client: Endpoint): string {
+  return client.host.includes(':') ? `[${client.host}]:${client.port}` : `${client.host}:${client.port}`;
+}
 
 /** Leading `0` characters of the lowercase hex SHA-1 of the header as received. */
 function hexZeros(header: string): number {
@@ -134,10 +147,9 @@ export class StatelessAdmission implements PowtcpAdmission {
       ttlMs: this.o.puzzleTtlMs,
       issuedAt: now,
     });
+    // Every field is ours (a canonical resource, our sealed bytes): no re-parse per `1:`.
     return accept(
-      formatHashcash(
-        newHashcash({ bits: difficulty, resource: formatEndpoint(conn.client), nowMs: now, rand: sealed }),
-      ),
+      puzzleText({ bits: difficulty, resource: resourceOf(conn.client), nowMs: now, rand: sealed }),
     );
   }
 
@@ -146,15 +158,26 @@ export class StatelessAdmission implements PowtcpAdmission {
     const parsed = parseHeader(text);
     if (!parsed.ok) return parsed;
     const h = parsed.value;
-    // parseHashcash accepted `rand` as canonical base64.
-    const sealed = new Uint8Array(Buffer.from(h.rand, 'base64'));
-    // 2. rate limit (and the request counts as load)
+    // 2. The seal binds the client's ip:port, which the header names in `resource`: a
+    // solution shown from another connection is refused with the open's verdict by one string
+    // compare, before the bucket and the AES-GCM open, both dearer (issue 12 item 1).
+    const resource = resourceOf(conn.client);
+    if (h.resource !== resource) {
+      return reject('ERR_CHALLENGE_ENDPOINT', 'the header names another client endpoint');
+    }
+    // 2b. rate limit (and the request counts as load)
     const limited = await this.rate.take(conn.client.host);
     if (!limited.ok) return reject(limited.code, `retry after ${limited.retryAfterMs} ms`);
     const group = capGroupOf(conn.client.host);
     this.pricing.arrive(group, this.o.clock.now());
-    const resource = formatEndpoint(conn.client);
-    // 3.-5. open and bind, one SHA-1, then the replay mark (admitSolved keeps this order).
+    // 3. The header's `bits` must be the sealed difficulty, so a hash short of the bits it
+    // claims fails whatever the seal holds: one SHA-1 of a short line before the open. After
+    // the bucket, so that unsolved `3:` still drain it (seed 003: junk earns nothing).
+    const zeros = hexZeros(text);
+    if (zeros < h.bits) return reject('ERR_POW_INSUFFICIENT');
+    // parseHashcash accepted `rand` as canonical base64.
+    const sealed = new Uint8Array(Buffer.from(h.rand, 'base64'));
+    // 3b.-5. open and bind, the zeros against the sealed difficulty, then the replay mark (admitSolved keeps this order).
     let mismatch: string | undefined;
     const verdict = await admitSolved({
       sealer: this.o.sealer,
@@ -168,7 +191,7 @@ export class StatelessAdmission implements PowtcpAdmission {
       // a few milliseconds; new puzzles carry the new price.
       verify: (state, difficulty) => {
         mismatch = mismatchedField(h, state, resource);
-        return mismatch === undefined && hexZeros(text) >= difficulty;
+        return mismatch === undefined && zeros >= difficulty;
       },
     });
     // A header that differs from its seal is its own verdict; admitSolved saw a failed check,
@@ -267,7 +290,8 @@ export class ReferenceAdmission implements PowtcpAdmission {
     if (h.resource !== formatEndpoint(conn.client)) return reject('ERR_CHALLENGE_ENDPOINT');
     const issued = parseHashcashDate(h.date);
     if (issued === undefined || now - issued > this.o.puzzleTtlMs) return reject('ERR_CHALLENGE_EXPIRED');
-    if (hexZeros(text) < h.bits) return reject('ERR_POW_INSUFFICIENT');
+    const zeros = hexZeros(text);
+    if (zeros < h.bits) return reject('ERR_POW_INSUFFICIENT');
     this.puzzles.delete(key);
     return accept(this.o.quotes[this.pick(this.o.quotes.length)]!);
   }
