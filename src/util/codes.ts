@@ -248,6 +248,10 @@ export const REASONS = {
     layer: 'protocol (gossip)',
     doc: 'a peer did not prove its PoW within `verifyTimeoutMs` of the link opening (or the bootstrap link overstayed); the link is closed',
   },
+  ERR_GOSSIP_EVICTED: {
+    layer: 'protocol (gossip)',
+    doc: 'an inbound link closed to make room for a newcomer when the inbound places were full: the newest link of the most crowded address group, never a useful one nor one of the oldest quarter (diversity.ts)',
+  },
   ERR_GOSSIP_TOO_MANY_LINKS: {
     layer: 'protocol (gossip)',
     doc: 'a new link beyond `maxLinks` (`maxBootstrapLinks` at a bootstrapper); it is closed',

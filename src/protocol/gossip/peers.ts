@@ -30,7 +30,15 @@ import {
   verificationPowPrefix,
   type PeerAddress as WireAddress,
 } from '../../wire/gossip-p2p.js';
-import { addressGroup, type GroupKey, orderAcrossGroups } from './diversity.js';
+import {
+  addressGroup,
+  admitInbound,
+  diversityLimits,
+  type GroupKey,
+  type InboundLink,
+  orderAcrossGroups,
+  outboundTarget,
+} from './diversity.js';
 import { addressKey, type Link, type LinkId, type Step } from './state.js';
 
 function toWire(e: Endpoint): WireAddress {
@@ -54,9 +62,48 @@ function freshNonce(s: Step): bigint {
   return n === 0n ? 1n : n;
 }
 
+/** Address and group of an inbound peer for the caps; loopback: every connection its own (a local testbed). */
+function inboundKeys(remote: Endpoint): { address: string; group: string } {
+  const group = knownGroup(remote);
+  return group.startsWith('lo:') ? { address: group, group } : { address: remote.host, group };
+}
+
+/**
+ * Inbound caps and eviction (diversity.ts, issue 10): at most `maxInboundPerAddress` links
+ * from one IP and `maxInboundPerGroup` from one group, and at most `maxLinks` - `minOutbound`
+ * inbound links, so that our own outbound dials always find room. When full, the newest link
+ * of the most crowded group goes (never a useful one, nor one of the oldest quarter).
+ */
+function admitInboundLink(
+  s: Step,
+  remote: Endpoint,
+): { ok: true; evict: Link | undefined } | { ok: false; code: string } {
+  const lim = s.deps.diversity ?? diversityLimits.defaults;
+  const p = s.deps.params;
+  const inbound: InboundLink<Link>[] = [];
+  for (const l of s.state.links.values()) {
+    if (l.dialled !== undefined || l.bootstrap || l.remote === undefined) continue;
+    const k = inboundKeys(l.remote);
+    inbound.push({
+      key: l,
+      address: k.address,
+      group: k.group,
+      openedAt: l.openedAt,
+      useful: s.now - l.lastUseful < USEFUL_MS,
+    });
+  }
+  const k = inboundKeys(remote);
+  const maxInbound = Math.max(1, p.maxLinks - Math.min(lim.minOutbound, p.degree));
+  const verdict = admitInbound(inbound, k.address, k.group, maxInbound, lim);
+  return verdict.ok ? { ok: true, evict: verdict.evict } : verdict;
+}
+
+/** A link that brought us an item first within this long is not evicted for a newcomer. */
+const USEFUL_MS = 10 * 60_000;
+
 export function onPeerOpen(
   s: Step,
-  ev: { link: LinkId; identity: string; dialled?: Endpoint; bootstrap?: boolean },
+  ev: { link: LinkId; identity: string; dialled?: Endpoint; remote?: Endpoint; bootstrap?: boolean },
 ): void {
   const st = s.state;
   const bootstrap = ev.bootstrap === true;
@@ -73,6 +120,15 @@ export function onPeerOpen(
     s.emit({ kind: 'peer-close', link: ev.link, code: 'ERR_GOSSIP_TOO_MANY_LINKS' });
     s.count('ERR_GOSSIP_TOO_MANY_LINKS');
     return;
+  }
+  if (!bootstrap && ev.dialled === undefined && ev.remote !== undefined && !s.deps.isBootstrapper) {
+    const admitted = admitInboundLink(s, ev.remote);
+    if (!admitted.ok) {
+      s.emit({ kind: 'peer-close', link: ev.link, code: admitted.code });
+      s.count(admitted.code);
+      return;
+    }
+    if (admitted.evict !== undefined) dropLink(s, admitted.evict, 'ERR_GOSSIP_EVICTED', false);
   }
   if (!bootstrap) {
     // One link per identity. When both dialled each other at once, both keep the link dialled
@@ -97,6 +153,9 @@ export function onPeerOpen(
     openedAt: s.now,
     dialled: ev.dialled,
     bootstrap,
+    remote: ev.remote,
+    lastUseful: Number.NEGATIVE_INFINITY,
+    verifiedAt: bootstrap || (until !== undefined && until > s.now) ? s.now : undefined,
     listen: ev.dialled,
     // The configured bootstrapper is trusted by configuration, not by PoW (docs/gossip.md).
     verified: bootstrap || (until !== undefined && until > s.now),
@@ -250,6 +309,7 @@ export function onVerificationResponse(
   }
   link.challenge = undefined;
   link.verified = true;
+  link.verifiedAt = s.now;
   s.state.verifiedIds.set(link.identity, s.now + s.deps.params.verifiedTtlMs);
   s.count('gossip_peer_verified');
   markKnown(s, link);
@@ -569,8 +629,21 @@ export function heartbeatPeers(s: Step): void {
     }
   }
   for (const [key, at] of st.probedAt) if (s.now - at >= p.probeBackoffMs) st.probedAt.delete(key);
-  const pendingLinks = [...st.links.values()].filter((l) => !l.verified).length;
-  let missing = p.degree - current.length - st.dialling.size - pendingLinks;
+  // Outbound links we dial ourselves: `degree` less the inbound ones, never below `minOutbound`
+  // (diversity.ts `outboundTarget`): however many strangers dial us, a peer keeps neighbours of
+  // its own choosing, across address groups (issue 10, item 5).
+  const lim = s.deps.diversity ?? diversityLimits.defaults;
+  let inbound = 0;
+  let outbound = 0;
+  for (const l of st.links.values()) {
+    if (l.bootstrap) continue;
+    if (l.dialled === undefined) inbound++;
+    else outbound++;
+  }
+  let missing = Math.min(
+    outboundTarget(p.degree, inbound, lim) - outbound - st.dialling.size,
+    p.maxLinks - st.links.size - st.dialling.size,
+  );
   const connected = new Set<string>();
   for (const link of st.links.values()) if (link.listen !== undefined) connected.add(addressKey(link.listen));
   const own = addressKey(s.deps.listen);

@@ -10,6 +10,7 @@ import type { Random } from '../../util/random.js';
 import type { ApiRequest } from '../../wire/gossip-api.js';
 import type { KeepPow } from '../../wire/gossip-p2p.js';
 import { KnowledgeCache, SeenSet } from './cache.js';
+import type { DiversityLimits } from './diversity.js';
 import { type KeepBook, newKeepBook } from './keep.js';
 import type { GossipParams } from './limits.js';
 
@@ -31,6 +32,8 @@ export type EngineEvent =
       readonly link: LinkId;
       readonly identity: string;
       readonly dialled?: Endpoint;
+      /** The peer's address as the connection shows it (inbound: its source address). */
+      readonly remote?: Endpoint;
       readonly bootstrap?: boolean;
     }
   | { readonly kind: 'peer-message'; readonly link: LinkId; readonly frame: Uint8Array }
@@ -102,6 +105,8 @@ export interface EngineDeps {
   readonly bootstrapper?: Endpoint;
   /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
   readonly isBootstrapper?: boolean;
+  /** The structural defences (diversity.ts); default its table's defaults. */
+  readonly diversity?: DiversityLimits;
   /** Told of every count as it is made (the shell publishes them as metrics); no IO here. */
   readonly onCount?: (code: string, n: number) => void;
 }
@@ -136,6 +141,12 @@ export interface Link {
   readonly openedAt: number;
   readonly dialled: Endpoint | undefined;
   readonly bootstrap: boolean;
+  /** The peer's address as the connection shows it, if the transport knows it. */
+  readonly remote: Endpoint | undefined;
+  /** When the link last brought us an item first (eviction spares useful links). */
+  lastUseful: number;
+  /** When the peer on this link proved its PoW (or was found verified): anchors are the oldest. */
+  verifiedAt: number | undefined;
   /** Where the peer listens: the dialled address, or its HELLO's once a probe confirmed it. */
   listen: Endpoint | undefined;
   /** What its HELLO said, not yet confirmed (inbound links). */

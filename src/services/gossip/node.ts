@@ -307,6 +307,7 @@ export class GossipNode {
         link: id,
         identity: link.identity,
         ...(dialled === undefined ? {} : { dialled }),
+        ...(link.remote === undefined ? {} : { remote: link.remote }),
         bootstrap,
       },
       false,

@@ -24,6 +24,8 @@ export interface LinkHandlers {
 export interface P2PLink {
   /** The authenticated identity of the peer (hex SHA-256 of its DER SPKI). */
   readonly identity: string;
+  /** The peer's address as the connection shows it (inbound caps per address and group). */
+  readonly remote?: HostPort | undefined;
   /** Starts delivery to `handlers` (messages that arrived before are held until then). */
   start(handlers: LinkHandlers): void;
   /** Queues a message; false when the link is already broken (a failed send). */
