@@ -8,7 +8,7 @@
  * shows its cause (issue 12 item 5: no silent loss).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +29,40 @@ export interface ProcResult {
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   readonly sustainedRate: number;
-  readonly rates: readonly { rate: number; delivered: number; expected: number; p99Ms: number }[];
+  readonly rates: readonly {
+    rate: number;
+    delivered: number;
+    expected: number;
+    p99Ms: number;
+    /**
+     * CPU time (user + system) the peer processes spent during the run of this rate, per item
+     * announced and per peer: less sensitive to a shared machine than latency is.
+     */
+    cpuUsPerItemPerPeer: number | undefined;
+  }[];
   /** Summed over the peers from their /metrics: items dropped and other refusals, by reason. */
   readonly itemsDropped: Readonly<Record<string, number>>;
   readonly rejections: Readonly<Record<string, number>>;
   /** Items delivered to local subscribers (NOTIFICATIONs sent), summed over the peers. */
   readonly notified: number;
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times (100 on every common build). */
+const CLOCK_TICKS = 100;
 
 /** Sums `<metric>{reason="X"} n` lines of Prometheus text by reason into `into`. */
 function sumByReason(text: string, metric: string, into: Record<string, number>): void {
@@ -53,10 +80,12 @@ interface Started {
   readonly ready: Promise<void>;
   /** Where the process serves /metrics, once it said so. */
   metrics(): string | undefined;
+  /** The API port a peer bound, once it said so. */
+  apiPort(): number | undefined;
 }
 
-function start(args: string[]): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+function start(args: string[], nodeArgs: readonly string[] = []): Started {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -71,10 +100,25 @@ function start(args: string[]): Started {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
-  return { child, ready, metrics: () => (out + err).match(/metrics on (http:\/\/\S+\/metrics)/)?.[1] };
+  return {
+    child,
+    ready,
+    metrics: () => (out + err).match(/metrics on (http:\/\/\S+\/metrics)/)?.[1],
+    apiPort: () => {
+      const m = out.match(/gossip peer \w+ p2p \S+ api \S+:(\d+)/);
+      return m === null ? undefined : Number(m[1]);
+    },
+  };
 }
 
-export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
+/** `profileDir`: the peers run with `--cpu-prof` and write their profiles there on exit. */
+export async function runProcs(
+  peers = 10,
+  degree = 6,
+  profileDir?: string,
+  rateList: readonly number[] = RATES,
+): Promise<ProcResult> {
+  const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-gossip-'));
   const children: ChildProcess[] = [];
   const clients: GossipApiClient[] = [];
@@ -89,7 +133,17 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
     const boot = start(['bootstrap', '--config', bed.bootstrapIni]);
     children.push(boot.child);
     await boot.ready;
-    const procs = bed.peerInis.map((ini) => start(['gossip', '--config', ini, '--metrics', '127.0.0.1:0']));
+    // Every port is bound as port 0 and read back (a port chosen ahead could be taken by then,
+    // e.g. by another peer's metrics server).
+    for (const ini of bed.peerInis) {
+      writeFileSync(
+        ini,
+        readFileSync(ini, 'utf8').replace(/^api_address = .*$/m, 'api_address = 127.0.0.1:0'),
+      );
+    }
+    const procs = bed.peerInis.map((ini) =>
+      start(['gossip', '--config', ini, '--metrics', '127.0.0.1:0'], nodeArgs),
+    );
     children.push(...procs.map((p) => p.child));
     await Promise.all(procs.map((p) => p.ready));
     // Let the overlay settle (everyone at its degree or out of candidates).
@@ -97,7 +151,12 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
 
     const sentAt = new Map<number, number>();
     const arrivals = new Map<number, number[]>();
-    for (const port of bed.apiPorts.slice(1)) {
+    const apiPorts = procs.map((p) => {
+      const port = p.apiPort();
+      if (port === undefined) throw new Error('a peer did not report its API port');
+      return port;
+    });
+    for (const port of apiPorts.slice(1)) {
       const c = await GossipApiClient.connect({ host: '127.0.0.1', port });
       clients.push(c);
       c.onNotification((n) => {
@@ -114,7 +173,7 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       });
       c.notify(7);
     }
-    const announcer = await GossipApiClient.connect({ host: '127.0.0.1', port: bed.apiPorts[0]! });
+    const announcer = await GossipApiClient.connect({ host: '127.0.0.1', port: apiPorts[0]! });
     clients.push(announcer);
     await new Promise((r) => setTimeout(r, 300));
     let seq = 0;
@@ -125,7 +184,17 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       announcer.announce(7, data, 0);
       return seq++;
     };
+    const peerCpu = (): number | undefined => {
+      let total = 0;
+      for (const p of procs) {
+        const c = cpuSeconds(p.child.pid);
+        if (c === undefined) return undefined;
+        total += c;
+      }
+      return total;
+    };
     const measure = async (count: number, perSecond: number) => {
+      const cpu0 = peerCpu();
       const first = seq;
       const gap = 1000 / perSecond;
       const t0 = performance.now();
@@ -145,18 +214,27 @@ export async function runProcs(peers = 10, degree = 6): Promise<ProcResult> {
       const lat: number[] = [];
       for (let s = first; s < seq; s++) lat.push(...(arrivals.get(s) ?? []));
       lat.sort((a, b) => a - b);
-      return { delivered: got(), expected, lat };
+      const cpu1 = peerCpu();
+      const cpuUsPerItemPerPeer =
+        cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / count / peers;
+      return { delivered: got(), expected, lat, cpuUsPerItemPerPeer };
     };
     // Latency at a gentle rate: 20 items/s.
     const gentle = await measure(100, 20);
     const rates: ProcResult['rates'][number][] = [];
     let sustainedRate = 0;
-    for (const rate of RATES) {
+    for (const rate of rateList) {
       const r = await measure(Math.round(rate * 2), rate);
       const p99 = quantile(r.lat, 0.99);
-      rates.push({ rate, delivered: r.delivered, expected: r.expected, p99Ms: p99 });
+      rates.push({
+        rate,
+        delivered: r.delivered,
+        expected: r.expected,
+        p99Ms: p99,
+        cpuUsPerItemPerPeer: r.cpuUsPerItemPerPeer,
+      });
       if (r.delivered === r.expected && p99 <= SUSTAIN_P99_MS) sustainedRate = rate;
-      else break;
+      else if (rateList === RATES) break;
     }
     const itemsDropped: Record<string, number> = {};
     const rejections: Record<string, number> = {};

@@ -17,6 +17,10 @@ const { values } = parseArgs({
     items: { type: 'string' },
     'sim-only': { type: 'boolean' },
     'procs-only': { type: 'boolean' },
+    /** Write a CPU profile of every peer process into this folder (node --cpu-prof). */
+    profile: { type: 'string' },
+    /** Announce rates to try, comma-separated, each run whatever the one before gave (default: the ladder, stopping at the first failure). */
+    rates: { type: 'string' },
   },
 });
 const peers = Number(values.peers ?? 1000);
@@ -37,7 +41,7 @@ for (const [name, share] of values['procs-only']
 let procs: ProcResult | undefined;
 if (!values['sim-only']) {
   if (!values.json) process.stderr.write('starting a bootstrapper and 10 peer processes on loopback...\n');
-  procs = await runProcs(10, 6);
+  procs = await runProcs(10, 6, values.profile, values.rates?.split(',').map(Number));
 }
 await closePools();
 
@@ -118,7 +122,7 @@ if (values.json) {
     );
     for (const r of procs.rates) {
       process.stdout.write(
-        `  announce rate ${String(r.rate).padStart(5)}/s for 2 s: delivered ${r.delivered}/${r.expected}, p99 ${r.p99Ms.toFixed(1)} ms\n`,
+        `  announce rate ${String(r.rate).padStart(5)}/s for 2 s: delivered ${r.delivered}/${r.expected}, p99 ${r.p99Ms.toFixed(1)} ms, peer CPU ${r.cpuUsPerItemPerPeer === undefined ? '?' : r.cpuUsPerItemPerPeer.toFixed(0)} µs per item per peer\n`,
       );
     }
     process.stdout.write(

@@ -296,6 +296,14 @@ export const REASONS = {
     layer: 'services (gossip)',
     doc: "the node's receive queue holds `maxQueuedEvents` P2P events; further P2P messages are dropped (API events never)",
   },
+  ERR_GOSSIP_LINK_CLOSED: {
+    layer: 'services (gossip)',
+    doc: 'a PUSH for a link that closed before it could be written; the item is dropped for that neighbour (it may still fetch it from others by IWANT)',
+  },
+  ERR_GOSSIP_SUBSCRIBER_GONE: {
+    layer: 'services (gossip)',
+    doc: 'a NOTIFICATION for a local module whose API connection had already closed; dropped',
+  },
   ERR_HS_MALFORMED: {
     layer: 'secure',
     doc: 'a handshake message is not in canonical form (lengths, reserved bytes, unknown algorithm, trailing bytes)',
@@ -544,7 +552,7 @@ export function peerCode<C extends Code>(value: string, fallback: C): Code {
 const GOSSIP_EVENTS = {
   rejections: 'P2P and API input refused, links closed, by reason code',
   items_dropped:
-    'items dropped, by reason code (queue full, pending full, seen-set share, validation timeout, invalid, subscriber behind, too large)',
+    'items dropped, by reason code: received and not taken (queue full, pending full, seen-set share, unverified sender, too large), not spread (validation timeout, invalid), not delivered to one subscriber (subscriber behind or gone, API slow) or not sent to one neighbour (link closed, send failed)',
   announced: 'items announced by local modules',
   notified: 'NOTIFICATIONs sent to local subscribers (items delivered)',
   validated: 'items from peers validated by every subscriber and spread on',
@@ -594,6 +602,35 @@ export const EVENTS = {
 
   // The bootstrapper runs the same engine, so it counts the same events under its own name.
   bootstrap: GOSSIP_EVENTS,
+  sky: {
+    connections: 'TCP connections accepted',
+    rejections:
+      'requests refused, connections closed or refused at accept, by reason code (ERR_SKY_NO_LEASE: a look-up without a live lease)',
+    leased: 'leases taken or renewed',
+    lookups: 'look-ups answered FOUND (a live lease)',
+    challenged: 'sealed challenges sent (bucket empty or node loaded)',
+    solved: 'challenges solved and redeemed (credit for the connection)',
+    paid: 'requests paid by credit a solve earned (the PoW-earned identity)',
+    punches: 'hole punches coordinated (PUNCH_AT to both sides)',
+    leases_evicted:
+      "leases dropped at `maxLeases` for a newcomer from a lighter address group: the heaviest group's oldest",
+    store_failed: 'requests refused because the shared store did not answer',
+  },
+  earth: {
+    rejections: 'messages, links and announcements refused, by reason code',
+    leased: 'lease rounds at the sky nodes with at least one lease taken or renewed',
+    lease_failed: 'lease rounds that took no lease',
+    received: 'messages received for this node (delivered to it, or forwarded by its holder)',
+    stored: 'messages stored for a node that subscribed to this one',
+    relayed: 'messages relayed at once to a subscriber that is linked',
+    subscribed: 'nodes that subscribed to this one as their holder',
+    subscribe_failed: 'subscriptions to our holder that failed',
+    punch_requested: 'hole punches another node asked for through a sky node',
+    punched: 'hole punches of ours that connected',
+    punch_failed: 'hole punches that did not connect',
+    direct_failed: 'direct deliveries that failed (the sender then punches or uses the holder)',
+    paid_storage: 'storage prices paid by this node as a sender',
+  },
 } as const satisfies Record<string, Record<string, string>>;
 
 export const GAUGES = {
@@ -617,6 +654,17 @@ export const GAUGES = {
     links: 'P2P links now',
     queue_depth: 'events waiting for the engine now',
     known_peers: 'peers the bootstrapper hands out now',
+  },
+  sky: {
+    open_connections: 'connections open now',
+    leases: 'live leases in the table now (in-memory table; the shared Redis table is not counted)',
+    difficulty: "internal difficulty d of seed 003's controller now (bits)",
+  },
+  earth: {
+    links: 'earth-to-earth links open now',
+    known_leases: 'leases other nodes announced to this one, kept until they expire',
+    held_recipients: 'nodes this one stores messages for now',
+    inbox_bytes: 'bytes of messages held for other nodes now (each within its declared inbox size)',
   },
 } as const satisfies Record<keyof typeof EVENTS, Record<string, string>>;
 

@@ -610,3 +610,13 @@ export function keepPowChallenge(prover: string, frame: Uint8Array): Uint8Array 
     .digest();
   return new Uint8Array(digest.buffer, digest.byteOffset, 32).slice();
 }
+
+/**
+ * The item id a PUSH frame claims, without decoding or hashing it (undefined when the frame is
+ * not a PUSH of a plausible size). Only for telling duplicates apart cheaply: a new id must
+ * still pass `decodeP2P`, which checks it against the content.
+ */
+export function peekPushId(frame: Uint8Array): Uint8Array | undefined {
+  if (frame.length < PUSH_HEAD || readU16(frame, 2) !== GOSSIP_PUSH) return undefined;
+  return frame.subarray(8, 8 + ITEM_ID_BYTES);
+}

@@ -55,7 +55,7 @@ test('KEEP live: peers pay one PoW per round and keep their link; a peer that st
     await b.start();
     await until('a and b linked', () => neighbours(a) === 1 && neighbours(b) === 1, 30_000);
     // Two rounds later both have paid at least once, and nobody tore anything down.
-    const solves = (n: GossipNode) => n.counts().keep_solves ?? 0;
+    const solves = (n: GossipNode) => n.counts().gossip_keep_solves ?? 0;
     await until('both paid a round', () => solves(a) >= 1 && solves(b) >= 1, 15_000);
     const missingBefore = a.counts().ERR_GOSSIP_KEEP_MISSING ?? 0;
     assert.equal(missingBefore, 0, JSON.stringify(a.counts()));

@@ -36,14 +36,44 @@ test('lease table: maxLeasesPerGroup and maxLeases hold at limit + 1; renewals n
   const third = t.put(rec('c', 'g1'), 0);
   assert.equal(third.ok ? 'ok' : third.code, 'ERR_SKY_LEASES_FULL');
   assert.ok(t.put(rec('c', 'g2'), 0).ok);
-  const fourth = t.put(rec('d', 'g3'), 0);
-  assert.equal(fourth.ok ? 'ok' : fourth.code, 'ERR_SKY_LEASES_FULL');
-  const stale = t.put(rec('a', 'g1', 1), 0);
+  // Full, every group at one lease or more: a newcomer would only trade places.
+  assert.ok(t.put(rec('d', 'g3'), 0).ok, 'g1 holds 2: its oldest makes room');
+  assert.equal(t.get('a', 0), undefined, "g1's oldest lease was the one taken");
+  assert.equal(t.evicted, 1);
+  const fifth = t.put(rec('e', 'g4'), 0);
+  assert.equal(fifth.ok ? 'ok' : fifth.code, 'ERR_SKY_LEASES_FULL');
+  const stale = t.put(rec('b', 'g1', 1), 0);
   assert.equal(stale.ok ? 'ok' : stale.code, 'ERR_SKY_STALE_LEASE');
-  assert.ok(t.put(rec('a', 'g1', 2, 2000), 0).ok);
-  assert.equal(t.get('b', 1000), undefined);
-  assert.ok(t.get('a', 1000));
-  assert.ok(t.put(rec('d', 'g3'), 1000).ok, 'room again once a lease expired');
+  assert.ok(t.put(rec('b', 'g1', 2, 2000), 0).ok);
+  assert.equal(t.get('c', 1000), undefined);
+  assert.ok(t.get('b', 1000));
+  assert.ok(t.put(rec('e', 'g4', 1, 3000), 1000).ok, 'room again once a lease expired');
+});
+
+// Regression (issue 11 item 5, the lease-grabbing flood): 25 or more flooding address groups,
+// each within maxLeasesPerGroup, used to fill the table, and every honest lease after that
+// was refused with ERR_SKY_LEASES_FULL (0 of 20 in the attack lab). At the cap the heaviest
+// group now gives up its oldest lease to a lighter newcomer.
+test("lease table at maxLeases: a newcomer from a light group takes the heaviest group's oldest lease", () => {
+  const t = new LeaseTable({ maxLeases: 1000, maxLeasesPerGroup: 100 });
+  let refused = 0;
+  for (let i = 0; i < 50 * 100; i++) {
+    const g = `flood${i % 50}`;
+    if (!t.put(rec(`f${i}`, g, 1, 1e9), 0).ok) refused++;
+  }
+  assert.equal(t.size, 1000);
+  assert.equal(t.heaviestCount, 20, 'the flooders end with equal shares');
+  assert.ok(refused > 0, 'a flooder at the heaviest share is refused');
+  for (let h = 0; h < 20; h++) {
+    const r = t.put(rec(`honest${h}`, `home${h}`, 1, 1e9), 0);
+    assert.ok(r.ok, `honest lease ${h}`);
+  }
+  for (let h = 0; h < 20; h++) assert.ok(t.get(`honest${h}`, 0), `honest lease ${h} kept`);
+  assert.equal(t.size, 1000);
+  // Flooding on does not take the honest leases back: their groups are the lightest.
+  for (let i = 0; i < 5000; i++) t.put(rec(`g${i}`, `flood${i % 50}`, 1, 1e9), 0);
+  for (let h = 0; h < 20; h++) assert.ok(t.get(`honest${h}`, 0), `honest lease ${h} kept under the flood`);
+  assert.ok(t.heaviestCount <= 20);
 });
 
 test('inbox: the declared size holds at size + 1; FIFO evicts the oldest; pricing refuses instead of evicting paid messages', () => {

@@ -9,7 +9,9 @@ import { EARTH_LIMITS, type EarthLimits } from '../../protocol/sky/limits.js';
 import { type IdentityKey, loadPrivateKey } from '../../secure/keys.js';
 import { EarthNode } from '../../services/earth/node.js';
 import { ArgumentError, TollgateError } from '../../util/errors.js';
+import { observer } from '../../util/observe.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { OBSERVE_FLAGS, OBSERVE_HELP, observeFromFlags } from '../flags.js';
 import { parseLimitFlags } from './sky.js';
 
 const HELP = `Usage: tollgate earth --key FILE --sky HOST:PORT --listen HOST:PORT --inbox-bytes N [options]
@@ -28,6 +30,7 @@ Options:
   --holder IDENTITY   the earth node that stores messages for us while we are away
   --json              print received messages as JSON lines {"from":..,"data":..}
   --limit NAME=VALUE  override an earth limit (repeatable); see docs/sky-earth.md
+${OBSERVE_HELP}
 
 'tollgate earth send --help' for the options of send.`;
 
@@ -117,7 +120,7 @@ async function send(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, options, HELP);
+  const parsed = parseCommandArgs(argv, { ...options, ...OBSERVE_FLAGS }, HELP);
   if (parsed === null) return 0;
   const { values } = parsed;
   if (values.listen === undefined) throw new ArgumentError('--listen', 'required');
@@ -138,23 +141,30 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(json ? `${JSON.stringify({ from, data: text })}\n` : `${from} ${text}\n`);
     },
   });
+  // Messages received, stored and relayed, refusals by reason code, links, known leases and
+  // bytes held for others (src/util/codes.ts EVENTS.earth, GAUGES.earth).
+  const edge = await observeFromFlags(values, ['earth']);
   try {
     await node.start();
   } catch (e) {
     await node.close();
+    await edge.close();
     if (e instanceof TollgateError && e.code !== 'ERR_INVALID_ARG') {
       process.stderr.write(`tollgate: no lease: ${e.message} (${e.code})\n`);
       return 1;
     }
     throw e;
   }
-  process.stderr.write(`earth ${node.identity}\n`);
+  // Scripts wait for this line on stderr; with --json-logs it is the message of a JSON line.
+  if (values['json-logs'] === true) observer('earth').log('info', `earth ${node.identity}`);
+  else process.stderr.write(`earth ${node.identity}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await node.close();
   await closePools();
+  await edge.close();
   return 0;
 }
 

@@ -9,7 +9,9 @@ import { SKY_LIMITS, type SkyLimits } from '../../protocol/sky/limits.js';
 import { RedisLeaseStore } from '../../services/sky/lease-store.js';
 import { SkyNode } from '../../services/sky/server.js';
 import { ArgumentError, TollgateError } from '../../util/errors.js';
+import { observer } from '../../util/observe.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { OBSERVE_FLAGS, OBSERVE_HELP, observeFromFlags } from '../flags.js';
 
 const HELP = `Usage: tollgate sky --listen HOST:PORT [options]
 
@@ -22,13 +24,19 @@ Options:
                        nodes through this Redis (redis://host:port); default in memory
   --secret-file FILE   32+ bytes shared by sky nodes behind one name, so that each opens
                        the others' challenges (default: a random key per process)
-  --limit NAME=VALUE   override a limit (repeatable); see docs/sky-earth.md for the table`;
+  --public-address HOST:PORT
+                       the address clients dial, when it is not the one the node listens
+                       on (sky nodes behind one name give the same one)
+  --limit NAME=VALUE   override a limit (repeatable); see docs/sky-earth.md for the table
+${OBSERVE_HELP}`;
 
 const options = {
   listen: { type: 'string' },
   redis: { type: 'string' },
   'secret-file': { type: 'string' },
+  'public-address': { type: 'string' },
   limit: { type: 'string', multiple: true },
+  ...OBSERVE_FLAGS,
 } as const;
 
 export function parseLimitFlags<K extends string>(
@@ -69,29 +77,40 @@ const command: Command = {
     const store = values.redis === undefined ? undefined : new RedisStore(values.redis);
     const leases =
       values.redis === undefined ? undefined : new RedisLeaseStore(values.redis, SKY_LIMITS.resolve(limits));
+    // Connections, leases, look-ups, refusals by reason code, leases held and difficulty
+    // (src/util/codes.ts EVENTS.sky, GAUGES.sky), as JSON logs and metrics.
+    const edge = await observeFromFlags(values, ['sky']);
     if (store !== undefined) await store.ping();
     const sky = new SkyNode({
       limits,
       ...(store ? { store } : {}),
       ...(leases ? { leases } : {}),
       ...(secret ? { secret } : {}),
+      ...(values['public-address'] === undefined
+        ? {}
+        : { publicAddress: parseEndpoint(values['public-address'], '--public-address') }),
     });
     let bound: Endpoint;
     try {
       bound = await sky.listen(at.port, at.host);
     } catch (e) {
+      await edge.close();
       throw new TollgateError(
         'ERR_LISTEN_FAILED',
         `cannot listen on ${formatEndpoint(at)}: ${(e as Error).message}`,
       );
     }
-    process.stderr.write(`sky listening on ${formatEndpoint(bound)}\n`);
+    // Scripts wait for this line on stderr; with --json-logs it is the message of a JSON line.
+    const ready = `sky listening on ${formatEndpoint(bound)}`;
+    if (values['json-logs'] === true) observer('sky').log('info', ready);
+    else process.stderr.write(`${ready}\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
     await sky.close();
     await store?.close();
+    await edge.close();
     return 0;
   },
 };

@@ -24,6 +24,7 @@ import {
   GOSSIP_PUSH,
   GOSSIP_VERIFICATION_REQUEST,
   GOSSIP_VERIFICATION_RESPONSE,
+  peekPushId,
 } from '../../wire/gossip-p2p.js';
 import {
   heartbeatItems,
@@ -33,6 +34,7 @@ import {
   onIWant,
   onNotify,
   onPush,
+  onPushCopy,
   onValidation,
 } from './items.js';
 import { heartbeatKeep, onKeepChallMessage, onKeepPowMessage, onKeepSolvedEvent } from './keep-links.js';
@@ -50,7 +52,7 @@ import {
   onVerificationRequest,
   onVerificationResponse,
 } from './peers.js';
-import { type Effect, type EngineDeps, type EngineEvent, type EngineState, Step } from './state.js';
+import { type Effect, type EngineDeps, type EngineEvent, type EngineState, keyOf, Step } from './state.js';
 
 export type { Effect, EngineDeps, EngineEvent, EngineState } from './state.js';
 export { initialState } from './state.js';
@@ -114,6 +116,14 @@ export function step(state: EngineState, event: EngineEvent, now: number, deps: 
 function onPeerMessage(s: Step, linkId: number, frame: Uint8Array): void {
   const link = s.state.links.get(linkId);
   if (link === undefined) return;
+  // Most PUSHes a peer gets are copies (every neighbour pushes each item): a copy of an id we
+  // hold is counted and dropped before the decode hashes its content to check the id (the
+  // hash was the largest cost per message under load, issue 12 item 5). A peer lying about an
+  // id this way only stops us sending that item to it.
+  if (link.verified && !link.bootstrap && s.deps.isBootstrapper !== true) {
+    const id = peekPushId(frame);
+    if (id !== undefined && onPushCopy(s, linkId, keyOf(id))) return;
+  }
   const verdict = decodeP2P(frame);
   if (!verdict.ok) {
     // Seed 002: a damaged packet is dropped; no resend is asked for.
@@ -146,7 +156,8 @@ function onPeerMessage(s: Step, linkId: number, frame: Uint8Array): void {
   }
   // Items travel only between verified neighbours.
   if (!link.verified || link.bootstrap || s.deps.isBootstrapper) {
-    s.count('ERR_GOSSIP_UNVERIFIED');
+    if (msg.type === GOSSIP_PUSH) s.drop('ERR_GOSSIP_UNVERIFIED');
+    else s.count('ERR_GOSSIP_UNVERIFIED');
     return;
   }
   if (msg.type === GOSSIP_PUSH) onPush(s, linkId, msg);

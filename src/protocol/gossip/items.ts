@@ -37,7 +37,7 @@ export function forwardTtl(received: number): number | undefined {
 export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
   if (msg.data.length > P2P_MAX_DATA) {
     // Fits the API's u16 size but not a PUSH with its 16-byte id: refused, connection kept.
-    s.count('ERR_GOSSIP_ITEM_TOO_LARGE');
+    s.drop('ERR_GOSSIP_ITEM_TOO_LARGE');
     return;
   }
   // A module that announces the same bytes twice means it (issue 10): each ANNOUNCE is a new
@@ -46,7 +46,7 @@ export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
   const id = itemId(msg.dataType, salt, msg.data);
   const key = keyOf(id);
   if (!s.state.seen.add(key, s.now)) {
-    s.count('ERR_GOSSIP_SEEN_FULL');
+    s.drop('ERR_GOSSIP_SEEN_FULL');
     return;
   }
   s.count('gossip_announced');
@@ -60,17 +60,27 @@ export function onAnnounce(s: Step, conn: ApiConnId, msg: Announce): void {
   spread(s, { key, id, salt, dataType: msg.dataType, data: msg.data, ttl: msg.ttl, told: new Set() });
 }
 
-export function onPush(s: Step, link: LinkId, msg: Push): void {
+/**
+ * A PUSH of an id we already hold (cached, pending or seen): the link is noted as having it,
+ * the copy is counted and dropped; true then. False: a new id, to be decoded and checked.
+ */
+export function onPushCopy(s: Step, link: LinkId, key: string): boolean {
   const st = s.state;
-  const key = keyOf(msg.id);
   const cached = st.cache.get(key);
   if (cached !== undefined) cached.told.add(link);
   const pending = st.pending.get(key);
   if (pending !== undefined) pending.told.add(link);
   if (cached !== undefined || pending !== undefined || st.seen.has(key, s.now)) {
     s.count('gossip_duplicate');
-    return;
+    return true;
   }
+  return false;
+}
+
+export function onPush(s: Step, link: LinkId, msg: Push): void {
+  const st = s.state;
+  const key = keyOf(msg.id);
+  if (onPushCopy(s, link, key)) return;
   st.wanted.delete(key);
   const subs = st.subscribers.get(msg.dataType);
   if (subs === undefined || subs.size === 0) {
@@ -83,12 +93,12 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   }
   if (st.pending.size >= s.deps.params.maxPending) {
     // Not marked seen: the repair may bring it back once there is room.
-    s.count('ERR_GOSSIP_PENDING_FULL');
+    s.drop('ERR_GOSSIP_PENDING_FULL');
     return;
   }
   if (!st.seen.add(key, s.now, link)) {
     // This link is at its share of a full seen set: its item is refused, no one else's.
-    s.count('ERR_GOSSIP_SEEN_FULL');
+    s.drop('ERR_GOSSIP_SEEN_FULL');
     chargeUnwanted(s, link);
     return;
   }
@@ -119,7 +129,7 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
   const share = Math.max(1, Math.ceil(s.deps.params.maxPending / subs.size));
   for (const conn of subs) {
     if (st.api.get(conn)!.pending.size >= share) {
-      s.count('ERR_GOSSIP_SUBSCRIBER_BEHIND');
+      s.drop('ERR_GOSSIP_SUBSCRIBER_BEHIND');
       continue;
     }
     const messageId = notifyConn(s, conn, key, msg.dataType, data);
@@ -155,7 +165,7 @@ function notifyConn(
   const conn = s.state.api.get(connId)!;
   // Half the ID space at most, so a free random ID is always found quickly.
   if (conn.pending.size >= s.deps.params.maxPendingPerApiConnection) {
-    s.count('ERR_GOSSIP_PENDING_FULL');
+    s.drop('ERR_GOSSIP_PENDING_FULL');
     return undefined;
   }
   let messageId = s.deps.random.int(API_MESSAGE_IDS);
@@ -198,7 +208,7 @@ export function onValidation(s: Step, connId: ApiConnId, msg: Validation): void 
 function rejectItem(s: Step, item: PendingItem): void {
   s.state.pending.delete(item.key);
   forgetPendingIds(s, item);
-  s.count('ERR_GOSSIP_INVALID_ITEM');
+  s.drop('ERR_GOSSIP_INVALID_ITEM');
   if (item.from === undefined) return;
   const link = s.state.links.get(item.from);
   if (link === undefined) return;
@@ -348,7 +358,7 @@ export function heartbeatItems(s: Step): void {
     if (item.deadline > s.now) continue;
     st.pending.delete(item.key);
     forgetPendingIds(s, item);
-    s.count('ERR_GOSSIP_VALIDATION_TIMEOUT');
+    s.drop('ERR_GOSSIP_VALIDATION_TIMEOUT');
   }
   for (const conn of st.api.values()) {
     for (const [messageId, p] of conn.pending) if (p.deadline <= s.now) conn.pending.delete(messageId);

@@ -70,7 +70,7 @@ function apply(s: Step, effects: readonly KeepEffect[]): void {
         s.count(e.code);
         break;
       case 'solve':
-        s.count('keep_solves');
+        s.count('gossip_keep_solves');
         s.emit({
           kind: 'keep-solve',
           round: e.round,

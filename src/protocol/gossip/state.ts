@@ -6,6 +6,7 @@
  */
 
 import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
+import type { ReasonCode } from '../../util/codes.js';
 import type { Random } from '../../util/random.js';
 import type { ApiRequest } from '../../wire/gossip-api.js';
 import type { KeepPow } from '../../wire/gossip-p2p.js';
@@ -109,6 +110,11 @@ export interface EngineDeps {
   readonly diversity?: DiversityLimits;
   /** Told of every count as it is made (the shell publishes them as metrics); no IO here. */
   readonly onCount?: (code: string, n: number) => void;
+  /**
+   * Told of every item (or one subscriber's NOTIFICATION of it) the engine drops, with the
+   * reason, besides the count of that reason (issue 12 item 5: no silent loss).
+   */
+  readonly onItemDropped?: (code: ReasonCode, n: number) => void;
 }
 
 export interface ApiConn {
@@ -269,5 +275,10 @@ export class Step {
   count(code: string, n = 1): void {
     this.state.counters[code] = (this.state.counters[code] ?? 0) + n;
     this.deps.onCount?.(code, n);
+  }
+  /** Counts `code` and reports an item dropped for that reason. */
+  drop(code: ReasonCode, n = 1): void {
+    this.count(code, n);
+    this.deps.onItemDropped?.(code, n);
   }
 }

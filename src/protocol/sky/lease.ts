@@ -102,13 +102,40 @@ export function checkLease(
   });
 }
 
+/** One address group's leases in the table: how many, and in the order they were taken. */
+interface GroupLeases {
+  readonly name: string;
+  count: number;
+  /**
+   * Identities with the time of the LEASE that put them here, oldest first. An entry is
+   * stale once its identity was renewed, moved or dropped (checked against the table when
+   * it reaches the head); the queue is rebuilt when stale entries outnumber live ones, so
+   * it stays within twice the group's leases and every operation is O(1) amortised.
+   */
+  queue: { readonly identity: string; readonly time: number }[];
+  head: number;
+}
+
 /**
  * The bounded in-memory lease table (one sky node, or the reference for the shared store's
  * Lua script, which keeps the same rules).
+ *
+ * At `maxLeases`, a new lease from an address group holding fewer than the heaviest group
+ * minus one takes the place of that group's oldest lease (DESIGN "The admission pipeline",
+ * step 2: at a global cap the heaviest identity loses first, never the newcomer). A flood of
+ * valid leases from many addresses thus fills the table only up to equal shares: every
+ * group with fewer leases than the flooders still gets in (issue 11 item 5; before, such a
+ * flood from 25 or more addresses filled the table within `maxLeasesPerGroup` each, and every
+ * honest lease after it was refused with ERR_SKY_LEASES_FULL).
  */
 export class LeaseTable {
   readonly #leases = new Map<string, LeaseRecord>();
-  readonly #groups = new Map<string, number>();
+  readonly #groups = new Map<string, GroupLeases>();
+  /** Groups by how many leases they hold (count >= 1), so the heaviest is found in O(1). */
+  readonly #byCount = new Map<number, Set<GroupLeases>>();
+  #maxCount = 0;
+  /** Leases dropped for a newcomer at the cap, since the table was made. */
+  evicted = 0;
   /**
    * No lease expires before this (a lower bound: drops only raise the true minimum). A full
    * table refused every stranger's put after a sweep over all leases, 11 ms each at 10^5
@@ -124,7 +151,12 @@ export class LeaseTable {
   }
 
   groupCount(group: string): number {
-    return this.#groups.get(group) ?? 0;
+    return this.#groups.get(group)?.count ?? 0;
+  }
+
+  /** The most leases any one address group holds. */
+  get heaviestCount(): number {
+    return this.#maxCount;
   }
 
   /** The live lease of `identity`, or undefined (an expired one is forgotten here). */
@@ -138,8 +170,15 @@ export class LeaseTable {
     return r;
   }
 
-  /** Takes or renews a lease within the caps. */
-  put(rec: LeaseRecord, now: number): Verdict<LeaseRecord, LeaseCode> {
+  /**
+   * Takes or renews a lease within the caps. `onEvict` hears of a lease dropped to make room
+   * (the sky node counts it).
+   */
+  put(
+    rec: LeaseRecord,
+    now: number,
+    onEvict?: (evicted: LeaseRecord) => void,
+  ): Verdict<LeaseRecord, LeaseCode> {
     const old = this.get(rec.identity, now);
     if (old !== undefined) {
       if (rec.time <= old.time) return reject('ERR_SKY_STALE_LEASE', 'not newer than the live lease');
@@ -149,16 +188,25 @@ export class LeaseTable {
       }
       this.#drop(old);
     } else {
-      if (this.#leases.size >= this.limits.maxLeases) {
-        this.sweep(now);
-        if (this.#leases.size >= this.limits.maxLeases) return reject('ERR_SKY_LEASES_FULL', 'table');
-      }
+      // The group cap first: it refuses without touching anyone else's lease.
       if (this.groupCount(rec.group) >= this.limits.maxLeasesPerGroup) {
         return reject('ERR_SKY_LEASES_FULL', 'group');
       }
+      if (this.#leases.size >= this.limits.maxLeases) {
+        this.sweep(now);
+        if (this.#leases.size >= this.limits.maxLeases) {
+          const victim = this.#heaviestOldest(rec.group);
+          if (victim === undefined) return reject('ERR_SKY_LEASES_FULL', 'table');
+          this.#drop(victim);
+          this.evicted++;
+          onEvict?.(victim);
+        }
+      }
     }
     this.#leases.set(rec.identity, rec);
-    this.#groups.set(rec.group, this.groupCount(rec.group) + 1);
+    const g = this.#group(rec.group);
+    this.#setCount(g, g.count + 1);
+    g.queue.push({ identity: rec.identity, time: rec.time });
     if (rec.expiresAt < this.#nextExpiry) this.#nextExpiry = rec.expiresAt;
     return accept(rec);
   }
@@ -180,10 +228,64 @@ export class LeaseTable {
     return n;
   }
 
+  /**
+   * The oldest lease of the heaviest group, if taking it for a newcomer from `group` leaves
+   * the shares more even (the newcomer's group then holds fewer than the heaviest did).
+   */
+  #heaviestOldest(group: string): LeaseRecord | undefined {
+    if (this.groupCount(group) + 1 >= this.#maxCount) return undefined;
+    const heaviest = this.#byCount.get(this.#maxCount)?.values().next().value;
+    if (heaviest === undefined) return undefined;
+    while (heaviest.head < heaviest.queue.length) {
+      const e = heaviest.queue[heaviest.head++]!;
+      const r = this.#leases.get(e.identity);
+      if (r !== undefined && r.group === heaviest.name && r.time === e.time) return r;
+    }
+    return undefined;
+  }
+
+  #group(name: string): GroupLeases {
+    let g = this.#groups.get(name);
+    if (g === undefined) {
+      g = { name, count: 0, queue: [], head: 0 };
+      this.#groups.set(name, g);
+    }
+    return g;
+  }
+
+  #setCount(g: GroupLeases, count: number): void {
+    if (g.count > 0) {
+      const set = this.#byCount.get(g.count)!;
+      set.delete(g);
+      if (set.size === 0) this.#byCount.delete(g.count);
+    }
+    g.count = count;
+    if (count > 0) {
+      let set = this.#byCount.get(count);
+      if (set === undefined) {
+        set = new Set();
+        this.#byCount.set(count, set);
+      }
+      set.add(g);
+      if (count > this.#maxCount) this.#maxCount = count;
+    }
+    // Counts move by one, so the next lower count is held by the group that just left.
+    if (!this.#byCount.has(this.#maxCount))
+      this.#maxCount = this.#byCount.size === 0 ? 0 : this.#maxCount - 1;
+    if (count === 0) this.#groups.delete(g.name);
+    else if (g.queue.length - g.head > 2 * count + 16) {
+      // More stale entries than live ones: keep the live ones, in order.
+      g.queue = g.queue.slice(g.head).filter((e) => {
+        const r = this.#leases.get(e.identity);
+        return r !== undefined && r.group === g.name && r.time === e.time;
+      });
+      g.head = 0;
+    }
+  }
+
   #drop(r: LeaseRecord): void {
     this.#leases.delete(r.identity);
-    const c = this.groupCount(r.group) - 1;
-    if (c <= 0) this.#groups.delete(r.group);
-    else this.#groups.set(r.group, c);
+    const g = this.#groups.get(r.group);
+    if (g !== undefined) this.#setCount(g, g.count - 1);
   }
 }

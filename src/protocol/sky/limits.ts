@@ -11,7 +11,7 @@ export const SKY_LIMITS = defineLimits('sky', {
     min: 1,
     max: 10_000_000,
     unit: 'count',
-    doc: 'live leases a sky node keeps at most; a new lease beyond it is refused (`ERR_SKY_LEASES_FULL`)',
+    doc: "live leases a sky node keeps at most; beyond it a newcomer from a lighter address group takes the heaviest group's oldest lease, else it is refused (`ERR_SKY_LEASES_FULL`)",
   },
   maxLeasesPerGroup: {
     default: 4_096,

@@ -33,6 +33,7 @@ import {
 } from '../../wire/earth.js';
 import type { FoundMsg, PunchAtMsg } from '../../wire/sky.js';
 import { SkyClient, SkyRefusedError } from '../sky/client.js';
+import { publish, sampleEarth } from './observe.js';
 
 export interface EarthNodeOptions {
   readonly key: IdentityKey;
@@ -191,6 +192,7 @@ export class EarthNode {
     const k = reason === undefined ? event : `${event}:${reason}`;
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
     this.#options.onEvent?.(event, reason);
+    publish(event, reason);
   }
 
   get address(): Endpoint | undefined {
@@ -245,6 +247,16 @@ export class EarthNode {
   /** Listens, connects to the sky nodes and takes the leases. Resolves once one lease is held. */
   async start(): Promise<void> {
     const o = this.#options;
+    this.#unsample ??= sampleEarth({
+      links: () => this.#links.size,
+      knownLeases: () => this.#known.size,
+      heldRecipients: () => this.held.size,
+      inboxBytes: () => {
+        let n = 0;
+        for (const ring of this.held.values()) n += ring.bytes;
+        return n;
+      },
+    });
     let listenPort = 0;
     if (o.listen !== undefined) {
       const server = createServer({ pauseOnConnect: true }, (socket) => this.#incoming(socket));
@@ -295,6 +307,7 @@ export class EarthNode {
   }
 
   #listenPort = 0;
+  #unsample: (() => void) | undefined;
 
   async #lease(): Promise<void> {
     const holder = this.#options.holder === undefined ? NO_HOLDER : bytesOf(this.#options.holder);
@@ -327,6 +340,8 @@ export class EarthNode {
   }
 
   async close(): Promise<void> {
+    this.#unsample?.();
+    this.#unsample = undefined;
     if (this.#renew !== undefined) clearInterval(this.#renew);
     for (const s of this.skies) s.close();
     for (const l of this.#links) l.destroy();

@@ -20,12 +20,14 @@ import {
 } from '../../protocol/gossip/engine.js';
 import { GOSSIP_SERVICE_LIMITS, type GossipParams } from '../../protocol/gossip/limits.js';
 import type { Random } from '../../protocol/gossip/state.js';
+import { readU16 } from '../../util/bytes.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { EVENTS, type EventName, type GaugeName, isReasonCode, type ReasonCode } from '../../util/codes.js';
 import { TollgateError } from '../../util/errors.js';
 import { type Observer, observer } from '../../util/observe.js';
 import { cryptoRandom } from '../../util/random.js';
 import { GOSSIP_VALIDATION } from '../../wire/gossip-api.js';
+import { GOSSIP_PUSH } from '../../wire/gossip-p2p.js';
 import { ApiServer } from './api-server.js';
 import type { HostPort } from './config.js';
 import { solveVerification, verifyVerification } from './pow.js';
@@ -34,16 +36,10 @@ import type { P2PLink, P2PTransport } from './transport.js';
 
 const debug = debuglog('tollgate:gossip');
 
-/** Reason codes that mean an item was dropped (counted as `items_dropped{reason}` too). */
-const ITEM_DROPS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
-  'ERR_GOSSIP_QUEUE_FULL',
-  'ERR_GOSSIP_PENDING_FULL',
-  'ERR_GOSSIP_SEEN_FULL',
-  'ERR_GOSSIP_VALIDATION_TIMEOUT',
-  'ERR_GOSSIP_INVALID_ITEM',
-  'ERR_GOSSIP_SUBSCRIBER_BEHIND',
-  'ERR_GOSSIP_ITEM_TOO_LARGE',
-]);
+/** True for a P2P frame that carries an item (a PUSH): losing it is an item dropped. */
+function isPush(frame: Uint8Array): boolean {
+  return frame.length >= 4 && readU16(frame, 2) === GOSSIP_PUSH;
+}
 
 export interface GossipNodeOptions {
   readonly params: GossipParams;
@@ -105,6 +101,14 @@ export class GossipNode {
   private readonly unsample: (() => void)[] = [];
   /** Reason codes counted outside the engine (API framing, queue). */
   private readonly nodeCounts: Record<string, number> = {};
+  /** Items dropped, by reason, in the engine and here (`itemsDropped()`). */
+  private readonly drops: Record<string, number> = {};
+  /**
+   * Counts and drops made since the last drain ended, published then: one publish per code per
+   * batch instead of several per message (each publish reaches the metrics subscriber).
+   */
+  private readonly unpublished = new Map<string, number>();
+  private readonly undropped = new Map<ReasonCode, number>();
   private boundApi: HostPort | undefined;
   private boundP2p: HostPort | undefined;
   private advertisedAt: Endpoint | undefined;
@@ -147,7 +151,8 @@ export class GossipNode {
     const bootstrapper =
       o.bootstrapper === undefined ? undefined : await resolveEndpoint(o.bootstrapper, 'bootstrapper');
     const deps: EngineDeps = {
-      onCount: (code, n) => this.publish(code, n),
+      onCount: (code, n) => this.unpublished.set(code, (this.unpublished.get(code) ?? 0) + n),
+      onItemDropped: (code, n) => this.dropped(code, n),
       params: o.params,
       random: o.random ?? cryptoRandom,
       verifyPow: verifyVerification,
@@ -193,6 +198,15 @@ export class GossipNode {
     return { ...this.engine?.state.counters, ...this.nodeCounts, gossip_queue_dropped: this.queue.dropped };
   }
 
+  /**
+   * A snapshot of the items dropped so far, by reason: in the engine (queue, pending, seen
+   * set, validation) and in this shell (receive queue, closed links and API connections). The
+   * same counts go out as `items_dropped{reason}` on the observe channel.
+   */
+  itemsDropped(): Readonly<Record<string, number>> {
+    return { ...this.drops };
+  }
+
   /** A snapshot of the engine's tables (empty before start). */
   view(): GossipNodeView {
     const state = this.engine?.state;
@@ -216,6 +230,7 @@ export class GossipNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.flushCounts();
     this.abort.abort();
     for (const stop of this.unsample) stop();
     if (this.timer !== undefined) clearInterval(this.timer);
@@ -231,18 +246,30 @@ export class GossipNode {
     this.publish(code, 1);
   }
 
+  /** An item dropped (engine or node), published as `items_dropped{reason}`. */
+  private dropped(code: ReasonCode, n = 1): void {
+    this.drops[code] = (this.drops[code] ?? 0) + n;
+    this.undropped.set(code, (this.undropped.get(code) ?? 0) + n);
+  }
+
+  private flushCounts(): void {
+    for (const [code, n] of this.unpublished) this.publish(code, n);
+    this.unpublished.clear();
+    for (const [code, n] of this.undropped) this.obs.count('items_dropped', code, n);
+    this.undropped.clear();
+  }
+
   /**
    * Publishes an engine or node count on the one observability channel (src/util/observe.ts):
-   * `gossip_<event>` names become events, reason codes become `rejections{reason}`, and the
-   * codes that drop an item also count `items_dropped{reason}`, so that a peer that drops items
-   * says so in its metrics (issue 8).
+   * `gossip_<event>` names become events and reason codes `rejections{reason}`. Dropped items
+   * are published by `dropped` as `items_dropped{reason}`, so that a peer that drops items
+   * says so in its metrics (issues 8 and 12).
    */
   private publish(code: string, n: number): void {
     const obs = this.obs;
     if (code.startsWith('ERR_')) {
       if (!isReasonCode(code)) return;
       obs.count('rejections', code, n);
-      if (ITEM_DROPS.has(code)) obs.count('items_dropped', code, n);
       return;
     }
     const event = code.startsWith('gossip_') ? code.slice('gossip_'.length) : code;
@@ -251,7 +278,10 @@ export class GossipNode {
 
   private enqueue(event: EngineEvent, urgent: boolean, keep = false): void {
     if (this.closed) return;
-    if (!this.queue.push(event, urgent, keep)) this.count('ERR_GOSSIP_QUEUE_FULL');
+    if (!this.queue.push(event, urgent, keep)) {
+      this.count('ERR_GOSSIP_QUEUE_FULL');
+      if (event.kind === 'peer-message' && isPush(event.frame)) this.dropped('ERR_GOSSIP_QUEUE_FULL');
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -266,6 +296,7 @@ export class GossipNode {
     for (let n = 0; n < GOSSIP_SERVICE_LIMITS.drainBatch; n++) {
       const event = this.queue.shift();
       if (event === undefined) {
+        this.flushCounts();
         this.reportNeighbours();
         return;
       }
@@ -273,6 +304,7 @@ export class GossipNode {
       engine.state = result.state;
       for (const effect of result.effects) this.carry(effect);
     }
+    this.flushCounts();
     this.reportNeighbours();
     this.scheduled = true;
     setImmediate(() => this.drain());
@@ -335,16 +367,23 @@ export class GossipNode {
 
   private carry(effect: Effect): void {
     switch (effect.kind) {
-      case 'api-send':
-        this.api?.send(effect.conn, effect.frame);
+      case 'api-send': {
+        const sent = this.api?.send(effect.conn, effect.frame);
+        if (sent === 'gone') this.dropped('ERR_GOSSIP_SUBSCRIBER_GONE');
+        else if (sent === 'slow') this.dropped('ERR_GOSSIP_API_SLOW');
         return;
+      }
       case 'api-close':
         this.api?.closeConn(effect.conn, effect.code);
         return;
       case 'peer-send': {
         const link = this.links.get(effect.link);
-        if (link === undefined) return;
+        if (link === undefined) {
+          if (isPush(effect.frame)) this.dropped('ERR_GOSSIP_LINK_CLOSED');
+          return;
+        }
         if (!link.send(effect.frame)) {
+          if (isPush(effect.frame)) this.dropped('ERR_GOSSIP_SEND_FAILED');
           this.links.delete(effect.link);
           link.close();
           this.enqueue({ kind: 'peer-close', link: effect.link, failed: true }, false, true);

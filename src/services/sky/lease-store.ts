@@ -21,11 +21,15 @@ export interface LeaseStore {
   /** Forgets expired leases (memory); Redis expires keys itself. */
   sweep(now: number): void;
   readonly size: number | undefined;
+  /** Told of every lease dropped at `maxLeases` for a newcomer (the sky node counts them). */
+  onEvict: ((identity: string) => void) | undefined;
   close(): Promise<void>;
 }
 
 export class MemoryLeaseStore implements LeaseStore {
   readonly #table: LeaseTable;
+  onEvict: ((identity: string) => void) | undefined;
+  readonly #evicted = (r: LeaseRecord) => this.onEvict?.(r.identity);
   constructor(limits: Pick<SkyLimits, 'maxLeases' | 'maxLeasesPerGroup'>) {
     this.#table = new LeaseTable(limits);
   }
@@ -33,9 +37,9 @@ export class MemoryLeaseStore implements LeaseStore {
     return this.#table.size;
   }
   readonly getSync = (identity: string, now: number) => this.#table.get(identity, now);
-  readonly putSync = (rec: LeaseRecord, now: number) => this.#table.put(rec, now);
+  readonly putSync = (rec: LeaseRecord, now: number) => this.#table.put(rec, now, this.#evicted);
   put(rec: LeaseRecord, now: number): Promise<Verdict<LeaseRecord, LeaseCode>> {
-    return Promise.resolve(this.#table.put(rec, now));
+    return Promise.resolve(this.#table.put(rec, now, this.#evicted));
   }
   get(identity: string, now: number): Promise<LeaseRecord | undefined> {
     return Promise.resolve(this.#table.get(identity, now));
@@ -48,29 +52,64 @@ export class MemoryLeaseStore implements LeaseStore {
   }
 }
 
-// Value of lease:<identity> = "<time>|<group>|<hex of a FOUND body>". Keys of the old group's
-// set are built in the script (the store is one Redis, not a cluster).
+// Value of lease:<identity> = "<time>|<group>|<hex of a FOUND body>". KEYS: the lease, the
+// set of all leases and the group's set (both scored by expiry), and the set of groups scored
+// by how many leases each holds (an upper bound: a group's expired leases are pruned, and its
+// score corrected, when the script next looks at it). Other groups' keys are built in the
+// script (the store is one Redis, not a cluster). The rules are LeaseTable's: group cap
+// first; at the table cap, a newcomer from a group lighter than the heaviest minus one takes
+// the place of the heaviest group's lease that ends soonest.
 const PUT = `
 local now = tonumber(ARGV[1])
+local gp = ARGV[9]
+local function prune(group)
+  local key = gp .. group
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local c = redis.call('ZCARD', key)
+  if c == 0 then redis.call('ZREM', KEYS[4], group) else redis.call('ZADD', KEYS[4], c, group) end
+  return c
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local mine = prune(ARGV[8])
 local old = redis.call('GET', KEYS[1])
+local evicted = ''
 if old then
   local s1 = string.find(old, '|', 1, true)
   local s2 = string.find(old, '|', s1 + 1, true)
   if tonumber(ARGV[2]) <= tonumber(string.sub(old, 1, s1 - 1)) then return 'stale' end
   local oldGroup = string.sub(old, s1 + 1, s2 - 1)
   if oldGroup ~= ARGV[8] then
-    if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then return 'group' end
-    redis.call('ZREM', ARGV[9] .. oldGroup, ARGV[7])
+    if mine >= tonumber(ARGV[6]) then return 'group' end
+    redis.call('ZREM', gp .. oldGroup, ARGV[7])
+    prune(oldGroup)
   end
 else
-  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'full' end
-  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then return 'group' end
+  if mine >= tonumber(ARGV[6]) then return 'group' end
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
+    local victim = nil
+    for _ = 1, 32 do
+      local top = redis.call('ZREVRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+      if #top == 0 then break end
+      local c = prune(top[1])
+      if c == tonumber(top[2]) then
+        if mine + 1 < c then victim = top[1] end
+        break
+      end
+    end
+    if victim == nil then return 'full' end
+    local id = redis.call('ZRANGE', gp .. victim, 0, 0)[1]
+    redis.call('DEL', ARGV[10] .. id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', gp .. victim, id)
+    prune(victim)
+    evicted = id
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[8] .. '|' .. ARGV[4], 'PXAT', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[7])
+redis.call('ZADD', KEYS[4], redis.call('ZCARD', KEYS[3]), ARGV[8])
+if evicted ~= '' then return 'ok:' .. evicted end
 return 'ok'
 `;
 
@@ -87,6 +126,7 @@ export class RedisLeaseStore implements LeaseStore {
   readonly #prefix: string;
   readonly #limits: Pick<SkyLimits, 'maxLeases' | 'maxLeasesPerGroup'>;
   readonly size = undefined;
+  onEvict: ((identity: string) => void) | undefined;
 
   constructor(
     url: string,
@@ -104,7 +144,7 @@ export class RedisLeaseStore implements LeaseStore {
       ...options.redis,
     }) as ScriptedRedis;
     this.#client.on('error', () => {});
-    this.#client.defineCommand('skyLeasePut', { numberOfKeys: 3, lua: PUT });
+    this.#client.defineCommand('skyLeasePut', { numberOfKeys: 4, lua: PUT });
   }
 
   async put(rec: LeaseRecord, now: number): Promise<Verdict<LeaseRecord, LeaseCode>> {
@@ -126,6 +166,7 @@ export class RedisLeaseStore implements LeaseStore {
         `${p}lease:${rec.identity}`,
         `${p}all`,
         `${p}group:${rec.group}`,
+        `${p}groups`,
         String(now),
         String(rec.time),
         String(rec.expiresAt),
@@ -135,11 +176,16 @@ export class RedisLeaseStore implements LeaseStore {
         rec.identity,
         rec.group,
         `${p}group:`,
+        `${p}lease:`,
       );
     } catch (err) {
       throw new StoreUnavailableError(err);
     }
     if (r === 'ok') return accept(rec);
+    if (r.startsWith('ok:')) {
+      this.onEvict?.(r.slice(3));
+      return accept(rec);
+    }
     if (r === 'stale') return reject('ERR_SKY_STALE_LEASE', 'not newer than the live lease');
     return reject('ERR_SKY_LEASES_FULL', r === 'group' ? 'group' : 'table');
   }

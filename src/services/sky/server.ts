@@ -32,6 +32,8 @@ import {
 import { checkLease, type LeaseRecord } from '../../protocol/sky/lease.js';
 import { SKY_LIMITS, type SkyLimits } from '../../protocol/sky/limits.js';
 import { type Clock, systemClock } from '../../util/clock.js';
+import { type EventName, isReasonCode } from '../../util/codes.js';
+import { observer } from '../../util/observe.js';
 import {
   decodeSky,
   encodeChallenge,
@@ -61,6 +63,13 @@ export interface SkyNodeOptions {
   readonly clock?: Clock;
   /** Shared secret of the challenge keys, so that sky nodes sharing a store open each other's. */
   readonly secret?: Uint8Array;
+  /**
+   * The address clients dial, sealed into challenges as the server's endpoint. Sky nodes
+   * behind one name (a load balancer) set the same one, so that a challenge one issued is
+   * the same challenge at the others, and the shared replay guard refuses it there once
+   * redeemed; default: the address each connection arrived at.
+   */
+  readonly publicAddress?: Endpoint;
   /** Called for each counted event (metrics and logs at the edge). */
   readonly onEvent?: (event: string, reason?: string) => void;
 }
@@ -82,6 +91,21 @@ interface Conn {
 }
 
 const CLOSE_GRACE_MS = 1_000;
+
+const obs = observer('sky');
+
+/** The node's own event names, as published on the one channel (util/observe.ts). */
+const PUBLISHED: Record<string, EventName<'sky'>> = {
+  connections: 'connections',
+  leased: 'leased',
+  lookup: 'lookups',
+  challenged: 'challenged',
+  solved: 'solved',
+  paid: 'paid',
+  punch: 'punches',
+  leases_evicted: 'leases_evicted',
+  store_failed: 'store_failed',
+};
 const SWEEP_MS = 5_000;
 
 /** A sky node: leases, look-ups and hole-punch coordination behind the admission pipeline. */
@@ -97,11 +121,13 @@ export class SkyNode {
   readonly #sealer: ChallengeSealer;
   readonly #guard: ReplayGuard;
   readonly #onEvent: ((event: string, reason?: string) => void) | undefined;
+  readonly #publicAddress: Endpoint | undefined;
   readonly #conns = new Set<Conn>();
   readonly #groupConns = new Map<string, Set<Conn>>();
   readonly #byIdentity = new Map<string, Conn>();
   readonly #server: Server;
   #sweeper: NodeJS.Timeout | undefined;
+  #unsample: (() => void)[] = [];
   readonly #takeSync:
     | ((
         key: string,
@@ -120,6 +146,15 @@ export class SkyNode {
     const sync = (this.#store as Partial<MemoryStore>).takeTokensSync;
     this.#takeSync = typeof sync === 'function' ? sync.bind(this.#store) : undefined;
     this.leases = options.leases ?? new MemoryLeaseStore(this.limits);
+    this.leases.onEvict = (identity) => {
+      this.count('leases_evicted');
+      // Its holder can no longer be punched to through this node.
+      const holder = this.#byIdentity.get(identity);
+      if (holder !== undefined) {
+        this.#byIdentity.delete(identity);
+        holder.lease = undefined;
+      }
+    };
     this.controller = new QueueDifficultyController({
       queueSize: this.limits.queueSize,
       maxDifficulty: this.limits.maxDifficulty,
@@ -136,6 +171,10 @@ export class SkyNode {
     });
     this.#guard = new ReplayGuard(this.#store, 'sky-replay:');
     this.#onEvent = options.onEvent;
+    this.#publicAddress =
+      options.publicAddress === undefined
+        ? undefined
+        : { host: canonicalHost(options.publicAddress.host), port: options.publicAddress.port };
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#server.on('error', () => {});
   }
@@ -144,6 +183,12 @@ export class SkyNode {
     const k = reason === undefined ? event : `${event}:${reason}`;
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
     this.#onEvent?.(event, reason);
+    // Every refusal, whatever step made it, is one `rejections{reason}`; the rest by name.
+    if (reason !== undefined && isReasonCode(reason)) obs.reject(reason);
+    else {
+      const name = PUBLISHED[event];
+      if (name !== undefined) obs.count(name);
+    }
   }
 
   get connections(): number {
@@ -160,6 +205,11 @@ export class SkyNode {
         const a = this.#server.address() as { address: string; port: number };
         this.#sweeper = setInterval(() => this.leases.sweep(this.#clock.now()), SWEEP_MS);
         this.#sweeper.unref();
+        this.#unsample = [
+          obs.sample('open_connections', () => this.#conns.size),
+          obs.sample('leases', () => this.leases.size ?? 0),
+          obs.sample('difficulty', () => this.controller.internal),
+        ];
         resolve({ host: canonicalHost(a.address), port: a.port });
       });
     });
@@ -167,6 +217,8 @@ export class SkyNode {
 
   async close(): Promise<void> {
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    for (const stop of this.#unsample) stop();
+    this.#unsample = [];
     for (const c of this.#conns) c.socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.leases.close();
@@ -198,7 +250,7 @@ export class SkyNode {
       socket,
       group,
       client: { host: canonicalHost(ip), port: socket.remotePort },
-      server: { host: canonicalHost(lhost), port: lport },
+      server: this.#publicAddress ?? { host: canonicalHost(lhost), port: lport },
       openedAt: now,
       state: initialConn(now),
       splitter: new SkySplitter(),
