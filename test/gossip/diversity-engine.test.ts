@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { diversityLimits } from '../../src/protocol/gossip/diversity.js';
 import type { Effect } from '../../src/protocol/gossip/engine.js';
 import { GOSSIP_DEFAULTS, type GossipParams } from '../../src/protocol/gossip/limits.js';
+import { currentAnchors } from '../../src/protocol/gossip/peers.js';
 import { seededRandom } from '../../src/protocol/gossip/random.js';
 import { simPow } from '../../src/services/gossip/pow.js';
 import { enginePeer } from '../harness/engine-peer.js';
@@ -80,4 +82,42 @@ test('a peer full of inbound links still dials minOutbound neighbours of its own
   const dials = e.step({ kind: 'tick' }, 1_000).filter((x) => x.kind === 'dial' && !x.bootstrap);
   // Before: degree 4 reached by inbound links alone, no dial at all.
   assert.equal(dials.length, GOSSIP_DEFAULTS.maxDials);
+});
+
+test('anchors: the longest-verified outbound peers are remembered, and dialled first after a restart', () => {
+  const e = engine({ degree: 4 });
+  const dialled = (host: string, link: number, now: number) =>
+    e.step({ kind: 'peer-open', link, identity: `out-${link}`, dialled: { host, port: 6001 } }, now);
+  dialled('10.70.0.1', 901, 0);
+  dialled('10.71.0.1', 902, 1_000);
+  dialled('10.72.0.1', 903, 50 * 60_000);
+  for (const l of e.state.links.values()) {
+    l.verified = true;
+    l.verifiedAt = l.openedAt;
+  }
+  const lim = { ...diversityLimits.defaults };
+  // At 60 min: two verified for >= anchorMinAgeMs (30 min), the oldest first; the third is too young.
+  assert.deepEqual(
+    currentAnchors(e.state, 60 * 60_000, lim).map((a) => a.host),
+    ['10.70.0.1', '10.71.0.1'],
+  );
+  // A restarted peer dials its anchors before any other candidate.
+  const fresh = enginePeer({
+    params: { ...GOSSIP_DEFAULTS, degree: 4, keepPeriodMs: 0, maxDials: 2 },
+    random: seededRandom(9),
+    verifyPow: pow.verify,
+    identity: 'me',
+    listen: { host: '10.0.0.1', port: 6001 },
+    anchors: [
+      { host: '10.70.0.1', port: 6001 },
+      { host: '10.71.0.1', port: 6001 },
+    ],
+  });
+  for (let i = 0; i < 20; i++)
+    fresh.state.candidates.set(`10.${100 + i}.0.1:6001`, { host: `10.${100 + i}.0.1`, port: 6001 });
+  const dials = fresh.step({ kind: 'tick' }, 0).filter((x) => x.kind === 'dial' && !x.bootstrap);
+  assert.deepEqual(
+    dials.map((d) => d.kind === 'dial' && d.address.host),
+    ['10.70.0.1', '10.71.0.1'],
+  );
 });

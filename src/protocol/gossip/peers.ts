@@ -33,13 +33,16 @@ import {
 import {
   addressGroup,
   admitInbound,
+  chooseAnchors,
+  type DiversityLimits,
   diversityLimits,
   type GroupKey,
   type InboundLink,
+  type OutboundLink,
   orderAcrossGroups,
   outboundTarget,
 } from './diversity.js';
-import { addressKey, type Link, type LinkId, type Step } from './state.js';
+import { addressKey, type EngineState, type Link, type LinkId, type Step } from './state.js';
 
 function toWire(e: Endpoint): WireAddress {
   return { addr: hostBytes(e.host), port: e.port };
@@ -546,6 +549,19 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   if (msg.challenge !== 0n) askSolve(s, link, msg.challenge);
 }
 
+/**
+ * The anchors to remember across a restart: the `anchors` outbound peers verified longest
+ * (at least `anchorMinAgeMs`), by the address we dialled them at (diversity.ts `chooseAnchors`).
+ */
+export function currentAnchors(state: EngineState, now: number, limits: DiversityLimits): Endpoint[] {
+  const outbound: OutboundLink<Endpoint>[] = [];
+  for (const l of state.links.values()) {
+    if (l.dialled === undefined || l.bootstrap || !l.verified || l.verifiedAt === undefined) continue;
+    outbound.push({ key: l.dialled, verifiedSince: l.verifiedAt });
+  }
+  return chooseAnchors(outbound, now, limits);
+}
+
 /** Forgets a link (and, when `forget`, the peer's address: seed 002 "removed from the known-peers-list"). */
 export function dropLink(s: Step, link: Link, code: string, forget: boolean): void {
   s.state.links.delete(link.id);
@@ -676,7 +692,18 @@ export function heartbeatPeers(s: Step): void {
     const used = new Set<GroupKey>();
     for (const link of st.links.values())
       if (link.dialled !== undefined) used.add(addressGroup(link.dialled.host));
-    const ordered = orderAcrossGroups(options, (o) => addressGroup(o.address.host), used, s.deps.random);
+    let ordered = orderAcrossGroups(options, (o) => addressGroup(o.address.host), used, s.deps.random);
+    // Anchors first, once, at start: the outbound peers we had verified longest before a
+    // restart (diversity.ts): the restart an eclipse attacker waits for does not hand it the
+    // choice of all our neighbours.
+    if (!st.anchorsDialled) {
+      st.anchorsDialled = true;
+      const anchors = (s.deps.anchors ?? [])
+        .map((address) => ({ key: addressKey(address), address }))
+        .filter(({ key }) => key !== own && !connected.has(key) && !st.dialling.has(key));
+      const keys = new Set(anchors.map((a) => a.key));
+      ordered = [...anchors, ...ordered.filter((o) => !keys.has(o.key))];
+    }
     for (const { key, address } of ordered) {
       if (missing <= 0 || st.dialling.size >= p.maxDials) break;
       st.dialling.add(key);

@@ -106,6 +106,8 @@ export interface EngineDeps {
   readonly bootstrapper?: Endpoint;
   /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
   readonly isBootstrapper?: boolean;
+  /** Anchors remembered from before a restart: dialled first, once (diversity.ts). */
+  readonly anchors?: readonly Endpoint[];
   /** The structural defences (diversity.ts); default its table's defaults. */
   readonly diversity?: DiversityLimits;
   /** Told of every count as it is made (the shell publishes them as metrics); no IO here. */
@@ -224,6 +226,8 @@ export interface EngineState {
   readonly counters: Counters;
   /** KEEP rounds (seed 000 "Continuously asking for PoW"): our challenges and those received. */
   readonly keep: KeepBook;
+  /** The anchors of `EngineDeps` were dialled (once, at the first heartbeat that dials). */
+  anchorsDialled: boolean;
 }
 
 export function initialState(params: GossipParams): EngineState {
@@ -250,6 +254,7 @@ export function initialState(params: GossipParams): EngineState {
     lastPeerExchange: Number.NEGATIVE_INFINITY,
     counters: {},
     keep: newKeepBook(),
+    anchorsDialled: false,
   };
 }
 
