@@ -15,7 +15,9 @@
  *
  * Options: --json (last line one JSON object), --quick (short runs), --service a,b,
  * --scenario x,y, --mode m,n, --findings [--only 1,6] (issue 9's ten findings, one figure
- * each: attack/findings.ts), --no-build. Writes bench/out/attack-report.html.
+ * each: attack/findings.ts), --no-build, --help. Writes bench/out/attack-report.html.
+ * Findings 4, 5, 9 and 10 are checks, not loads: they run once each in the main lab too, as
+ * scenarios `finding<n>` of their service, with their targets in the summary table.
  *
  * Adding a service (the sky node, for instance): one ServiceDef in SERVICES below, with its
  * start() and, if its clients are new, a request kind in attack/honest.ts and attack/attacker.ts.
@@ -41,6 +43,7 @@ import {
   stopProcess,
 } from './attack/lib.js';
 import { renderReport } from './attack/report.js';
+import { runScenario, type SkyScenario } from './sky/scenarios.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -115,6 +118,8 @@ interface ScenarioDef {
   /** A no-solver attack whose target is honest success >= 99 % (issue 9: attacks 1, 2, 5, 6, 7, 8). */
   noSolverTarget?: boolean;
   attacker: { scenario: string; concurrency: number; sources: number };
+  /** Limits of the server under test for this scenario (the sky node's). */
+  limits?: Record<string, number>;
 }
 
 interface ServiceDef {
@@ -125,7 +130,14 @@ interface ServiceDef {
   /** What the difficulty series means for this service. */
   difficultyUnit: string;
   scenarios: ScenarioDef[];
+  /**
+   * Issue 9 findings that are checks rather than loads (attack/findings.ts): each runs once,
+   * short and bounded, as scenario `finding<n>` of this service, with its target in the summary.
+   */
+  checks?: number[];
   start(mode: Mode): Promise<Running>;
+  /** A service whose honest clients and attackers are its own (the sky node's, bench/sky/). */
+  runOwn?: (mode: Mode, sc: ScenarioDef, baselineGoodput: number | undefined) => Promise<RunResult>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,7 +225,9 @@ async function startPowtcpLab(mode: Mode): Promise<Running> {
     },
     honestId: HONEST_SOURCE,
     honestArgs: {},
-    attackerArgs: {},
+    // Against no PoW the capacity attacker does not pace itself like a payer: any `3:` that
+    // parses is served, so it sends one per connection as fast as it is answered.
+    attackerArgs: mode === 'nopow' ? { priceFree: true } : {},
   };
 }
 
@@ -332,6 +346,9 @@ const SERVICES: ServiceDef[] = [
     honest: { kind: 'powtcp', ratePerSec: HONEST_RATE, hashRate: HONEST_HASH_RATE, timeoutMs: 5_000 },
     difficultyUnit: 'hex digits',
     start: startPowtcpLab,
+    // 9: a shared key without a shared store is refused at start; 10: a line and an over-long
+    // tail in one read, and the reference read deadline in the docs.
+    checks: [9, 10],
     scenarios: [
       { name: 'baseline', about: 'baseline', attacker: { scenario: 'baseline', concurrency: 1, sources: 1 } },
       ...capacity(),
@@ -398,6 +415,9 @@ const SERVICES: ServiceDef[] = [
       honest: { kind: 'secure', ratePerSec: HONEST_RATE, hashRate, timeoutMs: 5_000 },
       difficultyUnit: 'PoW bits (fixed)',
       start: secureLab(pow),
+      // 4: HELLO replay across a restart; 5: `secure listen` behind one idle connection. They
+      // test the channel, not its PoW: run once, with the first secure service.
+      ...(name === 'secure-sha256' ? { checks: [4, 5] } : {}),
       scenarios: [
         {
           name: 'baseline',
@@ -457,7 +477,164 @@ const SERVICES: ServiceDef[] = [
       ],
     }),
   ),
+  {
+    name: 'sky',
+    title: 'sky node (seed 003: look-ups and leases)',
+    // No reference design exists for a sky node; "no PoW" keeps the per-address bucket and
+    // refuses beyond it, so honest clients behind a flooded shared address share its bucket.
+    modes: ['ours', 'nopow'],
+    honest: { kind: 'handshake', ratePerSec: 10, hashRate: HONEST_HASH_RATE, timeoutMs: 20_000 },
+    difficultyUnit: 'bits (internal d)',
+    start: async () => {
+      throw new Error('the sky node runs its own scenarios (runOwn)');
+    },
+    runOwn: runSkyLab,
+    scenarios: [
+      { name: 'baseline', about: 'baseline', attacker: { scenario: 'baseline', concurrency: 0, sources: 0 } },
+      {
+        name: 'lookup-flood-1',
+        about: 'issue 11: random look-ups, one address',
+        attacker: { scenario: 'lookup-flood-1', concurrency: 64, sources: 1 },
+      },
+      {
+        name: 'lookup-flood-1000',
+        about: 'issue 11: random look-ups, 1,000 addresses',
+        attacker: { scenario: 'lookup-flood-1000', concurrency: 4, sources: 1000 },
+      },
+      {
+        name: 'lease-flood',
+        about: 'issue 11: lease grabbing',
+        attacker: { scenario: 'lease-flood', concurrency: 16, sources: 100 },
+        // The table scaled down so that a run of seconds fills it, as a longer flood fills the
+        // default 100,000: 101 flooding addresses x 20 leases/s pass 2,000 within a second.
+        limits: { maxLeases: 2_000 },
+      },
+      {
+        name: 'shared-address',
+        about: "issue 11: flooder behind the honest clients' address",
+        attacker: { scenario: 'shared-address', concurrency: 64, sources: 1 },
+      },
+      {
+        name: 'slowloris',
+        about: 'issue 11: slowloris on the sky port',
+        attacker: { scenario: 'slowloris', concurrency: 4, sources: 250 },
+      },
+    ],
+  },
 ];
+
+/**
+ * One sky run: the sky node in its own process (bench/attack/sky-server.ts), the scenario's
+ * attacker in a child of its own and 20 honest earth nodes here (bench/sky/scenarios.ts, the
+ * same code as bench:sky and test/sky/attacks.test.ts). Honest success is counted per kind:
+ * look-ups of each other's identities and lease renewals.
+ */
+async function runSkyLab(
+  mode: Mode,
+  sc: ScenarioDef,
+  baselineGoodput: number | undefined,
+): Promise<RunResult> {
+  const { child, port } = await forkServer('./attack/sky-server.ts', { mode, limits: sc.limits ?? {} }, [
+    '--import',
+    'tsx',
+  ]);
+  const samples: ServerSample[] = [];
+  const t0 = Date.now();
+  let polling = true;
+  let last: ServerStats | undefined;
+  const poll = (async () => {
+    while (polling) {
+      const s = await ipcStats(child);
+      if (s !== undefined) {
+        last = s;
+        samples.push({
+          t: (Date.now() - t0) / 1000,
+          rssMb: s.rssMb,
+          cpuS: s.cpuS,
+          difficulty: s.difficulty ?? 0,
+        });
+      }
+      await sleep(250);
+    }
+  })();
+  const beganAt = (Date.now() - t0) / 1000;
+  const r = await runScenario(sc.attacker.scenario as SkyScenario, {
+    sky: { host: '127.0.0.1', port },
+    durationMs,
+    honestClients: 20,
+    honestIntervalMs: 100,
+    attackerAddresses: sc.attacker.sources,
+    window: sc.attacker.concurrency,
+  });
+  const endAt = (Date.now() - t0) / 1000;
+  polling = false;
+  await poll;
+  if (child.connected) child.send({ type: 'stop' });
+  await stopProcess(child, 4000);
+  // The honest window starts once every honest node holds its lease (after the attacker's
+  // start-up): place it by its length, ending now.
+  const startAt = Math.max(beganAt, endAt - durationMs / 1000);
+  const outcomes = r.outcomes.filter((o) => o.t >= 0);
+  const okMs = outcomes
+    .filter((o) => o.ok)
+    .map((o) => o.ms)
+    .sort((x, y) => x - y);
+  const seconds = durationMs / 1000;
+  const goodput = okMs.length / seconds;
+  const buckets = new Map<number, number>();
+  for (const o of outcomes) {
+    if (!o.ok) continue;
+    const b = Math.floor(startAt + (o.t + o.ms) / 1000);
+    buckets.set(b, (buckets.get(b) ?? 0) + 1);
+  }
+  const lastT = Math.ceil(endAt + 1);
+  const during = samples.filter((x) => x.t >= startAt && x.t <= endAt + 0.5);
+  const first = during.find((x) => x.t >= startAt + 1) ?? during[0];
+  const mid = during.find((x) => x.t >= (startAt + endAt) / 2) ?? first;
+  const end = during.at(-1);
+  const attackerRps = r.attackerAnswers / seconds;
+  return {
+    service: 'sky',
+    mode,
+    scenario: sc.name,
+    about: sc.about,
+    k: undefined,
+    durationS: seconds,
+    honest: {
+      sent: r.lookups.sent + r.leases.sent,
+      ok: r.lookups.ok + r.leases.ok,
+      successRate:
+        r.lookups.sent + r.leases.sent === 0
+          ? 0
+          : (r.lookups.ok + r.leases.ok) / (r.lookups.sent + r.leases.sent),
+      goodput,
+      goodputRatio:
+        baselineGoodput === undefined ? 1 : baselineGoodput === 0 ? Number.NaN : goodput / baselineGoodput,
+      p50Ms: quantile(okMs, 0.5),
+      p99Ms: quantile(okMs, 0.99),
+      reasons: r.honestFailures,
+      hashes: 0,
+    },
+    attacker: { requests: r.attackerAnswers, rps: attackerRps, served: 0, hashes: 0, hashRate: 0 },
+    shares: undefined,
+    server: {
+      peakRssMb: Math.max(0, ...samples.map((x) => x.rssMb)),
+      rssGrowthMb: mid !== undefined && end !== undefined ? end.rssMb - mid.rssMb : 0,
+      cpuPct:
+        first !== undefined && end !== undefined && end.t > first.t
+          ? ((end.cpuS - first.cpuS) / (end.t - first.t)) * 100
+          : 0,
+      peakDifficulty: Math.max(0, ...samples.map((x) => x.difficulty)),
+      served: last?.served ?? 0,
+    },
+    sky: { lookups: r.lookups, leases: r.leases, solves: r.honestSolves },
+    series: {
+      samples,
+      goodput: Array.from({ length: lastT + 1 }, (_, t) => ({ t, ok: buckets.get(t) ?? 0 })),
+      honest: outcomes.map((o) => ({ t: startAt + o.t / 1000, ms: o.ms, ok: o.ok })),
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------
 // One run
@@ -489,6 +666,12 @@ export interface RunResult {
     /** Attempts a second the attacker really made (k x honest when the host keeps up). */
     hashRate: number;
     error?: string;
+  };
+  /** The sky node's honest look-ups and leases, counted apart, and the challenges honest nodes paid. */
+  sky?: {
+    lookups: { sent: number; ok: number };
+    leases: { sent: number; ok: number };
+    solves: number;
   };
   /** Attacker's share of what the server served, of the hashes spent, and its nominal share. */
   shares: { served: number; hashesSpent: number; nominal: number } | undefined;
@@ -552,6 +735,7 @@ async function run(
   sc: ScenarioDef,
   baselineGoodput: number | undefined,
 ): Promise<RunResult> {
+  if (svc.runOwn !== undefined) return svc.runOwn(mode, sc, baselineGoodput);
   const server = await svc.start(mode);
   const samples: ServerSample[] = [];
   const t0 = Date.now();
@@ -746,6 +930,19 @@ function targets(results: RunResult[]): Target[] {
         }
       }
     }
+    if (r.sky !== undefined && r.scenario !== 'baseline' && r.mode === 'ours') {
+      for (const [what, o] of [
+        ['look-ups', r.sky.lookups],
+        ['leases', r.sky.leases],
+      ] as const) {
+        out.push({
+          ...base,
+          name: `ours: honest ${what} succeed >= 99 %`,
+          met: o.sent > 0 && o.ok / o.sent >= 0.99,
+          detail: `${o.ok} of ${o.sent} (${pct(o.sent === 0 ? 0 : o.ok / o.sent)})`,
+        });
+      }
+    }
     if (r.mode === 'ours' && (r.about.startsWith('finding') || r.about.startsWith('earlier'))) {
       out.push({
         ...base,
@@ -821,7 +1018,22 @@ function table(results: RunResult[]): string {
   return lines.join('\n');
 }
 
+const HELP = `npm run bench:attack -- [options]
+  --service a,b     services: ${SERVICES.map((s) => s.name).join(', ')}
+  --scenario x,y    scenarios (a prefix selects a family: capacity = capacity-k1,k10,k100;
+                    finding4, finding5, finding9, finding10 are the checks of issue 9)
+  --mode m,n        ours, reference, nopow
+  --quick           runs of 4 s instead of 10 s
+  --json            the last line is one JSON object
+  --findings [--only 1,6]   issue 9's ten findings alone, one figure each
+  --no-build        do not rebuild dist/ first
+  --help            this text`;
+
 async function main(): Promise<void> {
+  if (argv.includes('--help')) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
   if (!argv.includes('--no-build')) {
     log('building dist/ (tsc -p tsconfig.build.json) so that servers run compiled ...');
@@ -882,8 +1094,30 @@ async function main(): Promise<void> {
       `  ${svc.name.padEnd(13)} ${sc.name.padEnd(13)} ${MODE_LABEL[mode].padEnd(9)} honest ${fmt(r.honest.successRate * 100, 1)} % (${fmt(r.honest.goodputRatio * 100)} % of baseline) p50 ${fmt(r.honest.p50Ms)} ms, attacker ${fmt(r.attacker.rps)} req/s served ${r.attacker.served}, RSS ${fmt(r.server.peakRssMb, 1)} MB${r.attacker.error ? ` [attacker: ${r.attacker.error}]` : ''}`,
     );
   }
+  // The findings that are checks: once per service that has them, when its `finding<n>`
+  // scenario is selected (all are, without --scenario) and `ours` is among the modes.
+  const findingTargets: Target[] = [];
+  for (const svc of SERVICES) {
+    if (wantServices !== undefined && !wantServices.includes(svc.name)) continue;
+    if (wantModes !== undefined && !wantModes.includes('ours')) continue;
+    const ids = (svc.checks ?? []).filter(
+      (id) => wantScenarios === undefined || wantScenarios.some((w) => `finding${id}`.startsWith(w)),
+    );
+    if (ids.length === 0) continue;
+    log(`  ${svc.name}: findings ${ids.join(', ')} (checks)`);
+    for (const f of await runFindings(ids, log)) {
+      findingTargets.push({
+        service: svc.name,
+        scenario: `finding${f.id}`,
+        mode: 'ours',
+        name: `ours: ${f.title} (finding ${f.id})`,
+        met: f.fixed,
+        detail: f.figure,
+      });
+    }
+  }
   const elapsedS = (Date.now() - t0) / 1000;
-  const checks = targets(results);
+  const checks = [...targets(results), ...findingTargets];
   const summary = checks
     .map(
       (c) =>

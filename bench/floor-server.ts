@@ -8,12 +8,13 @@
  * its defaults; powtcp with a per-identity cap of CAPPED_PER_ADDRESS; powtcp with a global cap
  * of EVICTING_CAP; the secure channel's
  * responder behind a node:net server). Another daemon joins by adding an entry to SERVERS
- * (gossip's P2P port, the sky node).
+ * (gossip's P2P port). The sky node runs with its defaults.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { identityKey, publicPem, SecureContext, secureAccept, TrustStore } from '../src/secure/index.js';
 import { startPowtcpService } from '../src/services/powtcp/index.js';
+import { SkyNode } from '../src/services/sky/server.js';
 
 export const CAPPED_PER_ADDRESS = 4;
 /** The global cap of the evicting server: held full of idle connections by the benchmark. */
@@ -63,6 +64,22 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     });
     return { port: await listen(server), connections: () => count(server) };
   },
+  /**
+   * The floor of two exchanges on one connection (the powtcp rows that need a puzzle first):
+   * accept, read a line, answer it, read another, answer it, close.
+   */
+  'net-two-exchanges': async () => {
+    const server = createServer((s) => {
+      quiet(s);
+      let lines = 0;
+      s.on('data', (chunk: Buffer) => {
+        for (const byte of chunk) if (byte === 0x0a) lines++;
+        if (lines === 1) s.write('2:puzzle\n');
+        else if (lines >= 2) s.end('0:refused\n');
+      });
+    });
+    return { port: await listen(server), connections: () => count(server) };
+  },
   powtcp: async () => {
     const svc = await startPowtcpService({ listen: { host: '127.0.0.1', port: 0 }, quotes: ['q'] });
     return { port: svc.address.port, connections: () => svc.server.connections };
@@ -83,6 +100,12 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
       limits: { maxConnections: EVICTING_CAP, firstMessageTimeoutMs: HOLD_MS, connectionTimeoutMs: HOLD_MS },
     });
     return { port: svc.address.port, connections: () => svc.server.connections };
+  },
+  /** The sky node with its defaults: a stranger's look-up for an identity without a lease. */
+  sky: async () => {
+    const sky = new SkyNode();
+    const at = await sky.listen(0, '127.0.0.1');
+    return { port: at.port, connections: () => sky.connections };
   },
   /** The secure channel's responder: every accepted socket goes straight to secureAccept. */
   secure: async () => {

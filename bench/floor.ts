@@ -17,9 +17,10 @@
  *   powtcp replayed solution, secure listen junk HELLO, expired HELLO, untrusted key;
  * - powtcp under-difficulty solution: needs a puzzle issued on the same connection (the
  *   puzzle binds the client's ip:port), so that row holds two exchanges; the cost of the
- *   first alone (puzzle issued, client closes) is printed beside it.
+ *   first alone (puzzle issued, client closes) is printed beside it, and a third floor (two
+ *   exchanges on one node:net connection) gives the like-for-like ratio in a note.
  * Hooks: a daemon that refuses strangers adds a server kind in bench/floor-server.ts and a
- * scenario here (gossip CONN_INIT, sky look-up without a lease).
+ * scenario here (gossip CONN_INIT).
  *
  * Each row first runs WARMUP unmeasured connections (the JIT compiles the floors' paths and
  * ours alike; without it the rounds still fell from one to the next), then the rows take turns
@@ -38,6 +39,7 @@ import { solveHashcash } from '../src/pow/hashcash.js';
 import { closePools } from '../src/pow/pool.js';
 import { identityKey, memoryPair, secureConnect, TrustStore } from '../src/secure/index.js';
 import { ManualClock } from '../src/util/clock.js';
+import { decodeSky, encodeLookup, SKY_SIZES, SkyType } from '../src/wire/sky.js';
 import { CAPPED_PER_ADDRESS, EVICTING_CAP } from './floor-server.js';
 
 const json = process.argv.includes('--json');
@@ -325,6 +327,20 @@ const SCENARIOS: Scenario[] = [
     once: (s) => converse(s.port, 'x\n'),
   },
   {
+    name: 'floor: node:net two exchanges (read, answer, read, answer, close)',
+    server: 'net-two-exchanges',
+    floor: 'none',
+    once: (s) => {
+      let sent = false;
+      return converse(s.port, 'x\n', (text, socket) => {
+        if (!sent && text.includes('\n')) {
+          sent = true;
+          socket.write('y\n');
+        }
+      });
+    },
+  },
+  {
     name: `powtcp: refused at accept by the per-identity cap (${CAPPED_PER_ADDRESS} held idle)`,
     server: 'powtcp-capped',
     floor: 'accept',
@@ -415,6 +431,22 @@ const SCENARIOS: Scenario[] = [
     floor: 'message',
     setup: (s) => hello(s, 'untrusted'),
     once: (s, bytes) => converse(s.port, bytes as Uint8Array),
+  },
+  {
+    // Issue 12 item 1: a stranger (a fresh address: a fresh bucket) asks where an identity
+    // without a lease is; the node answers the 11-byte REFUSED (seed 003: "block all lookup
+    // queries which do not correspond to a node's lease"). The sky node keeps a connection open
+    // for further requests, so the client closes once answered.
+    name: 'sky: look-up without a lease (REFUSED, 11 bytes)',
+    server: 'sky',
+    floor: 'message',
+    once: async (s) => {
+      const text = await converse(s.port, encodeLookup(SkyType.lookup, 1, randomBytes(32)), (t, socket) => {
+        if (t.length >= SKY_SIZES[SkyType.refused]!) socket.end();
+      });
+      const d = decodeSky(Buffer.from(text, 'latin1'));
+      return d.ok && d.value.type === SkyType.refused ? `0:${d.value.code}` : text;
+    },
   },
 ];
 
@@ -547,7 +579,17 @@ async function main(): Promise<void> {
         (r) =>
           `Eviction: ${(r.cpuUs / floorAccept).toFixed(2)}x the accept floor, ${(r.cpuUs / floorMessage).toFixed(2)}x the accept-read-answer-close floor. An eviction accepts the newcomer, then writes the victim its reason and closes it: the second floor's system calls but the read.`,
       ),
-    'Not measured yet: gossip CONN_INIT and the sky look-up (scenarios to add when those land).',
+    ...rows
+      .filter((r) => r.name.includes('under-difficulty'))
+      .flatMap((r) => {
+        const two = rows.find((x) => x.name.startsWith('floor: node:net two exchanges'));
+        return two === undefined
+          ? []
+          : [
+              `Under-difficulty: ${(r.cpuUs / two.cpuUs).toFixed(2)}x the two-exchange floor (${two.cpuUs.toFixed(1)} µs): a solution needs a puzzle issued on the same connection, so the row holds two exchanges against the one of the floor its target names.`,
+            ];
+      }),
+    'Not measured yet: gossip CONN_INIT (a scenario to add when it lands).',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ connections: CONNECTIONS, rounds: ROUNDS, rows })}\n`);

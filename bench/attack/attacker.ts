@@ -54,6 +54,12 @@ export interface AttackerArgs {
   key?: string;
   /** A trusted key the attacker names without owning it (junk HELLOs). */
   claimedPublic?: string;
+  /**
+   * powtcp `solver` against a server that checks no proof (no PoW): the attacker knows any
+   * header that parses is served, so it skips `1:` and the solve, sends `3:` at once and loops
+   * without pause: the no-PoW attacker at full strength, not one pacing itself like a payer.
+   */
+  priceFree?: boolean;
   serverPublic?: string;
 }
 
@@ -123,32 +129,49 @@ async function puzzle(): Promise<string> {
   return reply.slice(2);
 }
 
+/** `solver` with no price to pay: a parseable `3:` per connection, as fast as it is answered. */
+function priceFreeSolver(): Promise<unknown> {
+  const header = `1:1:20260101000000:127.0.0.1:1::${Buffer.from(randomBytes(4)).toString('base64')}:MA==`;
+  return loops(args.concurrency, async () => {
+    const s = await open(args.port, source());
+    try {
+      const quote = await exchange(s, `3:${header}\n`);
+      requests++;
+      if (quote?.startsWith('4:')) served++;
+    } finally {
+      s.destroy();
+    }
+  });
+}
+
 const powtcp: Record<PowtcpScenario, () => Promise<unknown>> = {
   baseline: async () => {
     while (!stopping) await sleep(100);
   },
   // Real quotes, solved with the meter's hash power: what PoW prices.
   solver: () =>
-    loops(args.concurrency, async () => {
-      const s = await open(args.port, source());
-      try {
-        const reply = await exchange(s, '1:\n');
-        requests++;
-        if (reply === undefined || !reply.startsWith('2:')) {
-          await sleep(20);
-          return;
-        }
-        const solved = await solveHashcashMetered(reply.slice(2), meter);
-        if (solved === undefined || stopping) return;
-        const quote = await exchange(s, `3:${solved}\n`, 10_000);
-        requests++;
-        if (quote?.startsWith('4:')) served++;
-      } finally {
-        s.destroy();
-      }
-      // A little jitter keeps the loops from marching in step (a real flood is spread out).
-      await sleep(Math.random() * 20);
-    }),
+    args.priceFree === true
+      ? priceFreeSolver()
+      : loops(args.concurrency, async () => {
+          const s = await open(args.port, source());
+          try {
+            const reply = await exchange(s, '1:\n');
+            requests++;
+            if (reply === undefined || !reply.startsWith('2:')) {
+              await sleep(20);
+              return;
+            }
+            const solved = await solveHashcashMetered(reply.slice(2), meter);
+            if (solved === undefined || stopping) return;
+            const quote = await exchange(s, `3:${solved}\n`, 10_000);
+            requests++;
+            if (quote?.startsWith('4:')) served++;
+          } finally {
+            s.destroy();
+          }
+          // A little jitter keeps the loops from marching in step (a real flood is spread out).
+          await sleep(Math.random() * 20);
+        }),
   // A real puzzle, sent back unsolved with random counters: each one must be judged.
   invalid: async () => {
     const p = await puzzle();

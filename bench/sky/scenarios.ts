@@ -24,6 +24,7 @@ import {
 } from '../../src/wire/sky.js';
 
 export type SkyScenario =
+  | 'baseline'
   | 'lookup-flood-1'
   | 'lookup-flood-1000'
   | 'lease-flood'
@@ -49,8 +50,18 @@ export interface ScenarioOptions {
   readonly window?: number;
 }
 
+/** One honest request: when it was sent (ms from the measured window's start), how long it took. */
+export interface HonestOutcome {
+  readonly t: number;
+  readonly op: 'lookup' | 'lease';
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly reason?: string;
+}
+
 export interface ScenarioResult {
   readonly scenario: SkyScenario;
+  readonly outcomes: readonly HonestOutcome[];
   readonly lookups: { sent: number; ok: number };
   readonly leases: { sent: number; ok: number };
   readonly attackerAnswers: number;
@@ -194,7 +205,10 @@ async function honest(
   leases: { sent: number; ok: number };
   solves: number;
   failures: Record<string, number>;
+  outcomes: HonestOutcome[];
 }> {
+  const outcomes: HonestOutcome[] = [];
+  let windowStart = Date.now();
   const lookups = { sent: 0, ok: 0 };
   const leases = { sent: 0, ok: 0 };
   const failures: Record<string, number> = {};
@@ -206,11 +220,15 @@ async function honest(
   const clients: SkyClient[] = [];
   const lease = async (c: SkyClient) => {
     leases.sent++;
+    const t0 = Date.now();
     try {
       await c.lease({ durationSec: 60, listenPort: 1, inboxBytes: 1024 });
       leases.ok++;
+      outcomes.push({ t: t0 - windowStart, op: 'lease', ok: true, ms: Date.now() - t0 });
     } catch (e) {
       failed(e);
+      const reason = (e as { code?: string }).code ?? String(e);
+      outcomes.push({ t: t0 - windowStart, op: 'lease', ok: false, ms: Date.now() - t0, reason });
     }
   };
   await Promise.all(
@@ -226,10 +244,13 @@ async function honest(
       } catch (e) {
         failed(e);
         leases.sent++;
+        const reason = (e as { code?: string }).code ?? String(e);
+        outcomes.push({ t: 0, op: 'lease', ok: false, ms: 0, reason });
       }
     }),
   );
   // The measured window starts once every honest node holds its lease.
+  windowStart = Date.now();
   const until = Date.now() + durationMs;
   const ids = clients.map((c) => new Uint8Array(Buffer.from(c.key.identity, 'hex')));
   await Promise.all(
@@ -242,11 +263,15 @@ async function honest(
           continue;
         }
         lookups.sent++;
+        const t0 = Date.now();
         try {
           await c.lookup(ids[(i + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length]!);
           lookups.ok++;
+          outcomes.push({ t: t0 - windowStart, op: 'lookup', ok: true, ms: Date.now() - t0 });
         } catch (e) {
           failed(e);
+          const reason = (e as { code?: string }).code ?? String(e);
+          outcomes.push({ t: t0 - windowStart, op: 'lookup', ok: false, ms: Date.now() - t0, reason });
         }
       }
     }),
@@ -255,7 +280,7 @@ async function honest(
     solves += c.solvedBits.length;
     c.close();
   }
-  return { lookups, leases, solves, failures };
+  return { lookups, leases, solves, failures, outcomes };
 }
 
 /** Starts the attack of `scenario` in this process (the attacker child runs this). */
@@ -263,6 +288,8 @@ export function startAttack(scenario: SkyScenario, o: ScenarioOptions): Attack {
   const many = o.attackerAddresses ?? 1000;
   const window = o.window ?? 16;
   switch (scenario) {
+    case 'baseline':
+      return { stop() {}, answers: () => 0, connections: () => 0 };
     case 'lookup-flood-1':
       // Windows stay within the sky node's maxInFlight (32): a deeper pipeline is closed at once.
       return lookupFlood(o.sky, ['127.0.0.3'], window, 8);
@@ -305,6 +332,7 @@ export async function runScenario(scenario: SkyScenario, o: ScenarioOptions): Pr
     const [a] = await done;
     return {
       scenario,
+      outcomes: h.outcomes,
       lookups: h.lookups,
       leases: h.leases,
       attackerAnswers: a.answers,

@@ -159,11 +159,19 @@ test('a spent budget exits 1 with ERR_POW_BUDGET; --help exits 0', async () => {
 });
 
 test('demo solves and verifies each kind and prints the summary table', async () => {
-  const r = await runCli(['demo', '--workers', '2'], { timeoutMs: 60_000 });
+  const r = await runCli(['demo', '--workers', '2'], { timeoutMs: 90_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kind\s+difficulty\s+attempts\s+time\s+backend\s+verified/);
   for (const kind of ['sha256-bits', 'hashcash-sha1', 'scrypt'])
     assert.match(r.stdout, new RegExp(`^${kind} `, 'm'));
+  // Sky and earth (issue 11 item 7): delivered, stored until the recipient is back, refused.
+  assert.match(
+    r.stdout,
+    /recipient \S+ (behind a NAT in a network namespace|on loopback with the others \(no network namespaces here: [^)]+\))/,
+  );
+  assert.match(r.stdout, /^sky\/earth: message to the recipient .*delivered via (direct|punch)$/m);
+  assert.match(r.stdout, /^sky\/earth: message while the recipient is away .*stored via holder$/m);
+  assert.match(r.stdout, /^sky\/earth: look-up of an identity without a lease .*refused: ERR_SKY_NO_LEASE$/m);
   assert.doesNotMatch(r.stdout, /\bNO\b/);
 });
 

@@ -96,7 +96,8 @@ test('property: the lease table refuses and admits at its caps exactly as a full
       fc.array(op, { maxLength: 2000 }),
       (maxLeases, perGroup, ops) => {
         const table = new LeaseTable({ maxLeases, maxLeasesPerGroup: perGroup });
-        // The model: the rules of LeaseTable with a full sweep on every full-table put.
+        // The model: the rules of LeaseTable with a full sweep on every full-table put, and at
+        // the cap the heaviest group's oldest lease giving way to a lighter group's newcomer.
         const model = new Map<string, LeaseRecord>();
         const groupCount = (g: string) => [...model.values()].filter((r) => r.group === g).length;
         const live = (id: string, now: number) => {
@@ -130,16 +131,42 @@ test('property: the lease table refuses and admits at its caps exactly as a full
           const rec = lease(id, `g${o.g}`, ++time, now + o.life);
           const old = live(id, now);
           let want: string = 'ok';
+          let maxBefore = 0;
           if (old !== undefined) {
             if (old.group !== rec.group && groupCount(rec.group) >= perGroup) want = 'ERR_SKY_LEASES_FULL';
             else model.delete(id);
+          } else if (groupCount(rec.group) >= perGroup) {
+            // The group cap first: it refuses without touching anyone else's lease.
+            want = 'ERR_SKY_LEASES_FULL';
           } else {
             if (model.size >= maxLeases) for (const [k, r] of model) if (r.expiresAt <= now) model.delete(k);
-            if (model.size >= maxLeases) want = 'ERR_SKY_LEASES_FULL';
-            else if (groupCount(rec.group) >= perGroup) want = 'ERR_SKY_LEASES_FULL';
+            if (model.size >= maxLeases) {
+              // At the cap, a newcomer from a group lighter than the heaviest minus one takes
+              // the place of a heaviest group's oldest lease; else it is refused.
+              const counts = new Map<string, number>();
+              for (const r of model.values()) counts.set(r.group, (counts.get(r.group) ?? 0) + 1);
+              const max = Math.max(0, ...counts.values());
+              if (groupCount(rec.group) + 1 < max) want = 'evict';
+              else want = 'ERR_SKY_LEASES_FULL';
+              maxBefore = max;
+            }
           }
+          let evicted: LeaseRecord | undefined;
+          const got = table.put(rec, now, (v) => {
+            evicted = v;
+          });
+          if (want === 'evict') {
+            assert.ok(evicted !== undefined, 'a lease gave way');
+            const victim = evicted;
+            assert.equal(groupCount(victim.group), maxBefore, 'from a heaviest group');
+            const oldest = Math.min(
+              ...[...model.values()].filter((r) => r.group === victim.group).map((r) => r.time),
+            );
+            assert.equal(victim.time, oldest, "that group's oldest");
+            model.delete(victim.identity);
+            want = 'ok';
+          } else assert.equal(evicted, undefined);
           if (want === 'ok') model.set(id, rec);
-          const got = table.put(rec, now);
           assert.equal(got.ok ? 'ok' : got.code, want);
           assert.equal(table.size, model.size);
         }

@@ -226,7 +226,11 @@ class Conn implements OpenConn {
   }
 
   private arm(at: number): void {
-    if (at === this.armedAt) return;
+    // A deadline no earlier than the armed one keeps the armed timer: it fires early, the step
+    // finds the deadline not reached and asks for it again, and only then is it re-armed. A
+    // request answered before the first-line deadline (every refusal, every puzzle) so costs
+    // one timer, not one more per answer.
+    if (at >= this.armedAt) return;
     this.armedAt = at;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(onConnTimer, Math.max(0, at - this.shell.clock.now()), this);

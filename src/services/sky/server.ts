@@ -70,6 +70,12 @@ export interface SkyNodeOptions {
    * redeemed; default: the address each connection arrived at.
    */
   readonly publicAddress?: Endpoint;
+  /**
+   * false: no PoW fallback, a request beyond its address group's bucket is refused
+   * (`ERR_RATE_LIMITED`). Only for comparisons (the attack lab's "no PoW" mode): behind a
+   * shared address, honest clients then share the flooder's bucket. Default true.
+   */
+  readonly pow?: boolean;
   /** Called for each counted event (metrics and logs at the edge). */
   readonly onEvent?: (event: string, reason?: string) => void;
 }
@@ -122,6 +128,7 @@ export class SkyNode {
   readonly #guard: ReplayGuard;
   readonly #onEvent: ((event: string, reason?: string) => void) | undefined;
   readonly #publicAddress: Endpoint | undefined;
+  readonly #pow: boolean;
   readonly #conns = new Set<Conn>();
   readonly #groupConns = new Map<string, Set<Conn>>();
   readonly #byIdentity = new Map<string, Conn>();
@@ -171,6 +178,7 @@ export class SkyNode {
     });
     this.#guard = new ReplayGuard(this.#store, 'sky-replay:');
     this.#onEvent = options.onEvent;
+    this.#pow = options.pow ?? true;
     this.#publicAddress =
       options.publicAddress === undefined
         ? undefined
@@ -463,7 +471,8 @@ export class SkyNode {
     // room. A burst that passes many buckets at once thus raises d by the work it brings,
     // not by one for every request behind it.
     this.controller.arrive({ queueFull: false, nowMs: now });
-    if (d.action === 'refuse') return this.#refuse(conn, reqId, 'ERR_RATE_LIMITED', retryAfterMs);
+    if (d.action === 'refuse' || !this.#pow)
+      return this.#refuse(conn, reqId, 'ERR_RATE_LIMITED', retryAfterMs);
     const sealed = this.#sealer.seal({
       kind: 'sha256-bits',
       difficulty: d.bits,
