@@ -18,6 +18,8 @@ import { quantile } from './gossip-sim.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 export const SUSTAIN_P99_MS = 100;
+const SETTLE_QUIET_MS = 3_000;
+const SETTLE_MAX_MS = 30_000;
 /** Announce rates tried in turn (items per second from one peer, 2 s each) until one fails. */
 export const RATES = [100, 250, 500, 1000, 1500, 2000, 3000, 4000];
 
@@ -39,7 +41,11 @@ export interface ProcResult {
      * announced and per peer: less sensitive to a shared machine than latency is.
      */
     cpuUsPerItemPerPeer: number | undefined;
+    /** Links opened (over all peers) while this rate ran: churn of the overlay. */
+    linksOpened: number;
   }[];
+  /** How long the overlay took to stop opening links before the runs. */
+  readonly settleMs: number;
   /** Summed over the peers from their /metrics: items dropped and other refusals, by reason. */
   readonly itemsDropped: Readonly<Record<string, number>>;
   readonly rejections: Readonly<Record<string, number>>;
@@ -122,6 +128,8 @@ export async function runProcs(
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-gossip-'));
   const children: ChildProcess[] = [];
   const clients: GossipApiClient[] = [];
+  const subs: ChildProcess[] = [];
+  let settleMs = 0;
   try {
     const bed = await writeTestbed(dir, {
       peers,
@@ -146,8 +154,33 @@ export async function runProcs(
     );
     children.push(...procs.map((p) => p.child));
     await Promise.all(procs.map((p) => p.ready));
-    // Let the overlay settle (everyone at its degree or out of candidates).
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Let the overlay settle: no link opened anywhere for SETTLE_QUIET_MS (bounded by
+    // SETTLE_MAX_MS). Links still forming during a run lose the items sent on the ones that
+    // close again (duplicate links) and make the repair path, not spreading, set the p99.
+    const linksOpened = async (): Promise<number> => {
+      let n = 0;
+      for (const p of procs) {
+        const url = p.metrics();
+        if (url !== undefined)
+          n += metricValue(await (await fetch(url)).text(), 'tollgate_gossip_links_opened_total');
+      }
+      return n;
+    };
+    const settleStart = performance.now();
+    let opened = await linksOpened();
+    let quietSince = performance.now();
+    while (
+      performance.now() - quietSince < SETTLE_QUIET_MS &&
+      performance.now() - settleStart < SETTLE_MAX_MS
+    ) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = await linksOpened();
+      if (now !== opened) {
+        opened = now;
+        quietSince = performance.now();
+      }
+    }
+    settleMs = performance.now() - settleStart;
 
     const sentAt = new Map<number, number>();
     const arrivals = new Map<number, number[]>();
@@ -156,22 +189,41 @@ export async function runProcs(
       if (port === undefined) throw new Error('a peer did not report its API port');
       return port;
     });
+    // Each peer's module runs in its own process (bench/gossip-sub.ts) and stamps arrivals
+    // itself, so the bench's own event loop is not in the path of any hop.
+    const sub = fileURLToPath(new URL('./gossip-sub.ts', import.meta.url));
     for (const port of apiPorts.slice(1)) {
-      const c = await GossipApiClient.connect({ host: '127.0.0.1', port });
-      clients.push(c);
-      c.onNotification((n) => {
-        c.validate(n.messageId, true);
-        const seq = Buffer.from(n.data).readUInt32BE(0);
-        const t = sentAt.get(seq);
-        if (t === undefined) return;
-        let list = arrivals.get(seq);
-        if (list === undefined) {
-          list = [];
-          arrivals.set(seq, list);
-        }
-        list.push(performance.now() - t);
+      const child = spawn(process.execPath, ['--import', 'tsx', sub, String(port)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
       });
-      c.notify(7);
+      subs.push(child);
+      let buffered = '';
+      const subscribed = new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`a module exited with ${code}`)));
+        child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+          buffered += chunk;
+          const end = buffered.lastIndexOf('\n');
+          if (end < 0) return;
+          for (const line of buffered.slice(0, end).split('\n')) {
+            if (line === 'subscribed') {
+              resolve();
+              continue;
+            }
+            const [seqText, atText] = line.split(' ');
+            const seq = Number(seqText);
+            const t = sentAt.get(seq);
+            if (t === undefined) continue;
+            let list = arrivals.get(seq);
+            if (list === undefined) {
+              list = [];
+              arrivals.set(seq, list);
+            }
+            list.push(Number(atText) - t);
+          }
+          buffered = buffered.slice(end + 1);
+        });
+      });
+      await subscribed;
     }
     const announcer = await GossipApiClient.connect({ host: '127.0.0.1', port: apiPorts[0]! });
     clients.push(announcer);
@@ -180,7 +232,7 @@ export async function runProcs(
     const announce = () => {
       const data = Buffer.alloc(64);
       data.writeUInt32BE(seq);
-      sentAt.set(seq, performance.now());
+      sentAt.set(seq, performance.timeOrigin + performance.now());
       announcer.announce(7, data, 0);
       return seq++;
     };
@@ -195,6 +247,7 @@ export async function runProcs(
     };
     const measure = async (count: number, perSecond: number) => {
       const cpu0 = peerCpu();
+      const links0 = await linksOpened();
       const first = seq;
       const gap = 1000 / perSecond;
       const t0 = performance.now();
@@ -215,9 +268,10 @@ export async function runProcs(
       for (let s = first; s < seq; s++) lat.push(...(arrivals.get(s) ?? []));
       lat.sort((a, b) => a - b);
       const cpu1 = peerCpu();
+      const linksDuring = (await linksOpened()) - links0;
       const cpuUsPerItemPerPeer =
         cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / count / peers;
-      return { delivered: got(), expected, lat, cpuUsPerItemPerPeer };
+      return { delivered: got(), expected, lat, cpuUsPerItemPerPeer, linksDuring };
     };
     // Latency at a gentle rate: 20 items/s.
     const gentle = await measure(100, 20);
@@ -232,6 +286,7 @@ export async function runProcs(
         expected: r.expected,
         p99Ms: p99,
         cpuUsPerItemPerPeer: r.cpuUsPerItemPerPeer,
+        linksOpened: r.linksDuring,
       });
       if (r.delivered === r.expected && p99 <= SUSTAIN_P99_MS) sustainedRate = rate;
       else if (rateList === RATES) break;
@@ -248,6 +303,7 @@ export async function runProcs(
       notified += metricValue(text, 'tollgate_gossip_notified_total');
     }
     return {
+      settleMs,
       itemsDropped,
       rejections,
       notified,
@@ -262,6 +318,14 @@ export async function runProcs(
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    for (const child of subs) child.stdin?.end();
+    await Promise.all(
+      subs.map((child) =>
+        child.exitCode !== null
+          ? undefined
+          : new Promise<void>((resolve) => child.once('exit', () => resolve())),
+      ),
+    );
     await Promise.all(
       children.map(
         (child) =>

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { closePools } from '../src/pow/pool.js';
+import { type AnchorRate, runAnchor } from './gossip-anchor.js';
 import { type ProcResult, runProcs, SUSTAIN_P99_MS } from './gossip-procs.js';
 import { runSim, type SimResult } from './gossip-sim.js';
 
@@ -39,9 +40,16 @@ for (const [name, share] of values['procs-only']
   sims.push(runSim(name, peers, items, share));
 }
 let procs: ProcResult | undefined;
+let anchor: AnchorRate[] | undefined;
 if (!values['sim-only']) {
   if (!values.json) process.stderr.write('starting a bootstrapper and 10 peer processes on loopback...\n');
   procs = await runProcs(10, 6, values.profile, values.rates?.split(',').map(Number));
+  if (!values.json) process.stderr.write('the anchor: 10 plain node:net flooding processes, same rates...\n');
+  anchor = await runAnchor(
+    10,
+    6,
+    procs.rates.map((r) => r.rate),
+  );
 }
 await closePools();
 
@@ -74,7 +82,18 @@ const targets = [
 
 if (values.json) {
   // One JSON object on the last line (the bench convention).
-  process.stdout.write(`${JSON.stringify({ sim: sims, procs, targets })}\n`);
+  const ratios = procs?.rates.map((r, i) => {
+    const a = anchor?.[i];
+    return {
+      rate: r.rate,
+      cpuVsAnchor:
+        a?.cpuUsPerItemPerPeer === undefined || r.cpuUsPerItemPerPeer === undefined
+          ? undefined
+          : r.cpuUsPerItemPerPeer / a.cpuUsPerItemPerPeer,
+      p99VsAnchor: a === undefined || a.p99Ms === 0 ? undefined : r.p99Ms / a.p99Ms,
+    };
+  });
+  process.stdout.write(`${JSON.stringify({ sim: sims, procs, anchor, ratios, targets })}\n`);
 } else {
   const rows = [
     [
@@ -115,19 +134,24 @@ if (values.json) {
   }
   if (procs !== undefined) {
     process.stdout.write(
-      `\n(b) ${procs.peers} peer processes on loopback (TCP + secure channel), degree ${procs.degree}, one subscriber per peer\n`,
+      `\n(b) ${procs.peers} peer processes on loopback (TCP + secure channel), degree ${procs.degree}, one subscriber process per peer; overlay settled in ${(procs.settleMs / 1000).toFixed(1)} s\n`,
     );
     process.stdout.write(
       `  latency ANNOUNCE -> NOTIFICATION (${procs.latencyItems} items at 20/s, every other peer): p50 ${procs.latencyP50Ms.toFixed(1)} ms, p99 ${procs.latencyP99Ms.toFixed(1)} ms, delivery ${(procs.deliveryRatio * 100).toFixed(2)} %\n`,
     );
     for (const r of procs.rates) {
       process.stdout.write(
-        `  announce rate ${String(r.rate).padStart(5)}/s for 2 s: delivered ${r.delivered}/${r.expected}, p99 ${r.p99Ms.toFixed(1)} ms, peer CPU ${r.cpuUsPerItemPerPeer === undefined ? '?' : r.cpuUsPerItemPerPeer.toFixed(0)} µs per item per peer\n`,
+        `  announce rate ${String(r.rate).padStart(5)}/s for 2 s: delivered ${r.delivered}/${r.expected}, p99 ${r.p99Ms.toFixed(1)} ms, peer CPU ${r.cpuUsPerItemPerPeer === undefined ? '?' : r.cpuUsPerItemPerPeer.toFixed(0)} µs per item per peer, links opened meanwhile ${r.linksOpened}\n`,
       );
     }
     process.stdout.write(
       `  highest sustained announce rate from one peer (all delivered, p99 <= ${SUSTAIN_P99_MS} ms): ${procs.sustainedRate}/s\n`,
     );
+    for (const a of anchor ?? []) {
+      process.stdout.write(
+        `  anchor (plain node:net flood, no crypto, no validation) ${String(a.rate).padStart(5)}/s: delivered ${a.delivered}/${a.expected}, p99 ${a.p99Ms.toFixed(1)} ms, CPU ${a.cpuUsPerItemPerPeer === undefined ? '?' : a.cpuUsPerItemPerPeer.toFixed(0)} µs per item per peer\n`,
+      );
+    }
     const list = (r: Readonly<Record<string, number>>) =>
       Object.keys(r).length === 0
         ? 'none'

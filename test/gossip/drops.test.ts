@@ -107,3 +107,20 @@ test('ApiServer.send says when a NOTIFICATION found its connection gone (the nod
   const api = new ApiServer({ open() {}, message() {}, close() {}, count() {} });
   assert.equal(api.send(42, new Uint8Array(8)), 'gone');
 });
+
+test('a known peer already linked to us (inbound, address not yet probed) is not dialled again', () => {
+  const { b } = peer();
+  verify(b);
+  const address = { host: '10.0.0.1', port: 6001 };
+  b.state.known.set('A', { address, identity: 'A', group: '4:10.0', lastSeen: 0 });
+  // Short of neighbours (degree 4, one link): the heartbeat dials, but not A again.
+  const dials = b.step({ kind: 'tick' }, 10).filter((e) => e.kind === 'dial' && !e.bootstrap);
+  assert.deepEqual(dials, []);
+  // Without the link, A is dialled.
+  b.step({ kind: 'peer-close', link: 1, failed: false }, 11);
+  const again = b.step({ kind: 'tick' }, 12).filter((e) => e.kind === 'dial' && !e.bootstrap);
+  assert.deepEqual(
+    again.map((e) => (e.kind === 'dial' ? e.address : undefined)),
+    [address],
+  );
+});

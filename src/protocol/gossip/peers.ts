@@ -661,11 +661,22 @@ export function heartbeatPeers(s: Step): void {
     p.maxLinks - st.links.size - st.dialling.size,
   );
   const connected = new Set<string>();
-  for (const link of st.links.values()) if (link.listen !== undefined) connected.add(addressKey(link.listen));
+  // An inbound link's address is known only once a probe confirmed it, but its identity is
+  // known at once: a known peer we already have a link with is not dialled again. Dialling it
+  // made a duplicate link that one side then closed, every heartbeat while we were short of
+  // neighbours (the overlay never settled under bench:gossip (b), and items sent on the closed
+  // links were lost, issue 12 item 5).
+  const linked = new Set<string>();
+  for (const link of st.links.values()) {
+    linked.add(link.identity);
+    if (link.listen !== undefined) connected.add(addressKey(link.listen));
+  }
   const own = addressKey(s.deps.listen);
   const options = [
     ...st.candidates.entries(),
-    ...[...st.known.values()].map((e) => [addressKey(e.address), e.address] as const),
+    ...[...st.known.values()]
+      .filter((e) => !linked.has(e.identity))
+      .map((e) => [addressKey(e.address), e.address] as const),
   ]
     .filter(([key]) => key !== own && !connected.has(key) && !st.dialling.has(key))
     .map(([key, address]) => ({ key, address }));
