@@ -107,6 +107,15 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     const at = await sky.listen(0, '127.0.0.1');
     return { port: at.port, connections: () => sky.connections };
   },
+  /**
+   * The sky node holding idle connections for bench:scale's memory per idle connection: the
+   * first-message deadline (5 s by default, which would close them mid-count) set out of reach.
+   */
+  'sky-idle': async () => {
+    const sky = new SkyNode({ limits: { firstMessageMs: HOLD_MS, maxConnectionsPerGroup: 100_000 } });
+    const at = await sky.listen(0, '127.0.0.1');
+    return { port: at.port, connections: () => sky.connections };
+  },
   /** The secure channel's responder: every accepted socket goes straight to secureAccept. */
   secure: async () => {
     const server = identityKey(generateKeyPairSync('ed25519').privateKey);

@@ -7,7 +7,15 @@ import { identityKey } from '../../src/secure/keys.js';
 import { SkyClient, type SkyRefusedError } from '../../src/services/sky/client.js';
 import { SkyNode } from '../../src/services/sky/server.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { decodeSky, encodeLookup, SkyType } from '../../src/wire/sky.js';
+import {
+  decodeSky,
+  encodeLeaseBody,
+  encodeLookup,
+  type SkyMessage,
+  SkySplitter,
+  SkyType,
+  withSignature,
+} from '../../src/wire/sky.js';
 
 const T = { timeout: 30_000 };
 const key = () => identityKey(generateKeyPairSync('ed25519').privateKey);
@@ -71,6 +79,58 @@ test('a bucket that runs dry asks for PoW, and the solve pays for further reques
     },
   ),
 );
+
+// Cheapest check first (issue 11 item 5, lease grabbing): once an address group holds its
+// maxLeasesPerGroup, a further LEASE from it is refused before its signature is checked.
+test('a group at its lease cap is refused before the signature check', T, () =>
+  withSky({ limits: { maxLeasesPerGroup: 1 } }, async (sky, at) => {
+    const a = await SkyClient.connect(at, { key: key() });
+    const b = await SkyClient.connect(at, { key: key() });
+    try {
+      await a.lease({ durationSec: 60, listenPort: 1, inboxBytes: 0 });
+      await a.lease({ durationSec: 60, listenPort: 2, inboxBytes: 0 }); // a renewal passes
+      const forged = encodeLeaseBody({
+        key: b.rawKey,
+        time: Date.now(),
+        durationSec: 60,
+        listenPort: 1,
+        inboxBytes: 0,
+        holder: new Uint8Array(32),
+      });
+      const answer = await rawAnswer(at, withSignature(forged, new Uint8Array(64)));
+      assert.equal(answer.type, SkyType.refused);
+      if (answer.type === SkyType.refused) assert.equal(answer.code, 'ERR_SKY_LEASES_FULL');
+      assert.equal(sky.counts.get('refused:ERR_SKY_BAD_SIGNATURE'), undefined, 'never verified');
+    } finally {
+      a.close();
+      b.close();
+    }
+  }),
+);
+
+/** Sends one message on a fresh connection and resolves with the first answer. */
+async function rawAnswer(at: { host: string; port: number }, bytes: Uint8Array): Promise<SkyMessage> {
+  const s = connect({ host: at.host, port: at.port });
+  try {
+    await once(s, 'connect');
+    const splitter = new SkySplitter();
+    const got = new Promise<SkyMessage>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no answer')), 10_000);
+      s.on('data', (chunk: Buffer) =>
+        splitter.push(chunk, (m) => {
+          clearTimeout(t);
+          const d = decodeSky(m);
+          if (d.ok) resolve(d.value);
+          else reject(new Error(d.code));
+        }),
+      );
+    });
+    s.write(bytes);
+    return await got;
+  } finally {
+    s.destroy();
+  }
+}
 
 test('bad bytes close the connection with ERR_SKY_MALFORMED and never throw', T, () =>
   withSky({}, async (sky, at) => {

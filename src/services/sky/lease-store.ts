@@ -21,6 +21,12 @@ export interface LeaseStore {
   /** Forgets expired leases (memory); Redis expires keys itself. */
   sweep(now: number): void;
   readonly size: number | undefined;
+  /**
+   * true when a lease for `identity` from `group` would surely be refused by the group cap,
+   * answered without a promise (the memory table): the sky node then refuses before the
+   * signature check, the cheaper check first. Absent: not known cheaply (Redis).
+   */
+  readonly groupFullSync?: (group: string, identity: string, now: number) => boolean;
   /** Told of every lease dropped at `maxLeases` for a newcomer (the sky node counts them). */
   onEvict: ((identity: string) => void) | undefined;
   close(): Promise<void>;
@@ -30,14 +36,18 @@ export class MemoryLeaseStore implements LeaseStore {
   readonly #table: LeaseTable;
   onEvict: ((identity: string) => void) | undefined;
   readonly #evicted = (r: LeaseRecord) => this.onEvict?.(r.identity);
+  readonly #maxPerGroup: number;
   constructor(limits: Pick<SkyLimits, 'maxLeases' | 'maxLeasesPerGroup'>) {
     this.#table = new LeaseTable(limits);
+    this.#maxPerGroup = limits.maxLeasesPerGroup;
   }
   get size(): number {
     return this.#table.size;
   }
   readonly getSync = (identity: string, now: number) => this.#table.get(identity, now);
   readonly putSync = (rec: LeaseRecord, now: number) => this.#table.put(rec, now, this.#evicted);
+  readonly groupFullSync = (group: string, identity: string, now: number) =>
+    this.#table.groupCount(group) >= this.#maxPerGroup && this.#table.get(identity, now)?.group !== group;
   put(rec: LeaseRecord, now: number): Promise<Verdict<LeaseRecord, LeaseCode>> {
     return Promise.resolve(this.#table.put(rec, now, this.#evicted));
   }

@@ -29,7 +29,7 @@ import {
   spend,
   stepConn,
 } from '../../protocol/sky/connection.js';
-import { checkLease, type LeaseRecord } from '../../protocol/sky/lease.js';
+import { checkLease, identityOfRaw, type LeaseRecord } from '../../protocol/sky/lease.js';
 import { SKY_LIMITS, type SkyLimits } from '../../protocol/sky/limits.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { type EventName, isReasonCode } from '../../util/codes.js';
@@ -528,6 +528,11 @@ export class SkyNode {
   }
 
   #lease(conn: Conn, m: LeaseMsg, now: number): void | Promise<void> {
+    // Cheapest check first: a group at its lease cap is refused for one SHA-256 (the
+    // identity), not an Ed25519 verification, so a lease-grabbing flood from an address that
+    // filled its share costs the node little.
+    if (this.leases.groupFullSync?.(conn.group, identityOfRaw(m.key), now) === true)
+      return this.#refuse(conn, 0, 'ERR_SKY_LEASES_FULL');
     const checked = checkLease(m, { now, observed: conn.client, group: conn.group }, this.limits);
     if (!checked.ok) return this.#refuse(conn, 0, checked.code);
     const done = (v: Awaited<ReturnType<LeaseStore['put']>>) => {
