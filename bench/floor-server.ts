@@ -122,7 +122,7 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     const client = identityKey(generateKeyPairSync('ed25519').privateKey);
     const trust = TrustStore.fromKeys([server, client]);
     const pow = { kind: 'none' } as const;
-    const options = { key: server, trust, pow, context: new SecureContext({ key: server, trust, pow }) };
+    const options = { context: new SecureContext({ key: server, trust, pow }) };
     const net = createServer((s) => {
       quiet(s);
       secureAccept(s, options).then(

@@ -18,7 +18,7 @@ import {
   type PowEngine,
   publicPem,
   SecureContext,
-  type SecureOptions,
+  type SecureStandaloneOptions,
   secureAccept,
   secureConnect,
   TrustStore,
@@ -32,13 +32,13 @@ const log = (s: string) => {
   if (!json) process.stdout.write(`${s}\n`);
 };
 
-function pair(extra: Partial<SecureOptions> = {}) {
+function pair(extra: Partial<SecureStandaloneOptions> = {}) {
   const a = identityKey(generateKeyPairSync('ed25519').privateKey);
   const b = identityKey(generateKeyPairSync('ed25519').privateKey);
   const trust = TrustStore.fromKeys([a, b]);
   return {
-    client: { key: a, trust, ...extra } as SecureOptions,
-    server: { key: b, trust, ...extra } as SecureOptions,
+    client: { key: a, trust, ...extra } as SecureStandaloneOptions,
+    server: { key: b, trust, ...extra } as SecureStandaloneOptions,
     a,
     b,
   };
@@ -72,7 +72,7 @@ async function dial(port: number, localAddress: string): Promise<Socket> {
   return s;
 }
 
-async function honest(port: number, options: SecureOptions, timeoutMs = 5000): Promise<string> {
+async function honest(port: number, options: SecureStandaloneOptions, timeoutMs = 5000): Promise<string> {
   const s = await dial(port, '127.0.0.1');
   const timer = setTimeout(() => s.destroy(), timeoutMs);
   try {

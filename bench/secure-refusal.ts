@@ -47,7 +47,7 @@ async function server(mode: string): Promise<void> {
     const context = new SecureContext({ key, trust: TrustStore.fromKeys([key, client]) });
     onConnection = (s) => {
       s.on('error', () => {});
-      secureAccept(s, { key, trust: context.config.trust, context }).then(
+      secureAccept(s, { context }).then(
         (c) => c.destroy(),
         () => {},
       );

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, createSecureContext, TLSSocket, connect as tlsConnect } from 'node:tls';
 import { closePools } from '../src/pow/pool.js';
-import { cheapChecks } from '../src/secure/handshake.js';
+import { cheapChecks } from '../src/protocol/secure/messages.js';
 import {
   HandshakeError,
   type HandshakePow,
@@ -33,6 +33,7 @@ import {
   memoryPair,
   SecureContext,
   type SecureOptions,
+  type SecureStandaloneOptions,
   secureAccept,
   secureConnect,
   TrustStore,
@@ -139,7 +140,10 @@ function opts(
   a: IdentityKey,
   b: IdentityKey,
   pow: HandshakePow,
-): { client: SecureOptions; server: SecureOptions } {
+): {
+  client: SecureStandaloneOptions;
+  server: SecureStandaloneOptions & { readonly context: SecureContext };
+} {
   const trust = TrustStore.fromKeys([a, b]);
   // The bench runs thousands of handshakes from one identity within t_max: replay and
   // timestamp rules hold (fresh nonces), the windows are just larger.

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { encodeEndpoint } from '../../src/admission/endpoint.js';
 import { solveHashcash } from '../../src/pow/hashcash.js';
-import { sealHello, startInitiator } from '../../src/secure/handshake.js';
+import { sealHello, startInitiator } from '../../src/protocol/secure/messages.js';
 import {
   type HandshakePow,
   identityKey,

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeEndpoint } from '../../src/admission/endpoint.js';
 import { solveHashcash } from '../../src/pow/hashcash.js';
-import { sealHello, startInitiator } from '../../src/secure/handshake.js';
+import { sealHello, startInitiator } from '../../src/protocol/secure/messages.js';
 import { identityKey, parsePublicKey } from '../../src/secure/index.js';
 import { powtcpGet } from '../../src/services/powtcp/client.js';
 import {
@@ -156,7 +156,7 @@ async function finding2(): Promise<Finding> {
   // A valid HELLO (the attacker is a peer like any other, its key trusted), then junk as fast
   // as the socket takes it while the responder verifies and solves its own REPLY puzzle.
   const { solveScrypt, DEFAULT_SCRYPT_PARAMS, targetForBits } = await import('../../src/pow/scrypt.js');
-  const { powInput } = await import('../../src/secure/handshake.js');
+  const { powInput } = await import('../../src/protocol/secure/messages.js');
   const flood = async (): Promise<number> => {
     const me = identityKey(attacker.privatePem);
     const config = {

@@ -7,15 +7,17 @@
  * over IPC on request, so the parent measures the server and not itself.
  */
 import { createServer, type Socket } from 'node:net';
-import {
-  type HandshakePow,
-  identityKey,
-  type PublicIdentity,
-  parsePublicKey,
-  SecureContext,
-  secureAccept,
-} from '../../src/secure/index.js';
-import { subscribe } from '../../src/util/observe.js';
+import type { HandshakePow, PublicIdentity } from '../../src/secure/index.js';
+
+// The library as users run it: compiled (dist/, which the lab builds first), not these sources
+// under tsx. Under tsx every pool worker registers tsx and compiles the sources itself: about
+// 20 MB more per worker and seconds of start-up inside the measured window (issue 9 lab; the
+// first handshake on a loaded machine took 8.9 s and the server sat at 157 MB with no load).
+const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
+const { identityKey, parsePublicKey, SecureContext, secureAccept } = (await import(
+  dist('secure/index.js')
+)) as typeof import('../../src/secure/index.js');
+const { subscribe } = (await import(dist('util/observe.js'))) as typeof import('../../src/util/observe.js');
 
 /** Refusals by reason code, from the secure channel's observability events. */
 const reasons = new Map<string, number>();
@@ -81,7 +83,7 @@ const server = createServer({ noDelay: true }, (socket) => {
   sockets.add(socket);
   socket.on('error', () => {});
   socket.once('close', () => sockets.delete(socket));
-  secureAccept(socket, { key: context.config.identity, trust: context.config.trust, context }).then(
+  secureAccept(socket, { context }).then(
     (channel) => {
       admitted++;
       channel.on('error', () => {});

@@ -2,8 +2,9 @@
  * The secure channel (seed 004, hardened): a signed X25519 handshake with a proof of work,
  * then AES-256-GCM frames. See docs/secure-channel.md.
  */
+
+export type { HandshakeCode, SessionKeys } from '../protocol/secure/messages.js';
 export { type ChannelCode, type PeerInfo, SecureChannel, SecureChannelError } from './channel.js';
-export type { HandshakeCode, SessionKeys } from './handshake.js';
 export {
   algorithmOf,
   type IdentityKey,
@@ -24,9 +25,11 @@ export { DEFAULT_SCRYPT, type HandshakePow, type PowEngine } from './pow.js';
 export {
   type Address,
   HandshakeError,
+  type SecureConnectionOptions,
   SecureContext,
   type SecureContextOptions,
   type SecureOptions,
+  type SecureStandaloneOptions,
   secureAccept,
   secureConnect,
 } from './session.js';

@@ -1,34 +1,31 @@
 /**
  * The IO edge of the handshake: reads and writes the transport, keeps the timers, runs the
- * PoW, and hands the pure steps of handshake.ts their time and randomness.
+ * PoW, redeems nonces, draws randomness, and feeds the results to the pure steps of
+ * protocol/secure/connection.ts. The caps and the replay window shared by many handshakes
+ * live in a SecureContext.
  */
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Endpoint, encodeEndpoint, FAMILY_V4 } from '../admission/endpoint.js';
 import type { Store } from '../admission/store.js';
+import {
+  ENTROPY_BYTES,
+  type HandshakeEffect,
+  type HandshakeEnv,
+  type HandshakeEvent,
+  type HandshakeState,
+  initialInitiator,
+  initialResponder,
+  step,
+} from '../protocol/secure/connection.js';
+import { type HandshakeCode, type HandshakeConfig, reasonOf } from '../protocol/secure/messages.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { ReasonCode } from '../util/codes.js';
-import { ArgumentError, type reject, TollgateError } from '../util/errors.js';
+import { ArgumentError, TollgateError } from '../util/errors.js';
 import { observer } from '../util/observe.js';
-import { ByteQueue } from '../wire/frame.js';
-import { decodeAlert, encodeAlert, HEADER_BYTES, MessageType, readHeader } from '../wire/handshake.js';
+import { encodeAlert } from '../wire/handshake.js';
 import { SecureChannel } from './channel.js';
-import {
-  type CheckedShare,
-  cheapChecks,
-  checkFinish,
-  finishInitiator,
-  type HandshakeCode,
-  type HandshakeConfig,
-  powToVerify,
-  sealHello,
-  sealReply,
-  startInitiator,
-  startResponder,
-  verifyHello,
-  verifyReply,
-} from './handshake.js';
 import { type IdentityKey, identityKey } from './keys.js';
 import { resolveLimits, type SecureLimits } from './limits.js';
 import { checkPowConfig, type HandshakePow, type PowEngine } from './pow.js';
@@ -38,11 +35,21 @@ import type { TrustPolicy } from './trust.js';
 
 const obs = observer('secure');
 
-/** A handshake was refused; `code` says which check failed (docs/errors.md). */
+/**
+ * A handshake was refused; `code` says which check failed (docs/errors.md). It carries no
+ * stack: it is a verdict on the peer's bytes, not a fault in the caller's code, and capturing
+ * one was the largest single cost of refusing a stranger (issue 12, item 1).
+ */
 export class HandshakeError extends TollgateError {
   readonly detail: string | undefined;
   constructor(code: HandshakeCode, detail?: string) {
-    super(code, detail === undefined ? code : `${code}: ${detail}`);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(code, detail === undefined ? code : `${code}: ${detail}`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.detail = detail;
   }
 }
@@ -72,10 +79,8 @@ export interface SecureContextOptions {
   readonly replayStore?: Store;
 }
 
-/** Per-connection options of secureConnect/secureAccept. */
-export interface SecureOptions extends SecureContextOptions {
-  /** Use this shared context (replay window, pending-handshake count) instead of one per options object. */
-  readonly context?: SecureContext;
+/** What one call of secureConnect/secureAccept needs beyond its context. */
+export interface SecureConnectionOptions {
   /** Initiator: refuse any responder but this identity. */
   readonly expectIdentity?: string;
   /** Our address as the peer sees it (default: the socket's local address). */
@@ -92,13 +97,48 @@ export interface SecureOptions extends SecureContextOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Options of secureConnect/secureAccept: a shared `context`, or the context's options.
+ *
+ * - With `context`, the call uses it: its key, trust, puzzle, limits, replay window,
+ *   pending-handshake caps and PoW queue are shared with every call given the same context.
+ *   Context options need not be repeated; one given anyway must be the very value the
+ *   context was made from, else the call throws an `ArgumentError` naming it.
+ * - Without `context`, the call makes a context of its own from these options: its caps,
+ *   replay window and PoW queue then cover this one connection only. That suits an initiator
+ *   and a one-off responder; a responder that accepts many connections must share one context
+ *   (`new SecureContext({ key, trust })`), or a stranger is capped per connection, not per
+ *   address, and a HELLO replayed on another connection is not seen.
+ */
+export type SecureOptions = SecureConnectionOptions &
+  (
+    | ({ readonly context: SecureContext } & Partial<SecureContextOptions>)
+    | (SecureContextOptions & { readonly context?: undefined })
+  );
+
+/** Options of a call that brings no context: everything a context and a connection need. */
+export type SecureStandaloneOptions = SecureContextOptions & SecureConnectionOptions;
+
+/** The options a context is made from; with a context given, a call may repeat only these same values. */
+const CONTEXT_FIELDS = [
+  'key',
+  'trust',
+  'pow',
+  'powEngine',
+  'limits',
+  'clock',
+  'random',
+  'replayStore',
+] as const satisfies readonly (keyof SecureContextOptions)[];
+
 /** One pending responder handshake, as the context's caps and deadline sweep see it. */
 interface PendingSlot {
   readonly group: string;
   readonly startedMs: number;
   /** performance.now() past which the handshake is stopped. */
   deadlineMs: number;
-  stop: (failure: Failure) => void;
+  /** Stops the handshake: its deadline passed, or it was evicted at the global cap. */
+  stop: (why: 'expired' | 'evicted') => void;
 }
 
 /**
@@ -119,6 +159,10 @@ export class SecureContext {
   readonly random: (n: number) => Uint8Array;
   readonly powEngine: PowEngine;
   readonly replay: ReplayWindow;
+  /** What the handshake steps read: config and the replay window's synchronous check. */
+  readonly env: HandshakeEnv;
+  /** The options this context was made from (a call given this context may repeat only these). */
+  readonly options: SecureContextOptions;
   /** Pending responder handshakes, oldest first, in one set and per cap group. */
   readonly #slots = new Set<PendingSlot>();
   readonly #groups = new Map<string, Set<PendingSlot>>();
@@ -135,6 +179,7 @@ export class SecureContext {
     if (options.replayStore !== undefined && typeof options.replayStore.setIfAbsent !== 'function') {
       throw new ArgumentError('options.replayStore', 'expected a Store (e.g. RedisStore)');
     }
+    this.options = options;
     const identity =
       typeof options.key === 'object' && 'identity' in options.key ? options.key : identityKey(options.key);
     this.limits = resolveLimits(options.limits);
@@ -153,6 +198,7 @@ export class SecureContext {
       notBeforeSec: this.nowSec() - 1,
       ...(options.replayStore ? { shared: options.replayStore } : {}),
     });
+    this.env = { config: this.config, replay: this.replay };
   }
 
   /** Responder handshakes in progress. */
@@ -174,14 +220,14 @@ export class SecureContext {
    * newcomer only when its own group is at its cap; at the global cap the oldest handshake
    * of the group holding the most is evicted instead (issue 9, finding 1).
    */
-  admit(group: string): PendingSlot | Failure {
+  admit(group: string): PendingSlot | { readonly code: 'ERR_HS_BUSY'; readonly detail: string } {
     const limits = this.limits;
     const mine = this.#groups.get(group);
     if (
       mine !== undefined &&
       mine.size >= Math.min(limits.maxPendingPerIdentity, limits.maxPendingHandshakes)
     ) {
-      return { ok: false, code: 'ERR_HS_BUSY', detail: `${mine.size} handshakes pending from ${group}` };
+      return { code: 'ERR_HS_BUSY', detail: `${mine.size} handshakes pending from ${group}` };
     }
     if (this.#slots.size >= limits.maxPendingHandshakes) this.#evictHeaviest();
     const now = performance.now();
@@ -199,9 +245,10 @@ export class SecureContext {
     return slot;
   }
 
-  /** @internal The first message is in: the slot now lives until the handshake timeout. */
-  helloReceived(slot: PendingSlot): void {
-    slot.deadlineMs = slot.startedMs + this.limits.handshakeTimeoutMs;
+  /** @internal Moves a slot's deadline to `inMs` from now (the step asked for a new one). */
+  deadline(slot: PendingSlot, inMs: number): void {
+    slot.deadlineMs = performance.now() + inMs;
+    this.#schedule(slot.deadlineMs);
   }
 
   /** @internal Frees a slot (idempotent). */
@@ -226,11 +273,7 @@ export class SecureContext {
     const oldest = heaviest?.values().next().value;
     if (oldest === undefined) return;
     this.release(oldest);
-    oldest.stop({
-      ok: false,
-      code: 'ERR_HS_EVICTED',
-      detail: `pending-handshake cap, ${oldest.group} held the most`,
-    });
+    oldest.stop('evicted');
   }
 
   #schedule(at: number): void {
@@ -248,124 +291,30 @@ export class SecureContext {
     for (const slot of this.#slots) {
       if (slot.deadlineMs <= now) {
         this.release(slot);
-        slot.stop({ ok: false, code: 'ERR_HS_TIMEOUT' });
+        slot.stop('expired');
       } else if (slot.deadlineMs < next) next = slot.deadlineMs;
     }
     if (next !== Number.POSITIVE_INFINITY) this.#schedule(next);
   }
 }
 
-const contexts = new WeakMap<object, SecureContext>();
-
+/** The context of one call: the one given, else one made for this call alone (see SecureOptions). */
 function contextOf(options: SecureOptions): SecureContext {
-  if (options.context) return options.context;
-  let ctx = contexts.get(options);
-  if (ctx === undefined) {
-    ctx = new SecureContext(options);
-    contexts.set(options, ctx);
-  }
-  return ctx;
-}
-
-type Failure = ReturnType<typeof reject<HandshakeCode>>;
-
-/**
- * Reads whole handshake messages from a transport, judging each header as it arrives. Bytes
- * that arrive while no message is awaited (the last one is being checked) are bounded by
- * `maxBuffered`; past it `onOverrun` is called (issue 9, finding 2): an honest peer sends
- * nothing until it has our answer.
- */
-class HandshakeReader {
-  readonly #stream: Duplex;
-  readonly #queue = new ByteQueue();
-  readonly #maxBuffered: number;
-  readonly #onOverrun: () => void;
-  #closed = false;
-  #waiting = false;
-  #wake: (() => void) | undefined;
-  readonly #onData = (chunk: Buffer) => {
-    this.#queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    if (this.#wake !== undefined) this.#wake();
-    else if (!this.#waiting && this.#queue.length > this.#maxBuffered) this.#onOverrun();
-  };
-  readonly #onClose = () => {
-    this.#closed = true;
-    this.#wake?.();
-  };
-
-  /** `leftover`: bytes that came after a message already read (by the responder's first phase). */
-  constructor(stream: Duplex, maxBuffered: number, onOverrun: () => void, leftover?: Uint8Array) {
-    this.#stream = stream;
-    this.#maxBuffered = maxBuffered;
-    this.#onOverrun = onOverrun;
-    stream.on('data', this.#onData);
-    stream.on('end', this.#onClose);
-    stream.on('close', this.#onClose);
-    stream.on('error', this.#onClose);
-    if (leftover !== undefined && leftover.length > 0) this.#onData(Buffer.from(leftover));
-    stream.resume();
-  }
-
-  /** Whether a next() is in progress (so the peer's close is its verdict). */
-  get waiting(): boolean {
-    return this.#waiting;
-  }
-
-  async next(): Promise<{ ok: true; type: number; bytes: Uint8Array } | Failure> {
-    this.#waiting = true;
-    try {
-      for (;;) {
-        if (this.#queue.length >= 4) {
-          const head = readHeader(this.#queue.peek(4));
-          if (!head.ok) return head;
-          if (this.#queue.length >= head.value.total) {
-            return {
-              ok: true,
-              type: head.value.type,
-              bytes: Uint8Array.from(this.#queue.take(head.value.total)),
-            };
-          }
-        }
-        if (this.#closed) return { ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' };
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
-        this.#wake = undefined;
-      }
-    } finally {
-      this.#waiting = false;
+  if (options === null || typeof options !== 'object')
+    throw new ArgumentError('options', 'expected an object');
+  const ctx = options.context;
+  if (ctx === undefined) return new SecureContext(options as SecureContextOptions);
+  if (!(ctx instanceof SecureContext)) throw new ArgumentError('options.context', 'expected a SecureContext');
+  for (const field of CONTEXT_FIELDS) {
+    const given = options[field];
+    if (given !== undefined && given !== ctx.options[field]) {
+      throw new ArgumentError(
+        `options.${field}`,
+        'differs from the one options.context was made with; give it to the SecureContext only',
+      );
     }
   }
-
-  /** The peer's refusal, when the next whole message in the queue is an ALERT. */
-  alert(): Failure | undefined {
-    if (this.#queue.length < HEADER_BYTES) return undefined;
-    const head = readHeader(this.#queue.peek(HEADER_BYTES));
-    if (!head.ok || head.value.type !== MessageType.alert || this.#queue.length < head.value.total)
-      return undefined;
-    return judgeType(MessageType.alert, this.#queue.peek(head.value.total), MessageType.hello);
-  }
-
-  /** Stops reading (the stream is paused, not lost) and returns bytes already received. */
-  detach(): Uint8Array {
-    this.#stream.pause();
-    this.#stream.off('data', this.#onData);
-    this.#stream.off('end', this.#onClose);
-    this.#stream.off('close', this.#onClose);
-    this.#stream.off('error', this.#onClose);
-    return Uint8Array.from(this.#queue.drain());
-  }
-
-  /** Interrupts a pending next() (timeout, abort). */
-  interrupt(): void {
-    this.#closed = true;
-    this.#wake?.();
-  }
-}
-
-/** A verdict travelling up through the handshake body (replaced by pure steps in issue 8). */
-class Abort {
-  constructor(readonly failure: Failure) {}
+  return ctx;
 }
 
 interface SocketLike {
@@ -387,89 +336,15 @@ function resolveAddress(name: string, given: Endpoint | undefined, host?: string
   }
 }
 
-/**
- * Runs a handshake body with the shared edge behaviour: deadline, abort, counting, alert and
- * close on failure, and the handover of the transport to the channel on success. `arm`
- * starts the deadline with the function that stops the handshake and returns its disarm.
- * A stop settles at once, even while the body awaits a PoW verification or a store.
- */
-async function run(
-  stream: Duplex,
-  ctx: SecureContext,
-  options: SecureOptions,
-  arm: (stop: (f: Failure) => void) => () => void,
-  body: (reader: HandshakeReader, fail: (f: Failure) => never, signal: AbortSignal) => Promise<SecureChannel>,
-  leftover?: Uint8Array,
-): Promise<SecureChannel> {
-  const halt = new AbortController();
-  let stopped: Failure | undefined;
-  let rejectStopped: (reason: Abort) => void = () => {};
-  const stopping = new Promise<never>((_, rej) => {
-    rejectStopped = rej;
-  });
-  const stop = (f: Failure) => {
-    if (stopped !== undefined) return;
-    stopped = f;
-    reader.interrupt();
-    halt.abort();
-    rejectStopped(new Abort(f));
-  };
-  const reader = new HandshakeReader(
-    stream,
-    ctx.limits.maxHandshakeBufferBytes,
-    () =>
-      stop({
-        ok: false,
-        code: 'ERR_HS_OVERRUN',
-        detail: `more than ${ctx.limits.maxHandshakeBufferBytes} bytes unasked`,
-      }),
-    leftover,
-  );
-  // The peer hanging up stops our own puzzle solving, and a body busy elsewhere (PoW pool,
-  // store) at once; a body reading gets the close as its verdict from the reader.
-  const onGone = () => {
-    halt.abort();
-    if (!reader.waiting)
-      stop(reader.alert() ?? { ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' });
-  };
-  stream.once('close', onGone);
-  const disarm = arm(stop);
-  const onAbort = () => stop({ ok: false, code: 'ERR_HS_CLOSED', detail: 'aborted' });
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const fail = (f: Failure): never => {
-    throw new Abort(stopped ?? f);
-  };
-  try {
-    if (options.signal?.aborted) fail({ ok: false, code: 'ERR_HS_CLOSED', detail: 'aborted' });
-    const work = body(reader, fail, halt.signal);
-    // A body outrun by a stop finishes in the background; whatever it made is dropped.
-    work.then(
-      (channel) => {
-        if (stopped !== undefined) channel.destroy();
-      },
-      () => {},
-    );
-    return await Promise.race([work, stopping]);
-  } catch (error) {
-    let failure: Failure;
-    if (stopped !== undefined) failure = stopped;
-    else if (error instanceof Abort) failure = error.failure;
-    else if (halt.signal.aborted) failure = { ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' };
-    else {
-      reader.detach();
-      stream.destroy();
-      throw error;
-    }
-    const { code, detail } = failure;
-    ctx.reason(code, detail);
-    reader.detach();
-    closeWithAlert(stream, code);
-    throw new HandshakeError(code, detail);
-  } finally {
-    disarm();
-    stream.off('close', onGone);
-    options.signal?.removeEventListener('abort', onAbort);
+/** One ALERT per code, encoded once: the codes are a fixed set, and the bytes are only ever read. */
+const alerts = new Map<HandshakeCode, Uint8Array>();
+function alertBytes(code: HandshakeCode): Uint8Array {
+  let bytes = alerts.get(code);
+  if (bytes === undefined) {
+    bytes = encodeAlert(code);
+    alerts.set(code, bytes);
   }
+  return bytes;
 }
 
 function closeWithAlert(stream: Duplex, code: HandshakeCode): void {
@@ -483,58 +358,16 @@ function closeWithAlert(stream: Duplex, code: HandshakeCode): void {
   // synchronously) and needs no timer or stream machinery (issue 12, item 1). Other duplexes
   // (an in-memory pair resets its peer on destroy) end first.
   if (stream instanceof Socket) {
-    stream.write(encodeAlert(code));
+    stream.write(alertBytes(code));
     stream.destroy();
     return;
   }
   const timer = setTimeout(() => stream.destroy(), 1000);
   timer.unref();
-  stream.end(encodeAlert(code), () => {
+  stream.end(alertBytes(code), () => {
     clearTimeout(timer);
     stream.destroy();
   });
-}
-
-/** The verdict on a whole message of type `got` where `want` was expected (an ALERT is the peer's refusal). */
-function judgeType(got: number, bytes: Uint8Array, want: MessageType): Failure | undefined {
-  if (got === MessageType.alert) {
-    const alert = decodeAlert(bytes);
-    return alert.ok
-      ? { ok: false, code: 'ERR_HS_PEER_ALERT', detail: alert.value.code }
-      : { ok: false, code: alert.code, detail: alert.detail ?? 'alert' };
-  }
-  if (got !== want) return { ok: false, code: 'ERR_HS_UNEXPECTED', detail: `type ${got}` };
-  return undefined;
-}
-
-async function readShare(
-  reader: HandshakeReader,
-  type: MessageType,
-  fail: (f: Failure) => never,
-): Promise<Uint8Array> {
-  const msg = await reader.next();
-  if (!msg.ok) return fail(msg);
-  const wrong = judgeType(msg.type, msg.bytes, type);
-  if (wrong !== undefined) return fail(wrong);
-  return msg.bytes;
-}
-
-async function checkPow(
-  ctx: SecureContext,
-  checked: CheckedShare,
-  fail: (f: Failure) => never,
-): Promise<void> {
-  const input = powToVerify(ctx.config, checked);
-  if (input === undefined) return;
-  let ok: boolean;
-  try {
-    ok = await ctx.powEngine.verify(ctx.config.pow, input, checked.share.pow);
-  } catch (error) {
-    // A full pool refuses new handshakes rather than queueing them (issue 4, item 3).
-    const busy = error instanceof TollgateError && error.code === 'ERR_POOL_BUSY';
-    return fail({ ok: false, code: busy ? 'ERR_HS_BUSY' : 'ERR_HS_POW', detail: String(error) });
-  }
-  if (!ok) fail({ ok: false, code: 'ERR_HS_POW', detail: 'puzzle not solved' });
 }
 
 /** The peer's address as the handshake names it: from the options, else the socket's remote end. */
@@ -547,209 +380,225 @@ function localAddressOf(options: SecureOptions, sock: SocketLike): Uint8Array {
   return resolveAddress('options.localAddress', options.localAddress, sock.localAddress, sock.localPort);
 }
 
-/** Hands the transport to the channel once the handshake is done; each side passes its own key direction. */
-function openChannel(
-  ctx: SecureContext,
-  stream: Duplex,
-  leftover: Uint8Array,
-  keys: { send: Uint8Array; receive: Uint8Array; transcript: Uint8Array },
-  checked: CheckedShare,
-): SecureChannel {
-  obs.count('handshakes');
-  return new SecureChannel({
-    transport: stream,
-    sendKey: keys.send,
-    receiveKey: keys.receive,
-    peer: { identity: checked.peer.identity, publicKey: checked.peer.publicKey },
-    limits: ctx.limits,
-    clock: ctx.clock,
-    leftover,
-    transcript: keys.transcript,
-    // The channel's codes are its ChannelCode union, all in the registry.
-    onReason: (code) => ctx.reason(code as ReasonCode),
-  });
-}
-
-/** Runs the initiator's side of the handshake over `stream`, then returns the channel. */
-export async function secureConnect(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
-  const ctx = contextOf(options);
-  const sock = stream as Duplex & SocketLike;
-  const responderAddress = remoteAddressOf(options, sock);
-  const ours = options.checkAddress === false ? undefined : [localAddressOf(options, sock)];
-  const arm = (stop: (f: Failure) => void) => {
-    const timer = setTimeout(
-      () => stop({ ok: false, code: 'ERR_HS_TIMEOUT' }),
-      ctx.limits.handshakeTimeoutMs,
-    );
-    return () => clearTimeout(timer);
-  };
-  return run(stream, ctx, options, arm, async (reader, fail, signal) => {
-    const start = startInitiator(ctx.config, { nowSec: ctx.nowSec(), random: ctx.random, responderAddress });
-    const pow = await ctx.powEngine.solve(ctx.config.pow, start.share.powInput, signal);
-    const hello = sealHello(ctx.config, start, pow);
-    stream.write(hello);
-    const replyBytes = await readShare(reader, MessageType.reply, fail);
-    const checked = cheapChecks(ctx.config, replyBytes, MessageType.reply, {
-      nowSec: ctx.nowSec(),
-      ours,
-      // The REPLY signature covers our fresh HELLO, so a replayed REPLY fails its signature.
-      replay: undefined,
-      expectIdentity: options.expectIdentity,
-    });
-    if (!checked.ok) return fail(checked);
-    // Signature before a scrypt PoW, as the responder does (see verifyHello).
-    const signed = verifyReply(hello, checked.value);
-    if (!signed.ok) return fail(signed);
-    await checkPow(ctx, checked.value, fail);
-    const done = finishInitiator(ctx.config, start, hello, checked.value);
-    if (!done.ok) return fail(done);
-    stream.write(done.value.finish);
-    const { i2r, r2i, transcript } = done.value.keys;
-    return openChannel(ctx, stream, reader.detach(), { send: i2r, receive: r2i, transcript }, checked.value);
-  });
-}
-
 /**
- * Runs the responder's side of the handshake over `stream`, then returns the channel.
- *
- * Up to the cheap checks of HELLO it runs on one 'data' listener, with no timer (the
- * context's deadline sweep), promise chain or reader of its own, so that refusing a stranger
- * costs little more than node:net's accept-read-answer-close (issue 12, item 1).
+ * Runs the handshake's steps over `stream` (protocol/secure/connection.ts): feeds reads, the
+ * peer's close, the caller's abort, deadlines and the results of solving, verifying and
+ * committing as events, and carries out the effects. The responder's deadline is its slot in
+ * the context's sweep; the initiator's a timer of its own.
  */
-export function secureAccept(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
-  let ctx: SecureContext;
-  let initiatorAddress: Uint8Array;
-  let ours: Uint8Array[] | undefined;
-  try {
-    ctx = contextOf(options);
-    const sock = stream as Duplex & SocketLike;
-    initiatorAddress = remoteAddressOf(options, sock);
-    ours =
-      options.checkAddress === false
-        ? undefined
-        : options.acceptAddresses !== undefined
-          ? options.acceptAddresses.map((a, i) => resolveAddress(`options.acceptAddresses[${i}]`, a))
-          : [localAddressOf(options, sock)];
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const slot = ctx.admit(capGroupOf(initiatorAddress));
-  if ('ok' in slot) {
-    ctx.reason(slot.code, slot.detail);
-    closeWithAlert(stream, slot.code);
-    return Promise.reject(new HandshakeError(slot.code, slot.detail));
-  }
+function drive(
+  stream: Duplex,
+  ctx: SecureContext,
+  options: SecureOptions,
+  initial: HandshakeState,
+  slot: PendingSlot | undefined,
+  first: HandshakeEvent | undefined,
+): Promise<SecureChannel> {
   return new Promise<SecureChannel>((resolve, reject) => {
-    const queue = new ByteQueue();
+    let state = initial;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let halt: AbortController | undefined;
+    let queued: HandshakeEvent[] | undefined;
+    let stepping = false;
+    let settled = false;
+
     const detach = () => {
       stream.off('data', onData);
       stream.off('end', onGone);
       stream.off('close', onGone);
       stream.off('error', onGone);
       options.signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      if (slot !== undefined) {
+        slot.stop = noStop;
+        ctx.release(slot);
+      }
+      // Our own puzzle solving stops with the handshake.
+      halt?.abort();
     };
-    const refuse = (f: Failure) => {
-      if (slot.stop === noStop) return;
-      slot.stop = noStop;
+    const crash = (error: unknown) => {
+      if (settled) return;
+      settled = true;
       detach();
-      ctx.release(slot);
-      ctx.reason(f.code, f.detail);
-      closeWithAlert(stream, f.code);
-      reject(new HandshakeError(f.code, f.detail));
+      stream.destroy();
+      reject(error);
     };
-    const onGone = () => refuse({ ok: false, code: 'ERR_HS_CLOSED', detail: 'connection closed' });
-    const onAbort = () => refuse({ ok: false, code: 'ERR_HS_CLOSED', detail: 'aborted' });
-    const onData = (chunk: Buffer) => {
-      queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-      if (queue.length < HEADER_BYTES) return;
-      const head = readHeader(queue.peek(HEADER_BYTES));
-      if (!head.ok) return refuse(head);
-      if (queue.length < head.value.total) return;
-      const helloBytes = Uint8Array.from(queue.take(head.value.total));
-      const wrong = judgeType(head.value.type, helloBytes, MessageType.hello);
-      if (wrong !== undefined) return refuse(wrong);
-      const checked = cheapChecks(ctx.config, helloBytes, MessageType.hello, {
-        nowSec: ctx.nowSec(),
-        ours,
-        replay: ctx.replay,
-      });
-      if (!checked.ok) return refuse(checked);
-      detach();
-      stream.pause();
-      ctx.helloReceived(slot);
-      slot.stop = noStop;
-      resolve(continueAccept(stream, ctx, options, slot, checked.value, initiatorAddress, queue.drain()));
+    const apply = (effect: HandshakeEffect, now: number) => {
+      switch (effect.type) {
+        case 'send':
+          stream.write(effect.bytes);
+          return;
+        case 'draw':
+          feed({ type: 'entropy', bytes: ctx.random(effect.bytes) });
+          return;
+        case 'solve':
+          halt ??= new AbortController();
+          ctx.powEngine.solve(ctx.config.pow, effect.input, halt.signal).then(
+            (nonce) => feed({ type: 'solved', nonce }),
+            (error: unknown) => {
+              if (!settled) crash(error);
+            },
+          );
+          return;
+        case 'verifyPow':
+          ctx.powEngine.verify(ctx.config.pow, effect.input, effect.nonce).then(
+            (ok) => feed({ type: 'powVerified', ok }),
+            (error: unknown) =>
+              feed({
+                type: 'powVerified',
+                ok: false,
+                busy: error instanceof TollgateError && error.code === 'ERR_POOL_BUSY',
+                detail: String(error),
+              }),
+          );
+          return;
+        case 'commit':
+          ctx.replay
+            .commit(effect.identity, effect.nonce, effect.time, effect.nowSec)
+            .then((result) => feed({ type: 'committed', result: result.ok ? { ok: true } : result }), crash);
+          return;
+        case 'deadline':
+          if (slot !== undefined) ctx.deadline(slot, effect.at - now);
+          else {
+            if (timer !== undefined) clearTimeout(timer);
+            timer = setTimeout(() => feed({ type: 'expired' }), Math.max(0, effect.at - now));
+          }
+          return;
+        case 'fail': {
+          settled = true;
+          detach();
+          ctx.reason(reasonOf(effect.code), effect.detail);
+          if (effect.alert) closeWithAlert(stream, effect.code);
+          else stream.destroy();
+          reject(new HandshakeError(effect.code, effect.detail));
+          return;
+        }
+        case 'established': {
+          settled = true;
+          detach();
+          stream.pause();
+          resolve(openChannel(ctx, stream, effect));
+          return;
+        }
+      }
     };
-    slot.stop = refuse;
+    const feed = (event: HandshakeEvent) => {
+      if (settled) return;
+      if (stepping) {
+        queued ??= [];
+        queued.push(event);
+        return;
+      }
+      stepping = true;
+      try {
+        let next: HandshakeEvent | undefined = event;
+        while (next !== undefined && !settled) {
+          const now = ctx.clock.now();
+          const result = step(state, next, now, ctx.env);
+          state = result.state;
+          for (const effect of result.effects) apply(effect, now);
+          next = queued?.shift();
+        }
+      } catch (error) {
+        crash(error);
+      } finally {
+        stepping = false;
+      }
+    };
+    const onData = (chunk: Buffer) =>
+      feed({ type: 'data', bytes: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length) });
+    const onGone = () => feed({ type: 'closed' });
+    const onAbort = () => feed({ type: 'abort' });
+
+    if (slot !== undefined) slot.stop = (why) => feed({ type: why });
     stream.on('data', onData);
     stream.on('end', onGone);
     stream.on('close', onGone);
     stream.on('error', onGone);
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    // A caller may hand over a paused stream (gossip's CONN phase pauses it before the handshake).
+    stream.resume();
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (first !== undefined) feed(first);
   });
 }
 
-const noStop = (_f: Failure) => {};
+const noStop = (_why: 'expired' | 'evicted') => {};
 
-/** The responder after HELLO passed its cheap checks: signature, PoW, replay commit, REPLY, FINISH. */
-function continueAccept(
-  stream: Duplex,
+/** Hands the transport to the channel once the handshake is done; each side passes its own key direction. */
+function openChannel(
   ctx: SecureContext,
-  options: SecureOptions,
-  slot: PendingSlot,
-  hello: CheckedShare,
-  initiatorAddress: Uint8Array,
-  leftover: Uint8Array,
-): Promise<SecureChannel> {
-  const arm = (stop: (f: Failure) => void) => {
-    slot.stop = stop;
-    return () => ctx.release(slot);
-  };
-  const checked = { ok: true as const, value: hello };
-  return run(
-    stream,
-    ctx,
-    options,
-    arm,
-    async (reader, fail, signal) => {
-      // The cheaper of the two first: one SHA-256 for sha256-bits, the signature before scrypt
-      // (issue 9, finding 3; docs/secure-channel.md).
-      if (ctx.config.pow.kind === 'scrypt') {
-        const signed = verifyHello(checked.value);
-        if (!signed.ok) return fail(signed);
-        await checkPow(ctx, checked.value, fail);
-      } else {
-        await checkPow(ctx, checked.value, fail);
-        const signed = verifyHello(checked.value);
-        if (!signed.ok) return fail(signed);
-      }
-      const { share, peer } = checked.value;
-      // A handshake stopped while its PoW was checked must not burn its nonce.
-      if (signal.aborted) return fail({ ok: false, code: 'ERR_HS_CLOSED' });
-      const committed = await ctx.replay.commit(peer.identity, share.nonce, share.time, ctx.nowSec());
-      if (!committed.ok) return fail(committed);
-      const state = startResponder(ctx.config, checked.value, {
-        nowSec: ctx.nowSec(),
-        random: ctx.random,
-        initiatorAddress,
-      });
-      const pow = await ctx.powEngine.solve(ctx.config.pow, state.share.powInput, signal);
-      const sealed = sealReply(ctx.config, state, pow);
-      if (!sealed.ok) return fail(sealed);
-      stream.write(sealed.value.reply);
-      const finishBytes = await readShare(reader, MessageType.finish, fail);
-      const keys = checkFinish(peer, sealed.value.keys, finishBytes);
-      if (!keys.ok) return fail(keys);
-      const { i2r, r2i, transcript } = keys.value;
-      return openChannel(
-        ctx,
-        stream,
-        reader.detach(),
-        { send: r2i, receive: i2r, transcript },
-        checked.value,
-      );
-    },
-    leftover,
-  );
+  stream: Duplex,
+  done: Extract<HandshakeEffect, { type: 'established' }>,
+): SecureChannel {
+  obs.count('handshakes');
+  return new SecureChannel({
+    transport: stream,
+    sendKey: done.send,
+    receiveKey: done.receive,
+    peer: { identity: done.peer.peer.identity, publicKey: done.peer.peer.publicKey },
+    limits: ctx.limits,
+    clock: ctx.clock,
+    // A copy: the bytes may be a view of a read buffer.
+    leftover: Uint8Array.from(done.leftover),
+    transcript: done.transcript,
+    // The channel's codes are its ChannelCode union, all in the registry.
+    onReason: (code) => ctx.reason(code as ReasonCode),
+  });
+}
+
+/** Runs the initiator's side of the handshake over `stream`, then returns the channel. */
+export function secureConnect(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
+  let ctx: SecureContext;
+  let initial: HandshakeState;
+  try {
+    ctx = contextOf(options);
+    const sock = stream as Duplex & SocketLike;
+    initial = initialInitiator(ctx.clock.now(), {
+      responderAddress: remoteAddressOf(options, sock),
+      ours: options.checkAddress === false ? undefined : [localAddressOf(options, sock)],
+      expectIdentity: options.expectIdentity,
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return drive(stream, ctx, options, initial, undefined, {
+    type: 'entropy',
+    bytes: ctx.random(ENTROPY_BYTES),
+  });
+}
+
+/**
+ * Runs the responder's side of the handshake over `stream`, then returns the channel.
+ *
+ * Until HELLO is in, a connection costs one pending slot (its deadline is the context's one
+ * sweep timer, not a timer of its own), one 'data' listener and the step's state, so that
+ * refusing a stranger costs little more than node:net's accept-read-answer-close (issue 12,
+ * item 1).
+ */
+export function secureAccept(stream: Duplex, options: SecureOptions): Promise<SecureChannel> {
+  let ctx: SecureContext;
+  let initial: HandshakeState;
+  try {
+    ctx = contextOf(options);
+    const sock = stream as Duplex & SocketLike;
+    initial = initialResponder(ctx.clock.now(), {
+      initiatorAddress: remoteAddressOf(options, sock),
+      ours:
+        options.checkAddress === false
+          ? undefined
+          : options.acceptAddresses !== undefined
+            ? options.acceptAddresses.map((a, i) => resolveAddress(`options.acceptAddresses[${i}]`, a))
+            : [localAddressOf(options, sock)],
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const slot = ctx.admit(capGroupOf(initial.peerAddress));
+  if (!('group' in slot)) {
+    ctx.reason(slot.code, slot.detail);
+    closeWithAlert(stream, slot.code);
+    return Promise.reject(new HandshakeError(slot.code, slot.detail));
+  }
+  return drive(stream, ctx, options, initial, slot, undefined);
 }

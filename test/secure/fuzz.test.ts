@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { cheapChecks } from '../../src/secure/handshake.js';
+import { cheapChecks } from '../../src/protocol/secure/messages.js';
 import { HandshakeError, memoryPair, SecureContext, secureAccept } from '../../src/secure/index.js';
 import { defaultLimits } from '../../src/secure/limits.js';
 import { decodeAlert, decodeFinish, decodeKeyShare, readHeader } from '../../src/wire/handshake.js';

@@ -9,6 +9,7 @@ import {
   memoryPair,
   type SecureChannel,
   type SecureOptions,
+  type SecureStandaloneOptions,
   secureAccept,
   secureConnect,
   TrustStore,
@@ -32,10 +33,10 @@ export function rsaKey(bits = 2048): IdentityKey {
 
 /** Options for two peers that trust each other. */
 export function peers(
-  extra: Partial<SecureOptions> = {},
+  extra: Partial<SecureStandaloneOptions> = {},
   a: IdentityKey = ed25519Key(),
   b: IdentityKey = ed25519Key(),
-): { client: SecureOptions; server: SecureOptions; a: IdentityKey; b: IdentityKey } {
+): { client: SecureStandaloneOptions; server: SecureStandaloneOptions; a: IdentityKey; b: IdentityKey } {
   const trust = TrustStore.fromKeys([a, b]);
   return { client: { key: a, trust, ...extra }, server: { key: b, trust, ...extra }, a, b };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { targetForBits, verifyScrypt } from '../../src/pow/scrypt.js';
 import { verifySha256Bits } from '../../src/pow/sha256-bits.js';
-import { powInput } from '../../src/secure/handshake.js';
+import { powInput } from '../../src/protocol/secure/messages.js';
 import { memoryPair, type PowEngine, SecureContext, secureAccept } from '../../src/secure/index.js';
 import { defaultLimits } from '../../src/secure/limits.js';
 import { defaultPowEngine } from '../../src/secure/pow-engine.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { encodeEndpoint } from '../../src/admission/endpoint.js';
-import { Sealer } from '../../src/secure/channel.js';
 import {
   cheapChecks,
   checkFinish,
@@ -13,7 +12,8 @@ import {
   startResponder,
   verifyHello,
   verifyReply,
-} from '../../src/secure/handshake.js';
+} from '../../src/protocol/secure/messages.js';
+import { Sealer } from '../../src/secure/channel.js';
 import { identityKey } from '../../src/secure/keys.js';
 import { defaultLimits } from '../../src/secure/limits.js';
 import { TrustStore } from '../../src/secure/trust.js';

@@ -13,7 +13,7 @@ import {
   loadPrivateKey,
   type SecureChannel,
   SecureContext,
-  type SecureOptions,
+  type SecureStandaloneOptions,
   secureAccept,
   secureConnect,
   TrustStore,
@@ -93,7 +93,7 @@ function baseOptions(values: {
   timeout?: string;
   'hello-timeout'?: string;
 }): {
-  options: SecureOptions;
+  options: SecureStandaloneOptions;
   trust: TrustStore;
 } {
   if (values.key === undefined) throw new ArgumentError('--key', 'required');
@@ -184,7 +184,7 @@ async function listen(argv: string[]): Promise<number> {
   const server = createServer((socket) => {
     pending.add(socket);
     socket.on('error', () => {});
-    secureAccept(socket, { ...options, context }).then(
+    secureAccept(socket, { context }).then(
       (channel) => {
         pending.delete(socket);
         if (chosen === undefined) channel.destroy();

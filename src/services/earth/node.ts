@@ -386,7 +386,7 @@ export class EarthNode {
   }
 
   #contextOptions() {
-    return { key: this.key, trust: this.#context.config.trust, checkAddress: false } as const;
+    return { checkAddress: false } as const;
   }
 
   /** Initiator side over a connected socket. */

@@ -376,8 +376,6 @@ export class TcpSecureTransport implements P2PTransport {
             ? []
             : [{ host: canonicalHost(socket.localAddress), port: socket.localPort }];
         secureAccept(socket, {
-          key: this.options.key,
-          trust: this.options.trust,
           context: this.context,
           ...(extra.length > 0 ? { acceptAddresses: [...local, ...extra] } : {}),
         })
@@ -446,8 +444,6 @@ export class TcpSecureTransport implements P2PTransport {
 
   private handshake(socket: Socket, address: HostPort, signal?: AbortSignal): Promise<SecureChannel> {
     return secureConnect(socket, {
-      key: this.options.key,
-      trust: this.options.trust,
       context: this.context,
       remoteAddress: address,
       ...(this.options.checkOwnAddress === false ? { checkAddress: false } : {}),

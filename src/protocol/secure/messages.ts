@@ -1,7 +1,8 @@
 /**
- * The handshake as pure steps: every function takes the time, the randomness and the state it
- * needs and returns bytes to send or a verdict; sockets, timers and the PoW pool are the
- * caller's (session.ts). Seed 004's flow, hardened (docs/secure-channel.md):
+ * The handshake's messages as pure functions: every function takes the time, the randomness
+ * and the state it needs and returns bytes to send or a verdict; connection.ts orders them
+ * into steps, and sockets, timers and the PoW pool are the shell's (src/secure/session.ts).
+ * Seed 004's flow, hardened (docs/secure-channel.md):
  *
  *   initiator                                        responder
  *   HELLO  = m | pow | Sign_I(label|1|HELLO[..pow])  ->
@@ -15,7 +16,26 @@
  * th = SHA-256(label | HELLO | REPLY up to its signature); HKDF-SHA256(X25519 secret, salt th)
  * gives one AES-256-GCM key per direction and the two confirmation keys.
  */
-import { ArgumentError, accept, reject, type Verdict } from '../util/errors.js';
+
+import {
+  concat,
+  type Ephemeral,
+  ephemeralFrom,
+  equalSecret,
+  hkdf,
+  hmac,
+  sha256,
+  signWith,
+  verifyWith,
+  x25519,
+} from '../../secure/crypto.js';
+import type { IdentityKey, PublicIdentity, SignatureAlgorithm } from '../../secure/keys.js';
+import type { SecureLimits } from '../../secure/limits.js';
+import { type HandshakePow, powBits, powKindByte } from '../../secure/pow.js';
+import type { ReplayCode, ReplayWindow } from '../../secure/replay.js';
+import type { TrustPolicy } from '../../secure/trust.js';
+import type { ReasonCode } from '../../util/codes.js';
+import { ArgumentError, accept, reject, type Verdict } from '../../util/errors.js';
 import {
   CONFIRM_BYTES,
   decodeFinish,
@@ -31,24 +51,7 @@ import {
   PowKind,
   SigAlg,
   sameAddress,
-} from '../wire/handshake.js';
-import {
-  concat,
-  type Ephemeral,
-  ephemeralFrom,
-  equalSecret,
-  hkdf,
-  hmac,
-  sha256,
-  signWith,
-  verifyWith,
-  x25519,
-} from './crypto.js';
-import type { IdentityKey, PublicIdentity, SignatureAlgorithm } from './keys.js';
-import type { SecureLimits } from './limits.js';
-import { type HandshakePow, powBits, powKindByte } from './pow.js';
-import type { ReplayCode, ReplayWindow } from './replay.js';
-import type { TrustPolicy } from './trust.js';
+} from '../../wire/handshake.js';
 
 /** Every reason a handshake is refused (docs/errors.md). */
 export type HandshakeCode =
@@ -68,6 +71,11 @@ export type HandshakeCode =
   | 'ERR_HS_OVERRUN'
   | 'ERR_HS_CLOSED'
   | 'ERR_HS_PEER_ALERT';
+
+/** Every handshake verdict is a registered reason code (src/util/codes.ts); this compiles only while that holds. */
+export function reasonOf(code: HandshakeCode): ReasonCode {
+  return code;
+}
 
 /** What both roles know about themselves. */
 export interface HandshakeConfig {
@@ -174,6 +182,9 @@ export function sealHello(config: HandshakeConfig, start: InitiatorStart, pow: b
   return bytes;
 }
 
+/** The synchronous part of a replay window: has this nonce been seen (the commit comes later)? */
+export type ReplayCheck = Pick<ReplayWindow, 'check'>;
+
 /** What the cheap checks established about a peer's key share. */
 export interface CheckedShare {
   readonly share: KeyShare;
@@ -192,7 +203,7 @@ export function cheapChecks(
   ctx: {
     nowSec: number;
     ours: readonly Uint8Array[] | undefined;
-    replay: ReplayWindow | undefined;
+    replay: ReplayCheck | undefined;
     expectIdentity?: string | undefined;
   },
 ): Verdict<CheckedShare, HandshakeCode> {
