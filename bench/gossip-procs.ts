@@ -300,6 +300,8 @@ export async function runProcs(
       const text = await (await fetch(url)).text();
       sumByReason(text, 'tollgate_gossip_items_dropped_total', itemsDropped);
       sumByReason(text, 'tollgate_gossip_rejections_total', rejections);
+      // The secure channel under the links reports its own reasons (a link it closes).
+      sumByReason(text, 'tollgate_secure_rejections_total', rejections);
       notified += metricValue(text, 'tollgate_gossip_notified_total');
     }
     return {

@@ -40,8 +40,15 @@ function peer(params: GossipParams = PARAMS) {
   return { b: enginePeer(deps), dropped };
 }
 
-function verify(b: ReturnType<typeof peer>['b'], params: GossipParams = PARAMS): void {
-  const opened = b.step({ kind: 'peer-open', link: 1, identity: 'A' }, 0);
+function verify(
+  b: ReturnType<typeof peer>['b'],
+  params: GossipParams = PARAMS,
+  dialled?: { host: string; port: number },
+): void {
+  const opened = b.step(
+    { kind: 'peer-open', link: 1, identity: 'A', ...(dialled === undefined ? {} : { dialled }) },
+    0,
+  );
   const req = opened.find(
     (e) => e.kind === 'peer-send' && ((e.frame[2]! << 8) | e.frame[3]!) === GOSSIP_VERIFICATION_REQUEST,
   );
@@ -123,4 +130,18 @@ test('a known peer already linked to us (inbound, address not yet probed) is not
     again.map((e) => (e.kind === 'dial' ? e.address : undefined)),
     [address],
   );
+});
+
+test('a verified link is kept when the same peer opens another (its probe of our HELLO address)', () => {
+  const { b } = peer();
+  // B dialled A; A then dials B (a probe, or a second link): by the dialler rule alone ('A' <
+  // 'B') B would keep the new link and drop the verified one, which the probe then closes.
+  verify(b, PARAMS, { host: '10.0.0.1', port: 6001 });
+  const effects = b.step({ kind: 'peer-open', link: 2, identity: 'A' }, 5);
+  assert.deepEqual(
+    effects.filter((e) => e.kind === 'peer-close'),
+    [{ kind: 'peer-close', link: 2, code: 'ERR_GOSSIP_DUPLICATE_LINK' }],
+  );
+  assert.ok(b.state.links.get(1)?.verified);
+  assert.equal(b.state.links.has(2), false);
 });
