@@ -121,3 +121,25 @@ test('anchors: the longest-verified outbound peers are remembered, and dialled f
     ['10.70.0.1', '10.71.0.1'],
   );
 });
+
+test('a second link from a peer we keep (its probe) evicts nobody on its way to being closed', () => {
+  const e = engine({ maxLinks: 6 });
+  const first = inbound(e, '10.9.0.1', 0);
+  const second = inbound(e, '10.9.0.2', 10);
+  for (const l of e.state.links.values()) l.verified = true;
+  // The peer on `first` dials us again from another address (a probe of our HELLO address).
+  const again = e.step(
+    {
+      kind: 'peer-open',
+      link: 999,
+      identity: `id-${first.link}`,
+      remote: { host: '10.50.0.1', port: 41_000 },
+    },
+    20,
+  );
+  assert.deepEqual(
+    closes(again).map((c) => [c.link, c.code]),
+    [[999, 'ERR_GOSSIP_DUPLICATE_LINK']],
+  );
+  assert.ok(e.state.links.has(first.link) && e.state.links.has(second.link), 'nobody evicted');
+});

@@ -124,15 +124,6 @@ export function onPeerOpen(
     s.count('ERR_GOSSIP_TOO_MANY_LINKS');
     return;
   }
-  if (!bootstrap && ev.dialled === undefined && ev.remote !== undefined && !s.deps.isBootstrapper) {
-    const admitted = admitInboundLink(s, ev.remote);
-    if (!admitted.ok) {
-      s.emit({ kind: 'peer-close', link: ev.link, code: admitted.code });
-      s.count(admitted.code);
-      return;
-    }
-    if (admitted.evict !== undefined) dropLink(s, admitted.evict, 'ERR_GOSSIP_EVICTED', false);
-  }
   if (!bootstrap) {
     // One link per identity. When both dialled each other at once, both keep the link dialled
     // by the smaller identity, so they agree without talking.
@@ -151,6 +142,17 @@ export function onPeerOpen(
       dropLink(s, other, 'ERR_GOSSIP_DUPLICATE_LINK', false);
       break;
     }
+  }
+  // After the one-link-per-identity rule: a second link from a peer we keep (its probe of our
+  // HELLO address, most often) must not evict anyone on its way to being closed.
+  if (!bootstrap && ev.dialled === undefined && ev.remote !== undefined && !s.deps.isBootstrapper) {
+    const admitted = admitInboundLink(s, ev.remote);
+    if (!admitted.ok) {
+      s.emit({ kind: 'peer-close', link: ev.link, code: admitted.code });
+      s.count(admitted.code);
+      return;
+    }
+    if (admitted.evict !== undefined) dropLink(s, admitted.evict, 'ERR_GOSSIP_EVICTED', false);
   }
   const until = st.verifiedIds.get(ev.identity);
   const link: Link = {
