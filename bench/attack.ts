@@ -209,9 +209,10 @@ async function startPowtcpLab(mode: Mode): Promise<Running> {
       mode: powtcpModes[mode],
       workMs: WORK_MS,
       capacity: CAPACITY,
-      // The operator sizes the load controller to the resource: seed 003's queue drains at the
-      // messages a second the service can take (two per quote).
-      limits: { serviceRatePerSec: 2 * CAPACITY },
+      // The operator sizes the load controller to the resource: seed 003's queue holds verified
+      // solves (only they reach the protected resource) and drains at the quotes a second the
+      // resource can serve.
+      limits: { serviceRatePerSec: CAPACITY },
     },
     // Lets the lab read retained memory after a full collection.
     ['--expose-gc'],
@@ -272,7 +273,8 @@ function gossipLab(role: 'bootstrap' | 'peer'): (mode: Mode) => Promise<Running>
       const publicPem = readFileSync(join(dir, 'trusted', `${name}.pem`), 'utf8');
       return { privatePem, publicPem, identity: '' };
     };
-    const ini = role === 'bootstrap' ? bed.bootstrapIni : bed.peerInis[0]!;
+    // The peer under attack needs no live bootstrapper: a discard address, dialled and backed off.
+    const ini = role === 'bootstrap' ? bed.bootstrapIni : bed.writePeers('127.0.0.1:9')[0]!;
     const targetKey = readKey(role === 'bootstrap' ? 'bootstrap' : 'peer1');
     const child = spawn(
       process.execPath,

@@ -8,7 +8,7 @@
  * shows its cause (issue 12 item 5: no silent loss).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,8 @@ function metricValue(text: string, metric: string): number {
 interface Started {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
+  /** Everything the process wrote to stdout so far. */
+  readonly output: () => string;
   /** Where the process serves /metrics, once it said so. */
   metrics(): string | undefined;
   /** The API port a peer bound, once it said so. */
@@ -109,6 +111,7 @@ function start(args: string[], nodeArgs: readonly string[] = []): Started {
   return {
     child,
     ready,
+    output: () => out,
     metrics: () => (out + err).match(/metrics on (http:\/\/\S+\/metrics)/)?.[1],
     apiPort: () => {
       const m = out.match(/gossip peer \w+ p2p \S+ api \S+:(\d+)/);
@@ -142,16 +145,12 @@ export async function runProcs(
     children.push(boot.child);
     await boot.ready;
     // Every port is bound as port 0 and read back (a port chosen ahead could be taken by then,
-    // e.g. by another peer's metrics server).
-    for (const ini of bed.peerInis) {
-      writeFileSync(
-        ini,
-        readFileSync(ini, 'utf8').replace(/^api_address = .*$/m, 'api_address = 127.0.0.1:0'),
-      );
-    }
-    const procs = bed.peerInis.map((ini) =>
-      start(['gossip', '--config', ini, '--metrics', '127.0.0.1:0'], nodeArgs),
-    );
+    // e.g. by another peer's metrics server): the testbed's peers listen on port 0, and their
+    // INIs name the port the bootstrapper bound.
+    const bootAt = /listening on (\S+)/.exec(boot.output())![1]!;
+    const procs = bed
+      .writePeers(bootAt)
+      .map((ini) => start(['gossip', '--config', ini, '--metrics', '127.0.0.1:0'], nodeArgs));
     children.push(...procs.map((p) => p.child));
     await Promise.all(procs.map((p) => p.ready));
     // Let the overlay settle: no link opened anywhere for SETTLE_QUIET_MS (bounded by

@@ -12,6 +12,13 @@
  *   d = 0. When d = 0 the external difficulty is also 0."
  * The margin of one between external and internal lets a client who solved at the announced
  * difficulty still pass if d grew by one while it was solving.
+ *
+ * Optionally (`stepIntervalMs`, default 0 = the rule exactly as the seed states it) d moves at
+ * most one step per interval, which callers set to the queue's drain time (q / service rate):
+ * the queue cannot show the effect of a new price sooner, so a burst of arrivals that all find
+ * it full before anyone paid the new price must not count as several overloads. Read as the
+ * seed's rule with "the queue is full" judged once per time it takes to empty it
+ * (docs/architecture.md, "Difficulty control (seed 003)").
  */
 import { assertInteger } from '../util/args.js';
 import type { Clock } from '../util/clock.js';
@@ -50,6 +57,11 @@ export interface QueueDifficultyOptions {
   readonly maxDifficulty?: number;
   /** Starting d (default 0). */
   readonly initial?: number;
+  /**
+   * Least time (ms) between two increments, and between any change and a decrement; 0 (the
+   * default) is seed 003's rule with no time in it. When set, arrivals must carry `nowMs`.
+   */
+  readonly stepIntervalMs?: number;
 }
 
 /** Seed 003's controller, exactly (see the module comment). */
@@ -60,6 +72,9 @@ export class QueueDifficultyController implements DifficultyController {
   private d: number;
   /** Arrivals in a row since the last increment (or decrement). */
   private run = 0;
+  readonly stepIntervalMs: number;
+  private lastRaiseAt = Number.NEGATIVE_INFINITY;
+  private lastStepAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: QueueDifficultyOptions = {}) {
     this.queueSize = options.queueSize ?? ADMISSION_LIMITS.queueSize;
@@ -68,6 +83,20 @@ export class QueueDifficultyController implements DifficultyController {
     assertInteger('maxDifficulty', this.maxDifficulty, 0, ADMISSION_LIMITS.maxSealedDifficulty - 1);
     this.d = options.initial ?? 0;
     assertInteger('initial', this.d, 0, this.maxDifficulty);
+    this.stepIntervalMs = options.stepIntervalMs ?? 0;
+    if (!(this.stepIntervalMs >= 0) || !Number.isFinite(this.stepIntervalMs)) {
+      throw new ArgumentError(
+        'stepIntervalMs',
+        `expected a finite number >= 0, got ${String(this.stepIntervalMs)}`,
+      );
+    }
+  }
+
+  /** Whether `since` lies a whole step interval before `now` (a tolerance for float sums). */
+  private elapsed(since: number, now: number | undefined): boolean {
+    if (this.stepIntervalMs === 0) return true;
+    if (now === undefined) throw new ArgumentError('nowMs', 'required when stepIntervalMs is set');
+    return now - since >= this.stepIntervalMs - 1e-6;
   }
 
   get internal(): number {
@@ -84,14 +113,32 @@ export class QueueDifficultyController implements DifficultyController {
   }
 
   arrive(event: ArrivalEvent): number {
+    const now = event.nowMs;
     if (event.queueFull) {
       // At the cap a full queue still counts as the rule firing: the run restarts, so a
-      // sustained overload holds d at the cap instead of letting it sag and climb back.
-      if (this.d < this.maxDifficulty) this.d++;
+      // sustained overload holds d at the cap instead of letting it sag and climb back. A full
+      // queue within a step interval of the last increment restarts the run too (the queue is
+      // still full: no reason to lower) but does not raise again: the queue cannot have felt
+      // the last increment yet.
+      if (this.d < this.maxDifficulty && this.elapsed(this.lastRaiseAt, now)) {
+        this.d++;
+        this.lastRaiseAt = this.lastStepAt = now ?? 0;
+      }
       this.run = 0;
     } else if (++this.run >= this.queueSize) {
-      if (this.d > 0) this.d--;
-      this.run = 0;
+      if (this.d === 0) {
+        this.run = 0;
+      } else if (this.elapsed(this.lastStepAt, now)) {
+        // Lowering waits a step interval after any change, like raising: a price just raised
+        // is not taken back before the queue could show what it did.
+        this.d--;
+        this.lastStepAt = now ?? 0;
+        this.run = 0;
+      } else {
+        // q quiet arrivals are in; the decrement waits for the interval and comes with the
+        // next quiet arrival after it.
+        this.run = this.queueSize;
+      }
     }
     return this.external;
   }

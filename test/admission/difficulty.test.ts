@@ -272,3 +272,77 @@ test('controllers compare on one trace through the interface: fixed stays put, q
   assert.equal(seen[1]!.at(-1), 0);
   assert.throws(() => new FixedDifficultyController(ADMISSION_LIMITS.maxSealedDifficulty + 1), ArgumentError);
 });
+
+// The capacity attack of issue 9 (the attack lab): every arrival that found the queue full
+// raised d, so 256 loops started at once lifted it to the ceiling within milliseconds. With a
+// step interval (the queue's drain time) a burst moves d by one step per interval at most.
+test('stepIntervalMs: a burst of full arrivals raises d once per interval, however many arrive', () => {
+  const c = new QueueDifficultyController({ queueSize: 4, maxDifficulty: 8, stepIntervalMs: 100 });
+  for (let i = 0; i < 1_000; i++) c.arrive({ queueFull: true, nowMs: 5 + (i % 100) * 0.99 });
+  assert.equal(c.internal, 1);
+  // One interval after the first increment, the next full arrival may raise again.
+  c.arrive({ queueFull: true, nowMs: 104 });
+  assert.equal(c.internal, 1);
+  c.arrive({ queueFull: true, nowMs: 105 });
+  assert.equal(c.internal, 2);
+  assert.throws(() => c.arrive({ queueFull: true }), ArgumentError);
+  assert.throws(() => new QueueDifficultyController({ stepIntervalMs: -1 }), ArgumentError);
+});
+
+test('stepIntervalMs: q quiet arrivals lower d, but not within an interval of the last change', () => {
+  const c = new QueueDifficultyController({
+    queueSize: 4,
+    maxDifficulty: 8,
+    stepIntervalMs: 100,
+    initial: 2,
+  });
+  c.arrive({ queueFull: true, nowMs: 0 });
+  assert.equal(c.internal, 3);
+  // Twelve quiet arrivals right after the raise: the run is complete, the interval is not.
+  for (let i = 1; i <= 12; i++) c.arrive({ queueFull: false, nowMs: i });
+  assert.equal(c.internal, 3);
+  // The next quiet arrival past the interval lowers by one, and only one.
+  c.arrive({ queueFull: false, nowMs: 100 });
+  assert.equal(c.internal, 2);
+  for (let i = 0; i < 12; i++) c.arrive({ queueFull: false, nowMs: 150 });
+  assert.equal(c.internal, 2);
+  // A raise after a lowering is only gated by the last raise (an interval ago here): a price
+  // lowered too far is corrected at the first full arrival.
+  c.arrive({ queueFull: true, nowMs: 151 });
+  assert.equal(c.internal, 3);
+});
+
+test('property: with a step interval, d changes at most once per interval in each direction', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 500 }),
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 50 })), { maxLength: 400 }),
+      (q, interval, trace) => {
+        const c = new QueueDifficultyController({
+          queueSize: q,
+          maxDifficulty: 16,
+          stepIntervalMs: interval,
+        });
+        let now = 0;
+        let lastUp = Number.NEGATIVE_INFINITY;
+        let lastDown = Number.NEGATIVE_INFINITY;
+        for (const [full, dt] of trace) {
+          now += dt;
+          const before = c.internal;
+          c.arrive({ queueFull: full, nowMs: now });
+          if (c.internal > before) {
+            assert.equal(c.internal, before + 1);
+            assert.ok(now - lastUp >= interval);
+            lastUp = now;
+          } else if (c.internal < before) {
+            assert.equal(c.internal, before - 1);
+            assert.ok(now - Math.max(lastUp, lastDown) >= interval);
+            lastDown = now;
+          }
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

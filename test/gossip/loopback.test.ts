@@ -20,13 +20,13 @@ test('loopback: a closed network of 3 peers + bootstrapper as processes; two not
     degree: 4,
     closed: true,
   });
-  for (const r of bed.replaced) console.log(`API port ${r.wanted} is taken; using ${r.used} instead`);
+  for (const r of bed.replaced) console.log(`API port ${r.wanted} is taken; using a free one instead`);
   const procs: CliProcess[] = [];
   try {
     const boot = new CliProcess(['bootstrap', '--config', bed.bootstrapIni]);
     procs.push(boot);
-    await boot.waitFor(/bootstrap \w+ listening on/);
-    const started = await Promise.all(bed.peerInis.map((ini) => startPeer(ini)));
+    const [, at] = await boot.waitFor(/bootstrap \w+ listening on (\S+)/);
+    const started = await Promise.all(bed.writePeers(at!).map((ini) => startPeer(ini)));
     const peers = started.map((p) => p.proc);
     procs.push(...peers);
     // Three peers of degree 4: each ends up linked to both others.
@@ -69,7 +69,8 @@ test('gossip: a missing hostkey names the keygen command; an unknown key is a wa
   try {
     const bed = await writeTestbed(dir, { peers: 1, powBits: 8, extra: 'fanout = 3' });
     rmSync(join(dir, 'peer1.pem'));
-    const r = await runCli(['gossip', '--config', bed.peerInis[0]!]);
+    // Discard address: the run stops at the missing hostkey before any dial.
+    const r = await runCli(['gossip', '--config', bed.writePeers('127.0.0.1:9')[0]!]);
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
@@ -95,7 +96,7 @@ test('gossip: a busy listen port is a configuration error naming the key, exit 2
   const port = (holder.address() as AddressInfo).port;
   try {
     const bed = await writeTestbed(dir, { peers: 1, powBits: 8 });
-    const ini = bed.peerInis[0]!;
+    const ini = bed.writePeers('127.0.0.1:9')[0]!;
     writeFileSync(
       ini,
       readFileSync(ini, 'utf8').replace(/api_address = .*/, `api_address = 127.0.0.1:${port}`),
@@ -112,7 +113,8 @@ test('gossip: a busy listen port is a configuration error naming the key, exit 2
     const boot = bed.bootstrapIni;
     writeFileSync(
       boot,
-      readFileSync(boot, 'utf8').replace(/bootstrapper = .*/, `bootstrapper = 127.0.0.1:${port}`),
+      // A bootstrapper without p2p_address listens on its bootstrapper line; the error names that key.
+      readFileSync(boot, 'utf8').replace(/p2p_address = .*/, `bootstrapper = 127.0.0.1:${port}`),
     );
     const b = await runCli(['bootstrap', '--config', boot]);
     assert.equal(b.code, 2, b.stderr);

@@ -54,24 +54,63 @@ const fromAddress = (i: number): ConnInfo => ({
   client: { host: `127.0.${i >> 8}.${i & 255}`, port: 5000 },
 });
 
-test('queueSize and serviceRatePerSec: q arrivals at once fit, the (q+1)-th finds the queue full and adds a digit', async () => {
+/**
+ * Verified solves from many identities at twice the service rate of `stateless` (5 every
+ * 200 ms against 10/s), for `ms` from now: the queue stays full.
+ */
+function overload(a: StatelessAdmission, clock: ManualClock, ms: number): void {
+  for (let t = 0; t <= ms; t += 200) {
+    if (t > 0) clock.advance(200);
+    for (let i = 0; i < 5; i++) a.pricing.solved(`10.9.${t}.${i}`, clock.now());
+  }
+}
+
+/** Asks for a puzzle from `from`, solves it and redeems it: one verified solve. */
+async function solvedGet(a: StatelessAdmission, from: ConnInfo): Promise<void> {
+  const v = await a.issue(from);
+  assert.ok(v.ok);
+  const prefix = v.value.slice(0, v.value.lastIndexOf(':') + 1);
+  const bits = Number(v.value.split(':')[1]);
+  for (let n = 0n; ; n++) {
+    const text = prefix + encodeCounter(n);
+    if (leadingHexZeros(hashcashDigest(text)) >= bits) {
+      const r = await a.redeem(from, text);
+      assert.ok(r.ok, r.ok ? '' : r.code);
+      return;
+    }
+  }
+}
+
+// The queue is the protected resource's: only verified solves enter it (issue 9, attack lab:
+// counting every `1:` drove the price to the ceiling). Before, q `1:` at once filled it.
+test('queueSize and serviceRatePerSec: q solves at once fit, the (q+1)-th finds the queue full and adds a digit', async () => {
   const clock = new ManualClock(1_700_000_000_000);
   const a = stateless(clock);
-  // loadShareIdentities 4 with q 4: each identity holds one place, so four identities fill it.
-  for (let i = 0; i < 4; i++) assert.equal(await issuedBits(a, fromAddress(i)), 1, `arrival ${i + 1}`);
-  assert.equal(await issuedBits(a, fromAddress(4)), 2);
-  // Draining at the service rate frees the queue (0.4 s, no capacity to spare); q quiet
-  // arrivals in a row take the digit back.
+  for (let i = 0; i < 4; i++) {
+    await solvedGet(a, fromAddress(i));
+    assert.equal(a.difficulty, 1, `solve ${i + 1}`);
+  }
+  // Puzzles asked for and never solved are not load, however many.
+  for (let i = 0; i < 20; i++) assert.equal(await issuedBits(a, fromAddress(100 + i)), 1);
+  await solvedGet(a, fromAddress(4));
+  assert.equal(a.difficulty, 2);
+  // Draining at the service rate frees the queue (0.4 s = q / rate, the drain time, no capacity
+  // to spare); q quiet solves in a row, a drain time after the increment, take the digit back.
   clock.advance(400);
-  for (let i = 0; i < 3; i++) assert.equal(await issuedBits(a, fromAddress(10 + i)), 2);
-  await issuedBits(a, fromAddress(13));
+  for (let i = 0; i < 3; i++) {
+    await solvedGet(a, fromAddress(10 + i));
+    assert.equal(a.difficulty, 2);
+  }
+  await solvedGet(a, fromAddress(13));
   assert.equal(a.difficulty, 1);
 });
 
 test('serviceRatePerSec: capacity nobody used counts as quiet arrivals, so the price falls without traffic', async () => {
   const clock = new ManualClock(1_700_000_000_000);
   const a = stateless(clock);
-  for (let i = 0; i < 8; i++) await issuedBits(a, fromAddress(i));
+  // Solves at twice the service rate keep the queue (4) full: one digit per drain time (0.4 s)
+  // up to 5 digits in 1.2 s (before the step rule, 8 arrivals at once made it 5 digits).
+  overload(a, clock, 1_200);
   assert.equal(a.difficulty, 5);
   // q = 4 places drained at 10/s: 0.4 s drains the queue, each further 0.4 s of idle
   // capacity is q quiet arrivals, one digit.
@@ -89,9 +128,11 @@ test('loadShareIdentities: fewer identities than the share count cannot raise th
   assert.equal(await issuedBits(a, fromAddress(100)), 1);
   // The identities beyond their share pay one digit more themselves.
   assert.equal(await issuedBits(a, fromAddress(0)), 2);
-  // A fourth identity fills the queue: 4 identities together may raise the global price.
-  for (let j = 0; j < 3; j++) await issuedBits(a, fromAddress(3));
-  assert.ok((await issuedBits(a, fromAddress(101))) >= 2);
+  // Unsolved requests are not load at all now (only verified solves enter the queue), so a
+  // fourth identity asking as much does not raise the global price either; before, four
+  // identities could.
+  for (let j = 0; j < 50; j++) await issuedBits(a, fromAddress(3));
+  assert.equal(await issuedBits(a, fromAddress(101)), 1);
 });
 
 test('maxLoadShareIdentities: the least recently seen share is forgotten beyond the cap', async () => {
@@ -107,7 +148,11 @@ test('maxDifficulty: a sustained flood stops at the ceiling; minDifficulty: idle
   const clock = new ManualClock(1_700_000_000_000);
   const a = stateless(clock, { maxDifficulty: 3 });
   let peak = 0;
-  for (let i = 0; i < 100; i++) peak = Math.max(peak, await issuedBits(a, fromAddress(i)));
+  // Verified solves above the service rate for 20 s: one digit per drain time up to the cap.
+  for (let i = 0; i < 50; i++) {
+    overload(a, clock, 400);
+    peak = Math.max(peak, await issuedBits(a, fromAddress(i)));
+  }
   assert.equal(peak, 3);
   const floor = stateless(new ManualClock(1_700_000_000_000), { minDifficulty: 2 });
   assert.equal(await issuedBits(floor), 2);
@@ -124,8 +169,10 @@ test('a solution is judged against the difficulty sealed into it, not the one in
     const text = prefix + encodeCounter(n);
     if (leadingHexZeros(hashcashDigest(text)) === 1) exactlyOne = text;
   }
-  // A flood from many other addresses lifts the price of new puzzles while the client solves ...
-  for (let i = 10; a.difficulty < 3; i++) await a.issue(fromAddress(i));
+  // A flood of solves from many other addresses lifts the price of new puzzles while the
+  // client solves ...
+  overload(a, clock, 400);
+  assert.ok(a.difficulty >= 3);
   // ... but the puzzle in flight still costs what it said.
   const r = await a.redeem(conn, exactlyOne);
   assert.equal(r.ok, true);

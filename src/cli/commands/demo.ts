@@ -177,7 +177,7 @@ export const demoSteps: DemoStep[] = [
           ),
       });
       w(
-        `  difficulty rose to ${r.peakDifficulty} hex digits under the flood and ended at ${r.finalDifficulty}; ${r.honest.ok} quotes served to honest clients, ${r.honest.failed} failed`,
+        `  difficulty peaked at ${r.peakDifficulty} hex digits (unsolved 1: are not load) and ended at ${r.finalDifficulty}; ${r.honest.ok} quotes served to honest clients, ${r.honest.failed} failed`,
       );
       const rows: DemoRow[] = [];
       let prev = { quotes: 0, attempts: 0 };

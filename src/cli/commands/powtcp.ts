@@ -49,7 +49,7 @@ Options:
                            TOLLGATE_POWTCP_SECRET to 64+ hex digits; needs --store redis://
   --public-address ADDR    the address clients connect to, if not --listen (load balancer)
   --rate R --burst N       per-address token bucket (R may be fractional) (default ${POWTCP_LIMITS.ratePerSec}/s, burst ${POWTCP_LIMITS.burst})
-  --service-rate N         requests/s the virtual load queue drains at (default ${POWTCP_LIMITS.serviceRatePerSec})
+  --service-rate N         verified solves/s the virtual load queue drains at (default ${POWTCP_LIMITS.serviceRatePerSec})
   --queue-size N           seed 003's queue size q (default ${POWTCP_LIMITS.queueSize})
   --max-connections N      open connections in total (default ${POWTCP_LIMITS.maxConnections})
   --max-connections-per-address N   (default ${POWTCP_LIMITS.maxConnectionsPerAddress})

@@ -48,8 +48,12 @@ export async function runGossipDemo(
       extra: 'heartbeat_ms = 50',
     });
     const started = performance.now();
-    services.push(await startGossipService(bed.bootstrapIni, 'bootstrap'));
-    for (const ini of bed.peerInis) services.push(await startGossipService(ini, 'peer'));
+    const boot = await startGossipService(bed.bootstrapIni, 'bootstrap');
+    services.push(boot);
+    const at = boot.node.p2pAddress!;
+    for (const ini of bed.writePeers(`${at.host}:${at.port}`)) {
+      services.push(await startGossipService(ini, 'peer'));
+    }
     const nodes = services.slice(1).map((s) => s.node);
     while (nodes.some((n) => n.neighbours() < 1) && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));

@@ -26,32 +26,30 @@ export interface TestbedOptions {
 
 export interface Testbed {
   readonly dir: string;
+  /**
+   * The bootstrapper's INI. It listens on `p2p_address = 127.0.0.1:0`: whoever starts it reads the port it
+   * bound (the `listening on` line, or the service's `p2pAddress`) and passes that address to
+   * `writePeers`. No port is chosen by binding, releasing and binding again, so a parallel test
+   * cannot take it in between.
+   */
   readonly bootstrapIni: string;
-  readonly peerInis: readonly string[];
+  /** Writes one INI per peer, pointing at the bootstrapper's bound address; returns their paths. */
+  writePeers(bootstrapper: string): readonly string[];
+  /** API ports written (0 where none was wanted or a wanted one is taken: the peer binds a free one). */
   readonly apiPorts: readonly number[];
-  /** Ports that were wanted but taken, and what was used instead. */
-  readonly replaced: readonly { wanted: number; used: number }[];
+  /** Ports that were wanted but taken; those peers listen on port 0 instead. */
+  readonly replaced: readonly { wanted: number }[];
 }
 
-/** True when `port` can be bound on 127.0.0.1 right now. */
+/**
+ * True when `port` can be bound on 127.0.0.1 right now. Only for the course's wanted ports
+ * (7001/7003/7005): a port taken in between is caught by the caller's retry on port 0.
+ */
 export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen({ host: '127.0.0.1', port }, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port the OS calls free (it may be taken again by the time it is used; retried by callers). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -68,48 +66,53 @@ export async function writeTestbed(dir: string, options: TestbedOptions): Promis
   mkdirSync(dir, { recursive: true });
   const trusted = join(dir, 'trusted');
   mkdirSync(trusted, { recursive: true });
-  const bootPort = await freePort();
   const common = [
     `pow_bits = ${options.powBits ?? 24}`,
     `degree = ${options.degree ?? 30}`,
-    `bootstrapper = 127.0.0.1:${bootPort}`,
     ...(options.closed === true ? ['trusted_keys = trusted'] : []),
     ...(options.extra === undefined ? [] : [options.extra]),
   ];
   const keyType = options.keyType ?? 'rsa';
   const bootKey = writeKey(dir, trusted, 'bootstrap', keyType);
   const bootstrapIni = join(dir, 'bootstrap.ini');
-  writeFileSync(bootstrapIni, `hostkey = ${bootKey}\n\n[gossip]\n${common.join('\n')}\n`);
+  writeFileSync(
+    bootstrapIni,
+    `hostkey = ${bootKey}\n\n[gossip]\n${['p2p_address = 127.0.0.1:0', ...common].join('\n')}\n`,
+  );
   const apiPorts: number[] = [];
-  const replaced: { wanted: number; used: number }[] = [];
-  const peerInis: string[] = [];
+  const replaced: { wanted: number }[] = [];
+  const keys: string[] = [];
   for (let i = 0; i < options.peers; i++) {
     const wanted = options.apiPorts?.[i];
     let port = wanted ?? 0;
-    if (wanted === undefined || !(await portFree(wanted))) {
-      port = await freePort();
-      if (wanted !== undefined) replaced.push({ wanted, used: port });
+    if (wanted !== undefined && !(await portFree(wanted))) {
+      port = 0;
+      replaced.push({ wanted });
     }
     apiPorts.push(port);
-    const key = writeKey(dir, trusted, `peer${i + 1}`, keyType);
-    const ini = join(dir, `peer${i + 1}.ini`);
-    writeFileSync(
-      ini,
-      [
-        `hostkey = ${key}`,
-        '',
-        '[gossip]',
-        `cache_size = ${options.cacheSize ?? 50}`,
-        ...common,
-        'p2p_address = 127.0.0.1:0',
-        `api_address = 127.0.0.1:${port}`,
-        '',
-        '[onion]',
-        'hops = 2',
-        '',
-      ].join('\n'),
-    );
-    peerInis.push(ini);
+    keys.push(writeKey(dir, trusted, `peer${i + 1}`, keyType));
   }
-  return { dir, bootstrapIni, peerInis, apiPorts, replaced };
+  const writePeers = (bootstrapper: string): readonly string[] =>
+    keys.map((key, i) => {
+      const ini = join(dir, `peer${i + 1}.ini`);
+      writeFileSync(
+        ini,
+        [
+          `hostkey = ${key}`,
+          '',
+          '[gossip]',
+          `cache_size = ${options.cacheSize ?? 50}`,
+          `bootstrapper = ${bootstrapper}`,
+          ...common,
+          'p2p_address = 127.0.0.1:0',
+          `api_address = 127.0.0.1:${apiPorts[i]}`,
+          '',
+          '[onion]',
+          'hops = 2',
+          '',
+        ].join('\n'),
+      );
+      return ini;
+    });
+  return { dir, bootstrapIni, writePeers, apiPorts, replaced };
 }

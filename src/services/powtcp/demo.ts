@@ -2,8 +2,9 @@
  * The powtcp part of `tollgate demo` (issue 3 item 8): a server on loopback, honest clients
  * fetching quotes, then a short flood of `1:` from many loopback addresses (so that the
  * per-address rate limit alone does not absorb it and the load controller has to act), then
- * calm. Returns a timeline a second at a time: difficulty rising under the flood and falling
- * after it, quotes served, flood requests answered and refused.
+ * calm. Returns a timeline a second at a time: difficulty (unsolved `1:` are not load, so the
+ * flood leaves the global price alone; only verified solves raise it), quotes served, flood
+ * requests answered and refused.
  */
 import { connect, type Socket } from 'node:net';
 import { formatEndpoint } from '../../admission/endpoint.js';

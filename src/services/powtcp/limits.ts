@@ -125,7 +125,7 @@ export const POWTCP = defineLimits(
       max: 1_000_000,
       unit: 'per second',
       real: true,
-      doc: "drain rate of the virtual queue (`--service-rate`): the service's planned capacity",
+      doc: 'drain rate of the virtual queue (`--service-rate`): the verified solves (quotes) a second the service plans to serve',
     },
     loadShareIdentities: {
       default: 16,
