@@ -28,6 +28,7 @@ export const SIM_BENCH_PARAMS: GossipParams = {
   degree: 6,
   maxLinks: 16,
   powBits: 4,
+  keepBits: 4,
   peerRequestLimit: 30,
   cacheSize: 500,
 };

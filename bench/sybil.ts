@@ -121,7 +121,7 @@ const curve = [18, 20, 22, 24, 26].map((keepBits) => {
     boundPerMachine: (hash.rate * (c.keepWindowMs / 1000)) / 2 ** keepBits,
     honestKeepCpu: r.honestKeepCpu,
     honestKeepFailuresPerPeerDay:
-      (Math.exp((-hash.rate * (c.keepWindowMs / 1000)) / 2 ** keepBits) * 86_400_000) / c.keepPeriodMs,
+      (Math.exp((-hash.rate * (c.honestSolveMs / 1000)) / 2 ** keepBits) * 86_400_000) / c.keepPeriodMs,
   };
 });
 

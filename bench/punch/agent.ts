@@ -30,6 +30,11 @@ const { positionals, values } = parseArgs({
   },
 });
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+// The runner holds our stdin open; when it goes away (even killed), so do we, and no agent
+// outlives the namespaces it runs in.
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
 const key = () => identityKey(generateKeyPairSync('ed25519').privateKey);
 const role = positionals[0];
 const punchTimeoutMs = Number(values['punch-ms'] ?? 2000);

@@ -19,7 +19,8 @@ interface Agent {
 function start(ns: string, args: string[]): Agent {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', agent, ...args], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin is a pipe only so that the agent sees it close and exits if we die (agent.ts).
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
   let buf = '';
@@ -74,6 +75,8 @@ export interface PunchTry {
   readonly via?: string;
   readonly status?: string;
   readonly code?: string;
+  /** The requester's event counts, on a failed try. */
+  readonly counts?: Record<string, number>;
 }
 
 /**

@@ -63,7 +63,10 @@ export const REASONS = {
     layer: 'wire (gossip P2P)',
     doc: '`size` differs from the message length, or counts and sizes disagree; the frame is dropped',
   },
-  ERR_GOSSIP_P2P_TYPE: { layer: 'wire (gossip P2P)', doc: 'a type outside 504-511; the frame is dropped' },
+  ERR_GOSSIP_P2P_TYPE: {
+    layer: 'wire (gossip P2P)',
+    doc: 'a type outside 504-511 and 515-516 on the channel; the frame is dropped',
+  },
   ERR_GOSSIP_P2P_RESERVED: {
     layer: 'wire (gossip P2P)',
     doc: 'a reserved field or flag is not zero, or the HELLO version is unknown; the frame is dropped',
@@ -75,6 +78,10 @@ export const REASONS = {
   ERR_GOSSIP_P2P_ADDRESS: {
     layer: 'wire (gossip P2P)',
     doc: 'an advertised address is unspecified, IPv4-mapped IPv6 or has port 0; the frame is dropped',
+  },
+  ERR_GOSSIP_P2P_ORDER: {
+    layer: 'wire (gossip P2P)',
+    doc: 'a KEEP_POW whose entries are not in strictly ascending Chall order (one list, one encoding); the frame is dropped',
   },
   ERR_HASHCASH_MALFORMED: {
     layer: 'pow',
@@ -240,6 +247,10 @@ export const REASONS = {
   ERR_GOSSIP_VERIFY_TIMEOUT: {
     layer: 'protocol (gossip)',
     doc: 'a peer did not prove its PoW within `verifyTimeoutMs` of the link opening (or the bootstrap link overstayed); the link is closed',
+  },
+  ERR_GOSSIP_EVICTED: {
+    layer: 'protocol (gossip)',
+    doc: 'an inbound link closed to make room for a newcomer when the inbound places were full: the newest link of the most crowded address group, never a useful one nor one of the oldest quarter (diversity.ts)',
   },
   ERR_GOSSIP_TOO_MANY_LINKS: {
     layer: 'protocol (gossip)',
@@ -415,6 +426,22 @@ export const REASONS = {
     layer: 'protocol (gossip)',
     doc: 'dialler: a CONN_CHALL asked for more than `connMaxSolveBits`; the dial fails rather than burn the CPU',
   },
+  ERR_GOSSIP_KEEP_MISSING: {
+    layer: 'protocol (gossip)',
+    doc: "no valid KEEP_POW for our KEEP_CHALL by the end of the round's window (`keep_window_ms` + `keep_skew_ms`); the link is torn down (seed 000 step 6)",
+  },
+  ERR_GOSSIP_KEEP_INVALID: {
+    layer: 'protocol (gossip)',
+    doc: "a KEEP_POW that does not list our KEEP_CHALL as sent, lists more than `keepMaxChalls`, or whose PoW misses `keep_bits` for the link's identity; the link is torn down",
+  },
+  ERR_GOSSIP_KEEP_UNSOLICITED: {
+    layer: 'protocol (gossip)',
+    doc: 'a KEEP_POW for a round we did not challenge that link in (or a repeat), a second KEEP_CHALL on a link in one round, or a KEEP_CHALL to a bootstrapper; dropped',
+  },
+  ERR_GOSSIP_KEEP_ROUND: {
+    layer: 'protocol (gossip)',
+    doc: "a KEEP_CHALL for a round more than `keep_skew_ms` ahead of our clock, or one we have already solved; not listed (the sender's clock is off by more than the skew)",
+  },
   ERR_SKY_MALFORMED: {
     layer: 'wire (sky)',
     doc: 'a sky message with a wrong version, type or size, a non-zero padding or reserved byte, a non-canonical address; or an answer type sent by a client. The connection is closed',
@@ -548,6 +575,7 @@ const GOSSIP_EVENTS = {
   known_full: 'verified peers not listed: known list full of linked peers',
   known_group_full: 'verified peers not listed: their address group is full of linked peers',
   solves: 'PoW solves started for peers',
+  keep_solves: 'KEEP PoWs started: one per round (per `keepMaxChalls` KEEP_CHALLs received), seed 000 step 3',
   links_opened: 'P2P links opened (after the secure handshake)',
   bootstrap_done: 'bootstrap links closed after their answer',
   bootstrap_link_expired: 'bootstrapper: links closed at bootstrapLinkMs',

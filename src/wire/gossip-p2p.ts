@@ -74,6 +74,8 @@ export const GOSSIP_PEER_RESPONSE = 508;
 export const GOSSIP_VERIFICATION_REQUEST = 509;
 export const GOSSIP_VERIFICATION_RESPONSE = 510;
 export const GOSSIP_HELLO = 511;
+export const GOSSIP_KEEP_CHALL = 515;
+export const GOSSIP_KEEP_POW = 516;
 
 export const P2P_MAX_MESSAGE = 0xffff;
 export const ITEM_ID_BYTES = 16;
@@ -91,6 +93,12 @@ export const POW_PREFIX_BYTES = 12;
 export const POW_BINDING_BYTES = 32;
 
 const ID_TAG = new TextEncoder().encode('tollgate/gossip/item/v2');
+const KEEP_TAG = new TextEncoder().encode('tollgate/gossip/keep/v1');
+export const KEEP_CHALL_BYTES = 16;
+/** Fixed part of a KEEP entry: Chall, flags, reserved, both ports. */
+const KEEP_ENTRY_HEAD = KEEP_CHALL_BYTES + 6;
+/** Most entries one KEEP_POW can carry on the wire (the engine's `keepMaxChalls` is lower). */
+export const P2P_MAX_KEEP_ENTRIES = 1024;
 const VERIFY_TAG = new TextEncoder().encode('tollgate/gossip/verify/v2');
 
 /**
@@ -146,7 +154,33 @@ export interface Hello {
   readonly listen: PeerAddress;
 }
 
+/**
+ * One KEEP_CHALL as it is listed in a KEEP_POW (seed 000: "Chall: random integer; IP: both
+ * IPs of peers"): the challenger's random Chall, its own address and the prover's address as
+ * the challenger's connection sees them.
+ */
+export interface KeepEntry {
+  readonly chall: Uint8Array;
+  readonly challenger: PeerAddress;
+  readonly prover: PeerAddress;
+}
+export interface KeepChall {
+  readonly type: typeof GOSSIP_KEEP_CHALL;
+  /** The global round: floor(unix ms / keep period). */
+  readonly round: bigint;
+  readonly entry: KeepEntry;
+}
+export interface KeepPow {
+  readonly type: typeof GOSSIP_KEEP_POW;
+  readonly round: bigint;
+  readonly nonce: bigint;
+  /** Strictly ascending by Chall (the canonical order the PoW hashes). */
+  readonly entries: readonly KeepEntry[];
+}
+
 export type P2PMessage =
+  | KeepChall
+  | KeepPow
   | Push
   | IHave
   | IWant
@@ -161,7 +195,8 @@ export type P2PCode =
   | 'ERR_GOSSIP_P2P_TYPE'
   | 'ERR_GOSSIP_P2P_RESERVED'
   | 'ERR_GOSSIP_P2P_ID'
-  | 'ERR_GOSSIP_P2P_ADDRESS';
+  | 'ERR_GOSSIP_P2P_ADDRESS'
+  | 'ERR_GOSSIP_P2P_ORDER';
 
 /**
  * The message id: the first 128 bits of SHA-256(tag || data type || salt || data). Bound to the
@@ -255,6 +290,34 @@ export function encodeP2P(msg: P2PMessage): Uint8Array {
       assertInteger('msg.listen.port', msg.listen.port, 1, 0xffff);
       writeU16(out, 6, msg.listen.port);
       writeAddress(out, 8, msg.listen.addr, ipv6, 'msg.listen.addr');
+      return out;
+    }
+    case GOSSIP_KEEP_CHALL: {
+      const entry = encodeKeepEntry(msg.entry, 'msg.entry');
+      const out = head(12 + entry.length, GOSSIP_KEEP_CHALL);
+      writeU64(out, 4, msg.round, 'msg.round');
+      out.set(entry, 12);
+      return out;
+    }
+    case GOSSIP_KEEP_POW: {
+      assertInteger('msg.entries.length', msg.entries.length, 1, P2P_MAX_KEEP_ENTRIES);
+      const entries = msg.entries.map((e, i) => encodeKeepEntry(e, `msg.entries[${i}]`));
+      for (let i = 1; i < entries.length; i++) {
+        if (compareBytes(msg.entries[i - 1]!.chall, msg.entries[i]!.chall) >= 0) {
+          throw new ArgumentError('msg.entries', 'not strictly ascending by chall');
+        }
+      }
+      const total = 24 + entries.reduce((n, e) => n + e.length, 0);
+      if (total > P2P_MAX_MESSAGE) throw new ArgumentError('msg.entries', 'too large for one message');
+      const out = head(total, GOSSIP_KEEP_POW);
+      writeU64(out, 4, msg.round, 'msg.round');
+      writeU64(out, 12, msg.nonce, 'msg.nonce');
+      writeU16(out, 20, entries.length);
+      let at = 24;
+      for (const e of entries) {
+        out.set(e, at);
+        at += e.length;
+      }
       return out;
     }
     default:
@@ -354,6 +417,33 @@ export function decodeP2P(frame: Uint8Array): Verdict<P2PMessage, P2PCode> {
       if (addr === undefined || port === 0) return reject('ERR_GOSSIP_P2P_ADDRESS', 'HELLO');
       return accept({ type: GOSSIP_HELLO, listen: { addr, port } });
     }
+    case GOSSIP_KEEP_CHALL: {
+      if (size < 12) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP_CHALL');
+      const e = decodeKeepEntry(frame, 12);
+      if (!e.ok) return e;
+      if (e.value.end !== size) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP_CHALL');
+      return accept({ type: GOSSIP_KEEP_CHALL, round: readU64(frame, 4), entry: e.value.entry });
+    }
+    case GOSSIP_KEEP_POW: {
+      if (size < 24) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP_POW');
+      const count = readU16(frame, 20);
+      if (readU16(frame, 22) !== 0) return reject('ERR_GOSSIP_P2P_RESERVED', 'KEEP_POW');
+      if (count < 1 || count > P2P_MAX_KEEP_ENTRIES) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP_POW count');
+      const entries: KeepEntry[] = [];
+      let at = 24;
+      for (let i = 0; i < count; i++) {
+        const e = decodeKeepEntry(frame, at);
+        if (!e.ok) return e;
+        // Canonical order: strictly ascending Chall, so one list has one encoding (and no repeats).
+        if (i > 0 && compareBytes(entries[i - 1]!.chall, e.value.entry.chall) >= 0) {
+          return reject('ERR_GOSSIP_P2P_ORDER', 'KEEP_POW');
+        }
+        entries.push(e.value.entry);
+        at = e.value.end;
+      }
+      if (at !== size) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP_POW');
+      return accept({ type: GOSSIP_KEEP_POW, round: readU64(frame, 4), nonce: readU64(frame, 12), entries });
+    }
     default:
       return reject('ERR_GOSSIP_P2P_TYPE', `type ${type}`);
   }
@@ -445,6 +535,80 @@ function usableAddress(addr: Uint8Array): boolean {
 function readAddress(b: Uint8Array, at: number, ipv6: boolean): Uint8Array | undefined {
   const addr = b.slice(at, at + (ipv6 ? 16 : 4));
   return usableAddress(addr) ? addr : undefined;
+}
+
+/**
+ * KEEP entry: Chall (16) | flags (bit 7: challenger IPv6, bit 6: prover IPv6, others 0) |
+ * reserved = 0 | challenger port | prover port | challenger addr (4/16) | prover addr (4/16).
+ */
+function encodeKeepEntry(e: KeepEntry, name: string): Uint8Array {
+  assertBytes(`${name}.chall`, e.chall, KEEP_CHALL_BYTES, KEEP_CHALL_BYTES);
+  const c6 = e.challenger.addr.length === 16;
+  const p6 = e.prover.addr.length === 16;
+  const out = new Uint8Array(KEEP_ENTRY_HEAD + e.challenger.addr.length + e.prover.addr.length);
+  out.set(e.chall, 0);
+  out[16] = (c6 ? 0x80 : 0) | (p6 ? 0x40 : 0);
+  assertInteger(`${name}.challenger.port`, e.challenger.port, 1, 0xffff);
+  assertInteger(`${name}.prover.port`, e.prover.port, 1, 0xffff);
+  writeU16(out, 18, e.challenger.port);
+  writeU16(out, 20, e.prover.port);
+  writeAddress(out, KEEP_ENTRY_HEAD, e.challenger.addr, c6, `${name}.challenger.addr`);
+  writeAddress(out, KEEP_ENTRY_HEAD + e.challenger.addr.length, e.prover.addr, p6, `${name}.prover.addr`);
+  return out;
+}
+
+function decodeKeepEntry(b: Uint8Array, at: number): Verdict<{ entry: KeepEntry; end: number }, P2PCode> {
+  if (b.length < at + KEEP_ENTRY_HEAD) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP entry');
+  const flags = b[at + 16]!;
+  if ((flags & 0x3f) !== 0 || b[at + 17] !== 0) return reject('ERR_GOSSIP_P2P_RESERVED', 'KEEP entry');
+  const c6 = (flags & 0x80) !== 0;
+  const p6 = (flags & 0x40) !== 0;
+  const end = at + KEEP_ENTRY_HEAD + (c6 ? 16 : 4) + (p6 ? 16 : 4);
+  if (b.length < end) return reject('ERR_GOSSIP_P2P_SIZE', 'KEEP entry');
+  const cPort = readU16(b, at + 18);
+  const pPort = readU16(b, at + 20);
+  const cAddr = readAddress(b, at + KEEP_ENTRY_HEAD, c6);
+  const pAddr = readAddress(b, at + KEEP_ENTRY_HEAD + (c6 ? 16 : 4), p6);
+  if (cAddr === undefined || pAddr === undefined || cPort === 0 || pPort === 0) {
+    return reject('ERR_GOSSIP_P2P_ADDRESS', 'KEEP entry');
+  }
+  return accept({
+    entry: {
+      chall: b.slice(at, at + KEEP_CHALL_BYTES),
+      challenger: { addr: cAddr, port: cPort },
+      prover: { addr: pAddr, port: pPort },
+    },
+    end,
+  });
+}
+
+/** Unsigned lexicographic order of two byte strings. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/**
+ * The challenge of a KEEP_POW's puzzle (seed 000 "Continuously asking for PoW", step 3: one
+ * PoW over all the KEEP_CHALLs received): SHA-256(tag || u8 length || prover identity ||
+ * round u64 || count u16 || reserved u16 || the entries as encoded, in ascending Chall
+ * order), that is, the KEEP_POW's own bytes 4..11 and 20..end behind the prover's identity.
+ * The PoW then is sha256-bits over these 32 bytes with the nonce last: SHA-256(digest ||
+ * nonce u64) has `keep_bits` leading zero bits. The identity makes one solution worth one
+ * identity's links only; the entries make it worth this round only.
+ */
+export function keepPowChallenge(prover: string, frame: Uint8Array): Uint8Array {
+  const p = Buffer.from(prover, 'utf8');
+  if (p.length > 0xff) throw new ArgumentError('prover', 'longer than 255 bytes');
+  const digest = createHash('sha256')
+    .update(KEEP_TAG)
+    .update(Uint8Array.of(p.length))
+    .update(p)
+    .update(frame.subarray(4, 12))
+    .update(frame.subarray(20))
+    .digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, 32).slice();
 }
 
 /**

@@ -128,16 +128,55 @@ test('loadGossipConfig reads a file and names it in errors', () => {
   assert.throws(() => loadGossipConfig(join(dir, 'missing.ini')), /missing\.ini: cannot read/);
 });
 
+test('KEEP keys: defaults in the one table, read from [gossip], and relations checked naming the key', () => {
+  const base = 'hostkey = k.pem\n[gossip]\np2p_address = 127.0.0.1:6001\napi_address = 127.0.0.1:7001\n';
+  const plain = parseGossipConfig(base, 'peer.ini', '/x');
+  assert.equal(plain.params.keepBits, 22);
+  assert.equal(plain.params.keepPeriodMs, 60_000);
+  assert.equal(plain.params.keepWindowMs, 5_000);
+  const set = parseGossipConfig(
+    `${base}keep_bits = 20\nkeep_period_ms = 30000\nkeep_window_ms = 4000\n`,
+    'peer.ini',
+    '/x',
+  );
+  assert.deepEqual(
+    [set.params.keepBits, set.params.keepPeriodMs, set.params.keepWindowMs],
+    [20, 30_000, 4_000],
+  );
+  assert.equal(parseGossipConfig(`${base}keep_period_ms = 0\n`, 'peer.ini', '/x').params.keepPeriodMs, 0);
+  assert.throws(
+    () => parseGossipConfig(`${base}keep_window_ms = 2000\n`, 'peer.ini', '/x'),
+    /peer\.ini:5: keep_window_ms: must exceed keepCollectMs \+ keepSkewMs/,
+  );
+  assert.throws(
+    () => parseGossipConfig(`${base}keep_period_ms = 5500\n`, 'peer.ini', '/x'),
+    /peer\.ini:5: keep_period_ms: must exceed keepWindowMs \+ keepSkewMs/,
+  );
+  assert.throws(
+    () => parseGossipConfig(`${base}keep_bits = 41\n`, 'peer.ini', '/x'),
+    /keep_bits: 41 is outside 0\.\.40/,
+  );
+});
+
+const KEEP_FIT: Record<string, string> = {
+  keep_window_ms: 'keep_period_ms = 3600000\n',
+  keep_collect_ms: 'keep_window_ms = 600000\nkeep_period_ms = 3600000\n',
+  keep_skew_ms: 'keep_collect_ms = 100000\nkeep_window_ms = 600000\nkeep_period_ms = 3600000\n',
+};
+
 test('every config key of the gossip limits registry is refused at max + 1 and min - 1, naming the INI key', () => {
   const base = 'hostkey = k.pem\n[gossip]\np2p_address = 127.0.0.1:6001\napi_address = 127.0.0.1:7001\n';
   assert.ok(GOSSIP_KEYS.length >= 17, 'the spec keys and ours');
   for (const { key, param, min, max } of GOSSIP_KEYS) {
     const spec: LimitSpec = GOSSIP_LIMITS.specs[param];
     assert.equal(spec.configKey, key);
-    const at = parseGossipConfig(`${base}${key} = ${max}\n`, 'peer.ini', '/x');
+    // The KEEP keys are bound by relations too (collect > skew, window > collect + skew,
+    // period > window + skew): at their max the others are set to fit (after line 5).
+    const fit = KEEP_FIT[key] ?? '';
+    const at = parseGossipConfig(`${base}${key} = ${max}\n${fit}`, 'peer.ini', '/x');
     assert.equal(at.params[param], max, key);
     assert.throws(
-      () => parseGossipConfig(`${base}${key} = ${max + 1}\n`, 'peer.ini', '/x'),
+      () => parseGossipConfig(`${base}${key} = ${max + 1}\n${fit}`, 'peer.ini', '/x'),
       (e: unknown) => e instanceof ConfigError && e.key === key && /peer\.ini:5: /.test(e.message),
       key,
     );

@@ -377,3 +377,27 @@ test('CONN: one solution admits one connection (the replay guard), even from the
     await a.close();
   }
 });
+
+test('a dial signal bounds the dial only: the link outlives it (issue 10: links dropped about every 10 s)', async () => {
+  const a = transport();
+  const b = transport();
+  const links: P2PLink[] = [];
+  try {
+    const at = await listening(a, links);
+    // The node dials with AbortSignal.any([closing, timeout(dialTimeoutMs)]); the timeout
+    // fires after the dial succeeded. Before the fix its listener destroyed the socket then.
+    const signal = AbortSignal.timeout(300);
+    const link = await b.dial(at, signal);
+    let closed = false;
+    link.start({ onMessage: () => {}, onClose: () => (closed = true) });
+    await waitFor('the inbound link', () => links.length === 1);
+    await waitFor('the dial timeout to fire', () => signal.aborted);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(closed, false, 'the link is still up after the dial timeout');
+    assert.equal(link.send(Uint8Array.of(0, 4, 1, 255)), true);
+    link.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

@@ -279,6 +279,14 @@ export class SimNet {
         );
         return;
       }
+      case 'keep-solve': {
+        // One KEEP PoW per round (seed 000 step 3), solved at once, delivered after solveMs.
+        const nonce = this.opts.pow.solve(e.challenge, e.bits);
+        this.queue.push(this.now + (this.opts.solveMs ?? 10), () =>
+          this.apply(peer, { kind: 'keep-solved', pow: e.pow, nonce, links: e.links }),
+        );
+        return;
+      }
       case 'solve': {
         const solution = this.opts.pow.solve(e.prefix, e.bits);
         this.queue.push(this.now + (this.opts.solveMs ?? 10), () =>

@@ -44,17 +44,22 @@ export const SETTINGS: readonly Setting[] = ['none', 'verify', 'conn', 'keep'];
 export type Strategy = 'identities' | 'links' | 'eclipse';
 
 /**
- * Keep-alive parameters of seed 000's KEEP_CHALL/KEEP_POW rounds as simulated. One PoW per
- * identity per round whatever its degree, solved after the round's KEEP_CHALLs arrived and
- * before the window closes: an attacker can keep alive only what its machines solve within
- * one window, since the challenges of a round are not known before it starts.
+ * Keep-alive parameters of seed 000's KEEP_CHALL/KEEP_POW rounds as the engine runs them
+ * (src/protocol/gossip/keep.ts, its defaults): one PoW per identity per round whatever its
+ * degree (per `keepMaxChalls` links), over challenges that are not known before the round
+ * starts. The attacker solves from the round's KEEP_CHALLs (t0) to the checkers' deadline
+ * (t0 + window + skew); an honest peer collects until t0 + `keepCollectMs`, then solves, and
+ * must be done by its own t0 + window.
  */
 export const KEEP_DEFAULTS = {
-  keepBits: 22,
-  keepPeriodMs: 60_000,
-  keepWindowMs: 5_000,
-  /** KEEP_CHALLs one KEEP_POW may carry (one per link): `maxLinks`. */
-  maxKeepChalls: GOSSIP_DEFAULTS.maxLinks,
+  keepBits: GOSSIP_DEFAULTS.keepBits,
+  keepPeriodMs: GOSSIP_DEFAULTS.keepPeriodMs,
+  /** The attacker's solving time in a round: from the KEEP_CHALLs to the deadline. */
+  keepWindowMs: GOSSIP_DEFAULTS.keepWindowMs + GOSSIP_DEFAULTS.keepSkewMs,
+  /** An honest peer's solving time in a round: after collecting, before its own window ends. */
+  honestSolveMs: GOSSIP_DEFAULTS.keepWindowMs - GOSSIP_DEFAULTS.keepCollectMs,
+  /** KEEP_CHALLs one KEEP_POW may carry (one per link). */
+  maxKeepChalls: GOSSIP_DEFAULTS.keepMaxChalls,
 } as const;
 
 export interface SybilCosts {
@@ -67,6 +72,7 @@ export interface SybilCosts {
   readonly keepBits: number;
   readonly keepPeriodMs: number;
   readonly keepWindowMs: number;
+  readonly honestSolveMs: number;
   readonly maxKeepChalls: number;
   /** Seed 003 controller over the listener's pending connections: queue size and drain rate. */
   readonly connQueueSize: number;
@@ -447,7 +453,7 @@ class SybilNet {
 
   private keepRound(): void {
     // Honest peers: one PoW per round; a peer that did not finish within the window loses its links.
-    const miss = Math.exp((-this.c.hashRate * (this.c.keepWindowMs / 1000)) / 2 ** this.c.keepBits);
+    const miss = Math.exp((-this.c.hashRate * (this.c.honestSolveMs / 1000)) / 2 ** this.c.keepBits);
     for (let i = 0; i < this.N; i++) {
       if (this.rand.next32() / 2 ** 32 < miss) {
         this.honestKeepFailures += this.peers[i]!.out.size + this.peers[i]!.inb.size;

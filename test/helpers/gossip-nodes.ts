@@ -6,6 +6,7 @@ export const NODE_PARAMS: GossipParams = {
   ...GOSSIP_DEFAULTS,
   degree: 4,
   powBits: 8,
+  keepBits: 8,
   heartbeatMs: 20,
   joinRetryMs: 200,
   peerRequestLimit: 8,

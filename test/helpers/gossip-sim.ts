@@ -8,6 +8,8 @@ export const SIM_PARAMS: GossipParams = {
   degree: 6,
   maxLinks: 16,
   powBits: 6,
+  // KEEP rounds run in every simulation, at a difficulty the simulated solver finds at once.
+  keepBits: 6,
   peerRequestLimit: 30,
   cacheSize: 200,
 };

@@ -80,6 +80,20 @@ test('a bucket that runs dry asks for PoW, and the solve pays for further reques
   ),
 );
 
+test('renewals within one millisecond are each newer than the last (no ERR_SKY_STALE_LEASE)', T, () => {
+  const frozen = new ManualClock(Date.now());
+  return withSky({ clock: frozen }, async (_sky, at) => {
+    const a = await SkyClient.connect(at, { key: key(), clock: frozen });
+    try {
+      for (let port = 1; port <= 3; port++) {
+        await a.lease({ durationSec: 60, listenPort: port, inboxBytes: 0 });
+      }
+    } finally {
+      a.close();
+    }
+  });
+});
+
 // Cheapest check first (issue 11 item 5, lease grabbing): once an address group holds its
 // maxLeasesPerGroup, a further LEASE from it is refused before its signature is checked.
 test('a group at its lease cap is refused before the signature check', T, () =>

@@ -17,6 +17,8 @@ import {
   GOSSIP_HELLO,
   GOSSIP_IHAVE,
   GOSSIP_IWANT,
+  GOSSIP_KEEP_CHALL,
+  GOSSIP_KEEP_POW,
   GOSSIP_PEER_REQUEST,
   GOSSIP_PEER_RESPONSE,
   GOSSIP_PUSH,
@@ -35,6 +37,7 @@ import {
   onPushCopy,
   onValidation,
 } from './items.js';
+import { heartbeatKeep, onKeepChallMessage, onKeepPowMessage, onKeepSolvedEvent } from './keep-links.js';
 import {
   heartbeatPeers,
   onDialFailed,
@@ -68,6 +71,7 @@ export function step(state: EngineState, event: EngineEvent, now: number, deps: 
     case 'tick':
       heartbeatItems(s);
       heartbeatPeers(s);
+      heartbeatKeep(s);
       break;
     case 'api-open':
       state.api.set(event.conn, { id: event.conn, subscriptions: new Set(), pending: new Map() });
@@ -98,6 +102,9 @@ export function step(state: EngineState, event: EngineEvent, now: number, deps: 
       break;
     case 'solve-failed':
       onSolveFailed(s, event.link, event.nonce);
+      break;
+    case 'keep-solved':
+      onKeepSolvedEvent(s, event.pow, event.nonce, event.links);
       break;
     case 'peer-message':
       onPeerMessage(s, event.link, event.frame);
@@ -139,6 +146,12 @@ function onPeerMessage(s: Step, linkId: number, frame: Uint8Array): void {
       return;
     case GOSSIP_PEER_RESPONSE:
       onPeerResponse(s, link, msg);
+      return;
+    case GOSSIP_KEEP_CHALL:
+      onKeepChallMessage(s, link, msg);
+      return;
+    case GOSSIP_KEEP_POW:
+      onKeepPowMessage(s, link, msg, frame);
       return;
   }
   // Items travel only between verified neighbours.

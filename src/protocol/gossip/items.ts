@@ -102,6 +102,9 @@ export function onPush(s: Step, link: LinkId, msg: Push): void {
     chargeUnwanted(s, link);
     return;
   }
+  // The first copy of a new item: this link is useful to us (eviction spares it, diversity.ts).
+  const from = st.links.get(link);
+  if (from !== undefined) from.lastUseful = s.now;
   // Copy: the frame buffer belongs to the transport.
   const data = msg.data.slice();
   const item: PendingItem = {

@@ -281,6 +281,53 @@ export const GOSSIP_LIMITS = defineLimits('gossip', {
     unit: 'ms',
     doc: 'bootstrapper: a link is closed after this long, done or not',
   },
+  keepBits: {
+    default: 22,
+    min: 0,
+    max: 40,
+    unit: 'bits',
+    configKey: 'keep_bits',
+    doc: "KEEP (seed 000): sha256-bits difficulty of a peer's one PoW per round, whatever its degree",
+  },
+  keepPeriodMs: {
+    default: 60_000,
+    min: 0,
+    max: 3_600_000,
+    unit: 'ms',
+    configKey: 'keep_period_ms',
+    doc: 'KEEP: round length, round = floor(unix ms / period) on every peer; 0 turns KEEP off',
+  },
+  keepWindowMs: {
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    configKey: 'keep_window_ms',
+    doc: "KEEP: a neighbour's KEEP_POW is due within this (+ `keepSkewMs`) of the round's start, or the link is torn down",
+  },
+  keepCollectMs: {
+    default: 1_500,
+    min: 0,
+    max: 300_000,
+    unit: 'ms',
+    configKey: 'keep_collect_ms',
+    doc: "KEEP: KEEP_CHALLs are collected this long after the round's start, then the one PoW over them is computed (> skew + a round trip)",
+  },
+  keepSkewMs: {
+    default: 1_000,
+    min: 0,
+    max: 60_000,
+    unit: 'ms',
+    configKey: 'keep_skew_ms',
+    doc: 'KEEP: clock difference between two peers that KEEP tolerates (NTP keeps clocks within tens of ms)',
+  },
+  keepMaxChalls: {
+    default: 64,
+    min: 1,
+    max: 1_024,
+    unit: 'count',
+    doc: 'KEEP: most KEEP_CHALLs one KEEP_POW may list; a peer with more links computes one PoW per this many',
+  },
 });
 
 /** The engine's parameters: every limit of the `gossip` registry. */

@@ -30,8 +30,19 @@ import {
   verificationPowPrefix,
   type PeerAddress as WireAddress,
 } from '../../wire/gossip-p2p.js';
-import { addressGroup, type GroupKey, orderAcrossGroups } from './diversity.js';
-import { addressKey, type Link, type LinkId, type Step } from './state.js';
+import {
+  addressGroup,
+  admitInbound,
+  chooseAnchors,
+  type DiversityLimits,
+  diversityLimits,
+  type GroupKey,
+  type InboundLink,
+  type OutboundLink,
+  orderAcrossGroups,
+  outboundTarget,
+} from './diversity.js';
+import { addressKey, type EngineState, type Link, type LinkId, type Step } from './state.js';
 
 function toWire(e: Endpoint): WireAddress {
   return { addr: hostBytes(e.host), port: e.port };
@@ -54,9 +65,48 @@ function freshNonce(s: Step): bigint {
   return n === 0n ? 1n : n;
 }
 
+/** Address and group of an inbound peer for the caps; loopback: every connection its own (a local testbed). */
+function inboundKeys(remote: Endpoint): { address: string; group: string } {
+  const group = knownGroup(remote);
+  return group.startsWith('lo:') ? { address: group, group } : { address: remote.host, group };
+}
+
+/**
+ * Inbound caps and eviction (diversity.ts, issue 10): at most `maxInboundPerAddress` links
+ * from one IP and `maxInboundPerGroup` from one group, and at most `maxLinks` - `minOutbound`
+ * inbound links, so that our own outbound dials always find room. When full, the newest link
+ * of the most crowded group goes (never a useful one, nor one of the oldest quarter).
+ */
+function admitInboundLink(
+  s: Step,
+  remote: Endpoint,
+): { ok: true; evict: Link | undefined } | { ok: false; code: string } {
+  const lim = s.deps.diversity ?? diversityLimits.defaults;
+  const p = s.deps.params;
+  const inbound: InboundLink<Link>[] = [];
+  for (const l of s.state.links.values()) {
+    if (l.dialled !== undefined || l.bootstrap || l.remote === undefined) continue;
+    const k = inboundKeys(l.remote);
+    inbound.push({
+      key: l,
+      address: k.address,
+      group: k.group,
+      openedAt: l.openedAt,
+      useful: s.now - l.lastUseful < USEFUL_MS,
+    });
+  }
+  const k = inboundKeys(remote);
+  const maxInbound = Math.max(1, p.maxLinks - Math.min(lim.minOutbound, p.degree));
+  const verdict = admitInbound(inbound, k.address, k.group, maxInbound, lim);
+  return verdict.ok ? { ok: true, evict: verdict.evict } : verdict;
+}
+
+/** A link that brought us an item first within this long is not evicted for a newcomer. */
+const USEFUL_MS = 10 * 60_000;
+
 export function onPeerOpen(
   s: Step,
-  ev: { link: LinkId; identity: string; dialled?: Endpoint; bootstrap?: boolean },
+  ev: { link: LinkId; identity: string; dialled?: Endpoint; remote?: Endpoint; bootstrap?: boolean },
 ): void {
   const st = s.state;
   const bootstrap = ev.bootstrap === true;
@@ -93,6 +143,17 @@ export function onPeerOpen(
       break;
     }
   }
+  // After the one-link-per-identity rule: a second link from a peer we keep (its probe of our
+  // HELLO address, most often) must not evict anyone on its way to being closed.
+  if (!bootstrap && ev.dialled === undefined && ev.remote !== undefined && !s.deps.isBootstrapper) {
+    const admitted = admitInboundLink(s, ev.remote);
+    if (!admitted.ok) {
+      s.emit({ kind: 'peer-close', link: ev.link, code: admitted.code });
+      s.count(admitted.code);
+      return;
+    }
+    if (admitted.evict !== undefined) dropLink(s, admitted.evict, 'ERR_GOSSIP_EVICTED', false);
+  }
   const until = st.verifiedIds.get(ev.identity);
   const link: Link = {
     id: ev.link,
@@ -100,6 +161,9 @@ export function onPeerOpen(
     openedAt: s.now,
     dialled: ev.dialled,
     bootstrap,
+    remote: ev.remote,
+    lastUseful: Number.NEGATIVE_INFINITY,
+    verifiedAt: bootstrap || (until !== undefined && until > s.now) ? s.now : undefined,
     listen: ev.dialled,
     // The configured bootstrapper is trusted by configuration, not by PoW (docs/gossip.md).
     verified: bootstrap || (until !== undefined && until > s.now),
@@ -253,6 +317,7 @@ export function onVerificationResponse(
   }
   link.challenge = undefined;
   link.verified = true;
+  link.verifiedAt = s.now;
   s.state.verifiedIds.set(link.identity, s.now + s.deps.params.verifiedTtlMs);
   s.count('gossip_peer_verified');
   markKnown(s, link);
@@ -489,6 +554,19 @@ export function onPeerResponse(s: Step, link: Link, msg: PeerResponse): void {
   if (msg.challenge !== 0n) askSolve(s, link, msg.challenge);
 }
 
+/**
+ * The anchors to remember across a restart: the `anchors` outbound peers verified longest
+ * (at least `anchorMinAgeMs`), by the address we dialled them at (diversity.ts `chooseAnchors`).
+ */
+export function currentAnchors(state: EngineState, now: number, limits: DiversityLimits): Endpoint[] {
+  const outbound: OutboundLink<Endpoint>[] = [];
+  for (const l of state.links.values()) {
+    if (l.dialled === undefined || l.bootstrap || !l.verified || l.verifiedAt === undefined) continue;
+    outbound.push({ key: l.dialled, verifiedSince: l.verifiedAt });
+  }
+  return chooseAnchors(outbound, now, limits);
+}
+
 /** Forgets a link (and, when `forget`, the peer's address: seed 002 "removed from the known-peers-list"). */
 export function dropLink(s: Step, link: Link, code: string, forget: boolean): void {
   s.state.links.delete(link.id);
@@ -572,8 +650,21 @@ export function heartbeatPeers(s: Step): void {
     }
   }
   for (const [key, at] of st.probedAt) if (s.now - at >= p.probeBackoffMs) st.probedAt.delete(key);
-  const pendingLinks = [...st.links.values()].filter((l) => !l.verified).length;
-  let missing = p.degree - current.length - st.dialling.size - pendingLinks;
+  // Outbound links we dial ourselves: `degree` less the inbound ones, never below `minOutbound`
+  // (diversity.ts `outboundTarget`): however many strangers dial us, a peer keeps neighbours of
+  // its own choosing, across address groups (issue 10, item 5).
+  const lim = s.deps.diversity ?? diversityLimits.defaults;
+  let inbound = 0;
+  let outbound = 0;
+  for (const l of st.links.values()) {
+    if (l.bootstrap) continue;
+    if (l.dialled === undefined) inbound++;
+    else outbound++;
+  }
+  let missing = Math.min(
+    outboundTarget(p.degree, inbound, lim) - outbound - st.dialling.size,
+    p.maxLinks - st.links.size - st.dialling.size,
+  );
   const connected = new Set<string>();
   // An inbound link's address is known only once a probe confirmed it, but its identity is
   // known at once: a known peer we already have a link with is not dialled again. Dialling it
@@ -617,7 +708,18 @@ export function heartbeatPeers(s: Step): void {
     const used = new Set<GroupKey>();
     for (const link of st.links.values())
       if (link.dialled !== undefined) used.add(addressGroup(link.dialled.host));
-    const ordered = orderAcrossGroups(options, (o) => addressGroup(o.address.host), used, s.deps.random);
+    let ordered = orderAcrossGroups(options, (o) => addressGroup(o.address.host), used, s.deps.random);
+    // Anchors first, once, at start: the outbound peers we had verified longest before a
+    // restart (diversity.ts): the restart an eclipse attacker waits for does not hand it the
+    // choice of all our neighbours.
+    if (!st.anchorsDialled) {
+      st.anchorsDialled = true;
+      const anchors = (s.deps.anchors ?? [])
+        .map((address) => ({ key: addressKey(address), address }))
+        .filter(({ key }) => key !== own && !connected.has(key) && !st.dialling.has(key));
+      const keys = new Set(anchors.map((a) => a.key));
+      ordered = [...anchors, ...ordered.filter((o) => !keys.has(o.key))];
+    }
     for (const { key, address } of ordered) {
       if (missing <= 0 || st.dialling.size >= p.maxDials) break;
       st.dialling.add(key);

@@ -9,7 +9,10 @@ import { type Endpoint, formatEndpoint } from '../../admission/endpoint.js';
 import type { ReasonCode } from '../../util/codes.js';
 import type { Random } from '../../util/random.js';
 import type { ApiRequest } from '../../wire/gossip-api.js';
+import type { KeepPow } from '../../wire/gossip-p2p.js';
 import { KnowledgeCache, SeenSet } from './cache.js';
+import type { DiversityLimits } from './diversity.js';
+import { type KeepBook, newKeepBook } from './keep.js';
 import type { GossipParams } from './limits.js';
 
 export type ApiConnId = number;
@@ -30,6 +33,8 @@ export type EngineEvent =
       readonly link: LinkId;
       readonly identity: string;
       readonly dialled?: Endpoint;
+      /** The peer's address as the connection shows it (inbound: its source address). */
+      readonly remote?: Endpoint;
       readonly bootstrap?: boolean;
     }
   | { readonly kind: 'peer-message'; readonly link: LinkId; readonly frame: Uint8Array }
@@ -46,7 +51,14 @@ export type EngineEvent =
   /** The PoW asked for by a `solve` effect is done. */
   | { readonly kind: 'solved'; readonly link: LinkId; readonly nonce: bigint; readonly solution: bigint }
   /** The PoW asked for by a `solve` effect could not be found (pool busy, aborted, error). */
-  | { readonly kind: 'solve-failed'; readonly link: LinkId; readonly nonce: bigint };
+  | { readonly kind: 'solve-failed'; readonly link: LinkId; readonly nonce: bigint }
+  /** The KEEP PoW asked for by a `keep-solve` effect is found (`pow` and `links` as given there). */
+  | {
+      readonly kind: 'keep-solved';
+      readonly pow: KeepPow;
+      readonly nonce: bigint;
+      readonly links: readonly LinkId[];
+    };
 
 export type Effect =
   | { readonly kind: 'api-send'; readonly conn: ApiConnId; readonly frame: Uint8Array }
@@ -64,6 +76,18 @@ export type Effect =
       readonly nonce: bigint;
       readonly prefix: Uint8Array;
       readonly bits: number;
+    }
+  /**
+   * Find `nonce` with sha256-bits(challenge || nonce) >= bits (our one KEEP PoW of `round`,
+   * seed 000 step 3), then send back a `keep-solved` event with `pow` and `links`.
+   */
+  | {
+      readonly kind: 'keep-solve';
+      readonly round: number;
+      readonly pow: KeepPow;
+      readonly challenge: Uint8Array;
+      readonly bits: number;
+      readonly links: readonly LinkId[];
     };
 
 /** Injected randomness: the one interface of src/util/random.ts. */
@@ -82,6 +106,10 @@ export interface EngineDeps {
   readonly bootstrapper?: Endpoint;
   /** Run as the bootstrap service: answer PEER REQUESTs, hand out verified peers, no spreading. */
   readonly isBootstrapper?: boolean;
+  /** Anchors remembered from before a restart: dialled first, once (diversity.ts). */
+  readonly anchors?: readonly Endpoint[];
+  /** The structural defences (diversity.ts); default its table's defaults. */
+  readonly diversity?: DiversityLimits;
   /** Told of every count as it is made (the shell publishes them as metrics); no IO here. */
   readonly onCount?: (code: string, n: number) => void;
   /**
@@ -121,6 +149,12 @@ export interface Link {
   readonly openedAt: number;
   readonly dialled: Endpoint | undefined;
   readonly bootstrap: boolean;
+  /** The peer's address as the connection shows it, if the transport knows it. */
+  readonly remote: Endpoint | undefined;
+  /** When the link last brought us an item first (eviction spares useful links). */
+  lastUseful: number;
+  /** When the peer on this link proved its PoW (or was found verified): anchors are the oldest. */
+  verifiedAt: number | undefined;
   /** Where the peer listens: the dialled address, or its HELLO's once a probe confirmed it. */
   listen: Endpoint | undefined;
   /** What its HELLO said, not yet confirmed (inbound links). */
@@ -190,6 +224,10 @@ export interface EngineState {
   joinDelayMs: number;
   lastPeerExchange: number;
   readonly counters: Counters;
+  /** KEEP rounds (seed 000 "Continuously asking for PoW"): our challenges and those received. */
+  readonly keep: KeepBook;
+  /** The anchors of `EngineDeps` were dialled (once, at the first heartbeat that dials). */
+  anchorsDialled: boolean;
 }
 
 export function initialState(params: GossipParams): EngineState {
@@ -215,6 +253,8 @@ export function initialState(params: GossipParams): EngineState {
     joinDelayMs: params.joinRetryMs,
     lastPeerExchange: Number.NEGATIVE_INFINITY,
     counters: {},
+    keep: newKeepBook(),
+    anchorsDialled: false,
   };
 }
 

@@ -223,6 +223,27 @@ export const EARTH_LIMITS = defineLimits('earth', {
     unit: 'ms',
     doc: 'time a hole punch may take before the sender falls back to the holder',
   },
+  punchWindow: {
+    default: 256,
+    min: 1,
+    max: 1_024,
+    unit: 'count',
+    doc: "ports of the peer's address a punch dials from our sky port: the aligned block of this many ports around the observed one (a power of two; 1 dials only the observed port). Reaches an address-dependent NAT that allocates inside a port block (docs/sky-earth.md)",
+  },
+  punchSpreadMs: {
+    default: 100,
+    min: 0,
+    max: 10_000,
+    unit: 'ms',
+    doc: "the window's SYNs are paced evenly over this time, the observed port first",
+  },
+  punchStaggerMs: {
+    default: 200,
+    min: 0,
+    max: 10_000,
+    unit: 'ms',
+    doc: 'the requester of a punch dials this long after the asked peer has sent its whole window (punchSpreadMs), listening on its sky port meanwhile, so that no SYN reaches a host before its socket (docs/sky-earth.md)',
+  },
   maxLinks: {
     default: 256,
     min: 1,

@@ -11,6 +11,7 @@ import { solveSha256Bits, verifySha256Bits } from '../../pow/sha256-bits.js';
 import { InboxRing, priceBits } from '../../protocol/sky/inbox.js';
 import { identityOfRaw, NO_HOLDER, publicKeyOfRaw, rawOfPublicKey } from '../../protocol/sky/lease.js';
 import { EARTH_LIMITS, type EarthLimits } from '../../protocol/sky/limits.js';
+import { punchCandidates } from '../../protocol/sky/punch.js';
 import { type SecureChannel, SecureContext, secureAccept, secureConnect } from '../../secure/index.js';
 import { type IdentityKey, type PublicIdentity, publicIdentity } from '../../secure/keys.js';
 import type { TrustPolicy } from '../../secure/trust.js';
@@ -295,6 +296,8 @@ export class EarthNode {
       }
     }
     this.#listenPort = listenPort;
+    // No sky node reached: say why (the first connect error), not only that none was.
+    if (this.skies.length === 0) throw errors[0] ?? new EarthSendError('ERR_EARTH_NO_SKY', 'no sky node');
     await this.#lease();
     if (!this.skies.some((s) => !s.closed))
       throw errors[0] ?? new EarthSendError('ERR_EARTH_NO_SKY', 'no sky node');
@@ -422,7 +425,7 @@ export class EarthNode {
       holder: NO_HOLDER,
       expiresAt: this.#clock.now() + this.limits.handshakeMs,
     });
-    this.#punchDial(sky, m)
+    this.#punchDial(sky, m, true)
       .then((socket) => {
         if (!this.#track(socket)) return;
         return this.#accept(socket);
@@ -430,22 +433,161 @@ export class EarthNode {
       .catch(() => this.count('punch_failed'));
   }
 
-  async #punchDial(sky: SkyClient, m: PunchAtMsg): Promise<Socket> {
-    await new Promise((r) => setTimeout(r, m.delayMs));
-    const deadline = this.#clock.now() + this.limits.punchTimeoutMs;
-    const local = { port: sky.localPort, address: sky.bindAddress };
-    for (;;) {
-      const left = deadline - this.#clock.now();
-      if (left <= 0) throw new EarthSendError('ERR_EARTH_PUNCH_FAILED', 'hole punch timed out');
-      try {
-        return await dial(m.observed, left, local);
-      } catch (e) {
-        // A refused SYN (the peer's SYN not out yet, on a path without NAT) is retried until
-        // the deadline; each try is one connect, so the loop is bounded by punchTimeoutMs.
-        if (this.#clock.now() >= deadline) throw e;
-        await new Promise((r) => setTimeout(r, 25));
+  /**
+   * Dials the peer from our sky port (docs/sky-earth.md "Hole punching"): its observed
+   * endpoint, and the rest of the aligned block of `punchWindow` ports around it
+   * (protocol/sky/punch.ts), paced over `punchSpreadMs`. Every socket binds the sky port
+   * (SO_REUSEADDR, see SkyClient.connect), so an endpoint-independent NAT keeps our observed
+   * mapping for all of them and an address-dependent one uses a single new mapping toward the
+   * peer's address; the SYN that hits the peer's mapping toward us crosses the SYN it sent to
+   * that mapping (TCP simultaneous open). The first socket to connect wins; the others are
+   * destroyed. Bounded: at most `punchWindow` sockets, for at most `punchTimeoutMs`.
+   *
+   * The two sides take turns. A SYN that reaches a host before its socket for that 4-tuple
+   * exists is answered by a RST, and a Linux NAT then leaves the pair's entry in a state that
+   * lets the next packets out untranslated: that 4-tuple is dead for the punch. It happens
+   * when the NAT still holds an unanswered entry from an earlier punch between the same two
+   * (conntrack keeps SYN_SENT entries 2 minutes; RFC 5382 REQ-5 keeps transitory mappings at
+   * least 4). So the peer that was asked (`first`) dials at the agreed moment, and the
+   * requester dials `punchSpreadMs + punchStaggerMs` later, when every socket of the first is
+   * there to meet its SYNs. Until then the requester listens on its sky port, so that a SYN
+   * of the first that its NAT lets in early is accepted, not reset.
+   */
+  async #punchDial(sky: SkyClient, m: PunchAtMsg, first: boolean): Promise<Socket> {
+    if (first) await new Promise((r) => setTimeout(r, m.delayMs));
+    else {
+      const early = await this.#punchListen(
+        sky,
+        m.observed.host,
+        m.delayMs + this.limits.punchSpreadMs + this.limits.punchStaggerMs,
+      );
+      if (early !== undefined) {
+        this.count('punch_accepted');
+        return early;
       }
     }
+    const ports = punchCandidates(m.observed.port, this.limits.punchWindow);
+    const spreadMs = this.limits.punchSpreadMs;
+    const deadline = this.#clock.now() + this.limits.punchTimeoutMs;
+    const local = { port: sky.localPort, address: sky.bindAddress };
+    this.count('punch_dials', String(ports.length));
+    return new Promise<Socket>((resolve, reject) => {
+      const open = new Set<Socket>();
+      const timers = new Set<NodeJS.Timeout>();
+      let done = false;
+      const later = (ms: number, f: () => void) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          f();
+        }, ms);
+        timers.add(t);
+      };
+      const finish = (winner: Socket | undefined) => {
+        if (done) return;
+        done = true;
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        for (const s of open) if (s !== winner) s.destroy();
+        open.clear();
+        if (winner !== undefined) resolve(winner);
+        else reject(new EarthSendError('ERR_EARTH_PUNCH_FAILED', 'hole punch timed out'));
+      };
+      // The socket of each port in flight, and the ports being re-dialled after a refusal.
+      const live = new Map<number, Socket>();
+      const redialling = new Set<number>();
+      const dialOne = (port: number) => {
+        if (done) return;
+        live.get(port)?.destroy();
+        const s = tcpConnect({
+          host: m.observed.host,
+          port,
+          noDelay: true,
+          localPort: local.port,
+          ...(local.address ? { localAddress: local.address } : {}),
+        });
+        open.add(s);
+        live.set(port, s);
+        const forget = () => {
+          open.delete(s);
+          if (live.get(port) === s) live.delete(port);
+        };
+        s.once('connect', () => {
+          forget();
+          s.removeAllListeners('error');
+          s.on('error', () => {});
+          if (done) s.destroy();
+          else finish(s);
+        });
+        s.once('close', forget);
+        s.once('error', (e: NodeJS.ErrnoException) => {
+          forget();
+          s.destroy();
+          this.count('punch_dial_error', e.code ?? 'unknown');
+          // EADDRNOTAVAIL: we already hold a connection with this 4-tuple (an earlier link to
+          // the same mapping); no SYN of ours can make a second one.
+          if (e.code === 'EADDRNOTAVAIL' || redialling.has(port)) return;
+          // Refused: our SYN reached the peer's host before its socket for us existed (a path
+          // without NAT, or a peer NAT that kept an entry from an earlier punch; the turns
+          // above make the second rare). The port is right, the moment was early: dial it
+          // afresh after 25 ms, then at doubling intervals up to 400 ms, whatever became of
+          // the previous try (after a RST the NATs may drop that socket's retransmissions):
+          // about a dozen SYNs a port at most, within `punchTimeoutMs`.
+          redialling.add(port);
+          let wait = 25;
+          const again = () => {
+            if (done || this.#clock.now() >= deadline) return;
+            dialOne(port);
+            wait = Math.min(400, wait * 2);
+            later(wait, again);
+          };
+          later(wait, again);
+        });
+      };
+      later(Math.max(0, deadline - this.#clock.now()), () => finish(undefined));
+      dialOne(ports[0]!);
+      const rest = ports.length - 1;
+      for (let i = 1; i <= rest; i++) {
+        const port = ports[i]!;
+        const at = Math.floor((i * spreadMs) / rest);
+        if (at === 0) dialOne(port);
+        else later(at, () => dialOne(port));
+      }
+    });
+  }
+
+  /**
+   * Listens on the sky port for `ms`, and returns the first connection from `peerHost`, or
+   * undefined. Linux lets a socket listen on a port that connected SO_REUSEADDR sockets share
+   * (the sky link stays), but no new socket may bind the port while it listens: hence the
+   * listener closes before the requester dials. Where listening fails, we only wait.
+   */
+  #punchListen(sky: SkyClient, peerHost: string, ms: number): Promise<Socket | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const server = createServer({ pauseOnConnect: true }, (socket) => {
+        if (done || socket.remoteAddress?.replace(/^::ffff:/, '') !== peerHost) {
+          socket.destroy();
+          return;
+        }
+        finish(socket);
+      });
+      const finish = (socket: Socket | undefined) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        // close() calls back once the listening handle is gone (so the port can be bound
+        // again); it would wait for accepted connections too, so a winner resolves at once.
+        server.close(() => resolve(socket));
+        if (socket !== undefined) {
+          socket.on('error', () => {});
+          resolve(socket);
+        }
+      };
+      const timer = setTimeout(() => finish(undefined), ms);
+      // Not listening (the port is not ours to listen on here): we just wait out the turn.
+      server.on('error', () => {});
+      server.listen({ port: sky.localPort, host: sky.bindAddress });
+    });
   }
 
   // --- messages ------------------------------------------------------------------------
@@ -614,7 +756,7 @@ export class EarthNode {
       if (sky.closed) continue;
       try {
         const at = await sky.punch(to);
-        const socket = await this.#punchDial(sky, at);
+        const socket = await this.#punchDial(sky, at, false);
         if (!this.#track(socket)) return undefined;
         this.#remember({
           type: 0x82,

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { canonicalHost } from '../../admission/endpoint.js';
+import { checkKeepParams } from '../../protocol/gossip/keep.js';
 import { GOSSIP_DEFAULTS, GOSSIP_LIMITS, type GossipParams } from '../../protocol/gossip/limits.js';
 import { TollgateError } from '../../util/errors.js';
 import type { LimitSpec } from '../../util/limits.js';
@@ -140,6 +141,16 @@ export function parseGossipConfig(
     params[spec.param] = n;
   }
   // Links beyond `degree` come from others dialling us; keep room for them unless configured.
+  const keep = checkKeepParams(params as unknown as GossipParams);
+  if (keep !== undefined) {
+    const spec = GOSSIP_KEYS.find((k) => k.param === keep.key);
+    const entry = spec === undefined ? undefined : gossip.get(spec.key);
+    throw new ConfigError(
+      entry === undefined ? file : `${file}:${entry.line}`,
+      spec?.key ?? keep.key,
+      `${keep.message} (keep_collect_ms ${params.keepCollectMs}, keep_skew_ms ${params.keepSkewMs}, keep_window_ms ${params.keepWindowMs}, keep_period_ms ${params.keepPeriodMs})`,
+    );
+  }
   if (!gossip.has('max_links')) params.maxLinks = Math.max(GOSSIP_DEFAULTS.maxLinks, 2 * params.degree!);
   // PEER REQUEST's limit is a u8 on the wire (the registry's max).
   params.peerRequestLimit = Math.min(GOSSIP_LIMITS.specs.peerRequestLimit.max, 2 * params.degree!);

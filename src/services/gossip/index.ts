@@ -2,8 +2,9 @@
  * Starting a Gossip peer or bootstrapper from its INI file: config, hostkey, trusted keys,
  * the TCP + secure channel transport, the node. Used by the CLI, the demo and the benchmark.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Endpoint, formatEndpoint, parseEndpoint } from '../../admission/endpoint.js';
 import { closePools } from '../../pow/pool.js';
 import { GOSSIP_SERVICE_LIMITS } from '../../protocol/gossip/limits.js';
 import { type IdentityKey, loadPrivateKey, type TrustPolicy, TrustStore } from '../../secure/index.js';
@@ -68,6 +69,7 @@ export async function startGossipService(
     bootstrapper: role === 'peer' ? config.bootstrapper : undefined,
     isBootstrapper: role === 'bootstrap',
     ...(role === 'peer' ? { onNeighbours: (n: number) => log(`neighbours ${n}`) } : {}),
+    ...(role === 'peer' ? { anchors: loadAnchors(anchorsFile(config)) } : {}),
   });
   let bound: Awaited<ReturnType<GossipNode['start']>>;
   try {
@@ -93,6 +95,9 @@ export async function startGossipService(
     identity: key.identity,
     warnings: config.warnings,
     async close() {
+      // Fresh anchors replace the saved ones; a short run (none verified long enough) keeps them.
+      const anchors = role === 'peer' ? node.anchors() : [];
+      if (anchors.length > 0) saveAnchors(anchorsFile(config), anchors);
       await node.close();
       trust.close?.();
       await closePools();
@@ -140,4 +145,39 @@ function openTrust(
     );
   }
   return { trust, mode: `membership closed: ${trust.size} trusted keys from ${dir}` };
+}
+
+/**
+ * Anchors (diversity.ts) are kept next to the hostkey: they belong to this identity. One
+ * `host:port` a line; a file that cannot be read or parsed only costs the anchors.
+ */
+function anchorsFile(config: GossipConfig): string {
+  return `${config.hostkey}.anchors`;
+}
+
+function loadAnchors(file: string): Endpoint[] {
+  if (!existsSync(file)) return [];
+  const out: Endpoint[] = [];
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const text = line.trim();
+      if (text === '') continue;
+      try {
+        out.push(parseEndpoint(text));
+      } catch {
+        // A damaged line is skipped; the others are still anchors.
+      }
+    }
+  } catch {
+    return [];
+  }
+  return out.slice(0, 8);
+}
+
+function saveAnchors(file: string, anchors: readonly Endpoint[]): void {
+  try {
+    writeFileSync(file, anchors.map((a) => `${formatEndpoint(a)}\n`).join(''));
+  } catch {
+    // Not writable (a read-only key folder): the next start simply has no anchors.
+  }
 }

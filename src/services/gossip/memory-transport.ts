@@ -27,6 +27,8 @@ class MemoryLink implements P2PLink {
   private held: Uint8Array[] = [];
   private closed = false;
 
+  remote: HostPort | undefined;
+
   constructor(
     private readonly hub: MemoryHub,
     readonly identity: string,
@@ -93,6 +95,10 @@ class MemoryTransport implements P2PTransport {
     const theirs = new MemoryLink(this.hub, this.identity, target.identity);
     mine.other = theirs;
     theirs.other = mine;
+    mine.remote = address;
+    // The listener sees the dialler's host (its listen host) from an ephemeral port.
+    const from = this.bound?.slice(0, this.bound.lastIndexOf(':'));
+    if (from !== undefined) theirs.remote = { host: from, port: nextPort++ };
     target.onLink(theirs);
     return mine;
   }

@@ -10,6 +10,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { debuglog } from 'node:util';
 import { canonicalHost, type Endpoint } from '../../admission/endpoint.js';
+import { diversityLimits } from '../../protocol/gossip/diversity.js';
 import {
   type Effect,
   type EngineDeps,
@@ -19,6 +20,7 @@ import {
   step,
 } from '../../protocol/gossip/engine.js';
 import { GOSSIP_SERVICE_LIMITS, type GossipParams } from '../../protocol/gossip/limits.js';
+import { currentAnchors } from '../../protocol/gossip/peers.js';
 import type { Random } from '../../protocol/gossip/state.js';
 import { readU16 } from '../../util/bytes.js';
 import { type Clock, systemClock } from '../../util/clock.js';
@@ -58,6 +60,8 @@ export interface GossipNodeOptions {
   readonly solve?: (prefix: Uint8Array, bits: number, signal: AbortSignal) => Promise<bigint>;
   /** Called when the number of verified neighbours changes. */
   readonly onNeighbours?: (count: number) => void;
+  /** Anchors saved before a restart (`anchors()`): dialled first (diversity.ts). */
+  readonly anchors?: readonly Endpoint[];
 }
 
 /** A read-only snapshot of the engine's tables (`GossipNode.view()`), for tests and tools. */
@@ -160,6 +164,7 @@ export class GossipNode {
       listen: advertise,
       ...(bootstrapper === undefined ? {} : { bootstrapper }),
       isBootstrapper: o.isBootstrapper === true,
+      ...(o.anchors === undefined ? {} : { anchors: o.anchors }),
     };
     const engine = { state: initialState(o.params), deps };
     this.engine = engine;
@@ -205,6 +210,13 @@ export class GossipNode {
    */
   itemsDropped(): Readonly<Record<string, number>> {
     return { ...this.drops };
+  }
+
+  /** The anchors to keep across a restart: the longest-verified outbound peers (diversity.ts). */
+  anchors(): Endpoint[] {
+    const engine = this.engine;
+    if (engine === undefined) return [];
+    return currentAnchors(engine.state, this.clock.now(), engine.deps.diversity ?? diversityLimits.defaults);
   }
 
   /** A snapshot of the engine's tables (empty before start). */
@@ -339,6 +351,7 @@ export class GossipNode {
         link: id,
         identity: link.identity,
         ...(dialled === undefined ? {} : { dialled }),
+        ...(link.remote === undefined ? {} : { remote: link.remote }),
         bootstrap,
       },
       false,
@@ -351,6 +364,12 @@ export class GossipNode {
         if (this.links.delete(id)) this.enqueue({ kind: 'peer-close', link: id, failed }, false, true);
       },
     });
+  }
+
+  /** A KEEP PoW found after the round's window is worth nothing: stop searching by then. */
+  private keepSolveBudgetMs(): number {
+    const p = this.options.params;
+    return Math.max(1, p.keepWindowMs + p.keepSkewMs - p.keepCollectMs);
   }
 
   private cancelSolve(link: number): void {
@@ -442,6 +461,22 @@ export class GossipNode {
             if (this.closed) return;
             debug('solve failed: %s', (error as Error).message);
             this.enqueue({ kind: 'solve-failed', link, nonce }, false, true);
+          },
+        );
+        return;
+      }
+      case 'keep-solve': {
+        // One PoW per round for every link (seed 000 step 3), in the core's worker pool. A
+        // failed solve sends nothing: the neighbours tear their links down at the deadline.
+        const solve = this.options.solve ?? solveVerification;
+        const { pow, links } = effect;
+        const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.keepSolveBudgetMs())]);
+        solve(effect.challenge, effect.bits, signal).then(
+          (nonce) => this.enqueue({ kind: 'keep-solved', pow, nonce, links }, false, true),
+          (error: unknown) => {
+            if (this.closed) return;
+            debug('KEEP solve failed: %s', (error as Error).message);
+            this.count('ERR_GOSSIP_SOLVE_FAILED');
           },
         );
         return;

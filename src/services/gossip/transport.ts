@@ -10,8 +10,9 @@
  *      has no listener CPU to protect and skips it);
  *   3. secure channel handshake: the peer's identity (SHA-256 of its public key);
  *   4. Gossip: HELLO, then VERIFICATION REQUEST/RESPONSE (seed 002's 24-bit PoW) before the
- *      peer is a neighbour; later keep-alive PoWs (seed 000 KEEP_CHALL/KEEP_POW, 515-516)
- *      would run on the established link and close it on failure.
+ *      peer is a neighbour; then the keep-alive PoW rounds (seed 000 KEEP_CHALL/KEEP_POW,
+ *      515-516, src/protocol/gossip/keep.ts) run on the established link and tear it down
+ *      when its peer does not pay.
  */
 import type { HostPort } from './config.js';
 
@@ -24,6 +25,8 @@ export interface LinkHandlers {
 export interface P2PLink {
   /** The authenticated identity of the peer (hex SHA-256 of its DER SPKI). */
   readonly identity: string;
+  /** The peer's address as the connection shows it (inbound caps per address and group). */
+  readonly remote?: HostPort | undefined;
   /** Starts delivery to `handlers` (messages that arrived before are held until then). */
   start(handlers: LinkHandlers): void;
   /** Queues a message; false when the link is already broken (a failed send). */

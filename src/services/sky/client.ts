@@ -76,6 +76,8 @@ export class SkyClient extends EventEmitter {
   #chain: Promise<unknown> = Promise.resolve();
   #reqId = 1;
   #closed = false;
+  /** The time of our last LEASE: a renewal must be newer than the live lease (lease.ts). */
+  #leaseTime = 0;
 
   /** The address the sky socket was bound to; a punch dials from it and the same port. */
   readonly bindAddress: string;
@@ -195,9 +197,12 @@ export class SkyClient extends EventEmitter {
 
   /** Takes or renews our lease. */
   async lease(req: LeaseRequest): Promise<LeasedMsg> {
+    // Two renewals within one millisecond (or a clock that stepped back) would carry a time
+    // the sky node calls stale; each LEASE is at least 1 ms newer than the one before.
+    this.#leaseTime = Math.max(this.#clock.now(), this.#leaseTime + 1);
     const body = encodeLeaseBody({
       key: this.rawKey,
-      time: this.#clock.now(),
+      time: this.#leaseTime,
       durationSec: req.durationSec,
       listenPort: req.listenPort,
       inboxBytes: req.inboxBytes,
