@@ -20,6 +20,7 @@ import type { ReasonCode } from '../../util/codes.js';
 import { reject, TollgateError, type Verdict } from '../../util/errors.js';
 import { observer, observing } from '../../util/observe.js';
 import { encodeMessage, formatMessage, LineSplitter } from '../../wire/powtcp.js';
+import { destroyLater } from '../socket.js';
 import type { ConnInfo, PowtcpAdmission } from './admission.js';
 import { ConnectionTable } from './conn-table.js';
 import { type PowtcpLimitOverrides, type PowtcpLimits, powtcpLimits } from './limits.js';
@@ -30,21 +31,6 @@ export interface PowtcpServerOptions {
   /** The address clients reach this service at, bound into challenges; default the listening address. */
   readonly publicAddress?: Endpoint;
   readonly clock?: Clock;
-}
-
-/**
- * Destroys `socket` if it has not closed within `graceMs`. The timer goes as soon as the
- * socket closes: holding the socket for the whole grace period would keep every closed
- * connection of a flood alive long enough to reach the old generation of the heap.
- */
-function destroyLater(socket: Socket, graceMs: number): void {
-  const timer = setTimeout(destroySocket, graceMs, socket);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-}
-
-function destroySocket(socket: Socket): void {
-  socket.destroy();
 }
 
 /**

@@ -52,6 +52,7 @@ import {
   SOLVE_REQ_ID,
   type SolveMsg,
 } from '../../wire/sky.js';
+import { destroyLater } from '../socket.js';
 import { type LeaseStore, MemoryLeaseStore } from './lease-store.js';
 
 export interface SkyNodeOptions {
@@ -137,20 +138,6 @@ class Conn {
     }
     return this.#server;
   }
-}
-
-/**
- * Destroys `socket` if it has not closed within `graceMs`; the timer goes as soon as the
- * socket closes, so that a closed connection of a flood is not held for the whole grace.
- */
-function destroyLater(socket: Socket, graceMs: number): void {
-  const timer = setTimeout(destroySocket, graceMs, socket);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-}
-
-function destroySocket(socket: Socket): void {
-  socket.destroy();
 }
 
 function ignore(): void {}
