@@ -17,6 +17,7 @@ import {
 } from '../../src/secure/index.js';
 import { resolveLimits } from '../../src/secure/limits.js';
 import { defaultPowEngine } from '../../src/secure/pow-engine.js';
+import { TcpSecureTransport } from '../../src/services/gossip/tcp-transport.js';
 import { HashMeter, meteredEngine, solveHashcashMetered } from './hashpower.js';
 import { exchange, type HonestOutcome, open, secureRequest } from './lib.js';
 
@@ -54,6 +55,14 @@ function secureContext(): SecureContext | undefined {
   });
 }
 const ctx = secureContext();
+/**
+ * A gossip peer's or bootstrapper's P2P port asks for seed 000's connection PoW (CONN_INIT /
+ * CONN_CHALL / CONN_OK) before the handshake; the honest client pays it as a peer's dial does.
+ */
+const connPayer =
+  args.kind === 'handshake' && ctx !== undefined
+    ? new TcpSecureTransport({ key: ctx.config.identity, trust: ctx.config.trust })
+    : undefined;
 
 async function powtcpRequest(): Promise<HonestOutcome & { difficulty?: number }> {
   const t0 = performance.now();
@@ -106,6 +115,7 @@ async function handshakeOnly(): Promise<HonestOutcome> {
     const s = await open(args.port, args.source, { timeoutMs: args.timeoutMs });
     abort.signal.addEventListener('abort', () => s.destroy(), { once: true });
     try {
+      await connPayer?.pay(s, abort.signal);
       const channel = await secureConnect(s, {
         key: ctx!.config.identity,
         trust: ctx!.config.trust,

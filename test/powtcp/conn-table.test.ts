@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { capGroupOf, identityOf } from '../../src/admission/rate-limit.js';
-import { ConnectionTable } from '../../src/services/powtcp/conn-table.js';
+import { ConnectionTable } from '../../src/services/conn-table.js';
 
 test('caps count per IPv4 address and per IPv6 /48; the rate identity stays the /64', () => {
   assert.equal(capGroupOf('192.0.2.7'), 'v4:192.0.2.7');

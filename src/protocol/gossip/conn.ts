@@ -67,7 +67,14 @@ export const connLimits = defineLimits('gossip-conn', {
     min: 1,
     max: 100_000,
     unit: 'count',
-    doc: 'TCP connections accepted that have not paid yet; more are closed at accept (each holds only a socket and a timer)',
+    doc: 'TCP connections accepted that have not paid yet, in total; at the cap the address group holding the most loses its oldest unpaid connection to the newcomer (each holds only a socket and a timer)',
+  },
+  maxUnpaidConnsPerAddress: {
+    default: 8,
+    min: 1,
+    max: 100_000,
+    unit: 'count',
+    doc: 'unpaid connections from one address group (IPv4 /32, IPv6 /48); more from it are closed at accept, so that idle sockets from a few addresses cannot hold every slot (issue 9 finding 1)',
   },
   connOkTimeoutMs: {
     default: 10_000,

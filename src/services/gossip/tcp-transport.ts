@@ -8,6 +8,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BoundedQueue, QueueDifficultyController } from '../../admission/difficulty.js';
 import { canonicalHost, type Endpoint } from '../../admission/endpoint.js';
+import { capGroupOf } from '../../admission/rate-limit.js';
 import { ReplayGuard } from '../../admission/replay.js';
 import { ChallengeSealer, KeyRing, readSealedHeader } from '../../admission/sealed.js';
 import { MemoryStore } from '../../admission/store.js';
@@ -37,6 +38,7 @@ import {
   decodeConn,
   encodeConn,
 } from '../../wire/gossip-conn.js';
+import { ConnectionTable } from '../conn-table.js';
 import type { HostPort } from './config.js';
 import type { LinkHandlers, P2PLink, P2PTransport } from './transport.js';
 
@@ -231,6 +233,11 @@ export class TcpSecureTransport implements P2PTransport {
   private readonly replayStore: MemoryStore;
   private readonly controller: QueueDifficultyController;
   private unpaid = 0;
+  /**
+   * Unpaid connections by address group (DESIGN's admission pipeline, step 2): capped per group,
+   * and at the global cap the heaviest group gives way, never the newcomer.
+   */
+  private readonly unpaidTable = new ConnectionTable<Socket>();
   private readonly obs = observer('gossip');
   /** CONN-phase refusals by code (both sides), for tests and the operator. */
   readonly connReasons = new Map<string, number>();
@@ -283,12 +290,36 @@ export class TcpSecureTransport implements P2PTransport {
    */
   private async admit(socket: Socket): Promise<boolean> {
     const at = endpointsOf(socket);
-    if (at === undefined || this.unpaid >= this.conn.maxUnpaidConns) {
-      this.refused('ERR_GOSSIP_CONN_BUSY', at === undefined ? 'no address' : 'unpaid connections');
+    if (at === undefined) {
+      this.refused('ERR_GOSSIP_CONN_BUSY', 'no address');
       socket.destroy();
       return false;
     }
+    const group = capGroupOf(at.client.host);
+    if (this.unpaidTable.countOf(group) >= this.conn.maxUnpaidConnsPerAddress) {
+      this.refused('ERR_GOSSIP_CONN_BUSY', 'unpaid connections from this address');
+      socket.destroy();
+      return false;
+    }
+    if (this.unpaidTable.size >= this.conn.maxUnpaidConns) {
+      const heaviest = this.unpaidTable.heaviest();
+      const victim = heaviest?.items.values().next().value;
+      if (
+        heaviest === undefined ||
+        victim === undefined ||
+        heaviest.items.size <= this.unpaidTable.countOf(group) + 1
+      ) {
+        this.refused('ERR_GOSSIP_CONN_BUSY', 'unpaid connections');
+        socket.destroy();
+        return false;
+      }
+      // The victim's own admit() sees the close, fails its wait and leaves the table.
+      this.unpaidTable.delete(heaviest.group, victim);
+      this.refused('ERR_GOSSIP_CONN_BUSY', 'evicted: its address group holds the most unpaid connections');
+      victim.destroy();
+    }
     this.unpaid++;
+    this.unpaidTable.add(group, socket);
     const reader = new ConnReader(socket);
     try {
       // 1. The challenge request, within the first-message deadline.
@@ -326,15 +357,17 @@ export class TcpSecureTransport implements P2PTransport {
       return false;
     } finally {
       this.unpaid--;
+      this.unpaidTable.delete(group, socket);
     }
   }
 
   /**
    * The dialler's CONN phase: ask, solve in the core's worker pool (difficulty 0 needs no
    * search: any nonce meets it), answer, and wait for CONN_OK. A listener that names more than
-   * `connMaxSolveBits` is not obeyed.
+   * `connMaxSolveBits` is not obeyed. Public for callers that open the socket themselves (from
+   * a chosen source address, as the attack lab's clients do); `dial` uses it too.
    */
-  private async pay(socket: Socket, signal?: AbortSignal): Promise<void> {
+  async pay(socket: Socket, signal?: AbortSignal): Promise<void> {
     const reader = new ConnReader(socket);
     try {
       socket.write(encodeConn({ type: CONN_INIT, challReq: true }));

@@ -20,9 +20,9 @@ import type { ReasonCode } from '../../util/codes.js';
 import { reject, TollgateError, type Verdict } from '../../util/errors.js';
 import { observer, observing } from '../../util/observe.js';
 import { encodeMessage, formatMessage, LineSplitter } from '../../wire/powtcp.js';
+import { ConnectionTable } from '../conn-table.js';
 import { destroyLater } from '../socket.js';
 import type { ConnInfo, PowtcpAdmission } from './admission.js';
-import { ConnectionTable } from './conn-table.js';
 import { type PowtcpLimitOverrides, type PowtcpLimits, powtcpLimits } from './limits.js';
 
 export interface PowtcpServerOptions {
