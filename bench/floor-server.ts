@@ -7,12 +7,15 @@
  * Kinds: the two node:net floors, the tollgate daemons as they run in production (powtcp with
  * its defaults; powtcp with a per-identity cap of CAPPED_PER_ADDRESS; powtcp with a global cap
  * of EVICTING_CAP; the secure channel's
- * responder behind a node:net server). Another daemon joins by adding an entry to SERVERS
- * (gossip's P2P port). The sky node runs with its defaults.
+ * responder behind a node:net server; the gossip P2P listener, whose CONN phase runs before
+ * the secure handshake). Another daemon joins by adding an entry to SERVERS. The sky node and
+ * the gossip listener run with their defaults.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { ConnLimits } from '../src/protocol/gossip/conn.js';
 import { identityKey, publicPem, SecureContext, secureAccept, TrustStore } from '../src/secure/index.js';
+import { TcpSecureTransport } from '../src/services/gossip/tcp-transport.js';
 import { startPowtcpService } from '../src/services/powtcp/index.js';
 import { SkyNode } from '../src/services/sky/server.js';
 
@@ -47,6 +50,13 @@ function listen(server: Server): Promise<number> {
 
 const quiet = (s: Socket) => s.on('error', () => {});
 
+async function gossipListener(conn: Partial<ConnLimits>): Promise<Started> {
+  const key = identityKey(generateKeyPairSync('ed25519').privateKey);
+  const transport = new TcpSecureTransport({ key, trust: TrustStore.fromKeys([key]), conn });
+  const at = await transport.listen({ host: '127.0.0.1', port: 0 }, (link) => link.close());
+  return { port: at.port, connections: () => transport.unpaidConnections };
+}
+
 export const SERVERS: Record<string, () => Promise<Started>> = {
   /** Floor 1: node:net accepts and destroys. */
   'net-accept-destroy': async () => {
@@ -61,6 +71,17 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     const server = createServer((s) => {
       quiet(s);
       s.once('data', () => s.end('0:refused\n'));
+    });
+    return { port: await listen(server), connections: () => count(server) };
+  },
+  /**
+   * The floor of a refusal that reads and closes without answering (gossip's bad CONN_INIT):
+   * accept, read one short message, close.
+   */
+  'net-accept-read-close': async () => {
+    const server = createServer((s) => {
+      quiet(s);
+      s.once('data', () => s.destroy());
     });
     return { port: await listen(server), connections: () => count(server) };
   },
@@ -116,6 +137,22 @@ export const SERVERS: Record<string, () => Promise<Started>> = {
     const at = await sky.listen(0, '127.0.0.1');
     return { port: at.port, connections: () => sky.connections };
   },
+  /**
+   * The gossip P2P listener with its defaults (`TcpSecureTransport.listen`): seed 000's CONN
+   * phase (CONN_INIT / CONN_CHALL / CONN_OK) runs before the secure handshake, so a stranger
+   * whose CONN_INIT is malformed is closed without an answer.
+   */
+  gossip: async () => gossipListener({}),
+  /**
+   * The gossip listener holding idle connections for bench:scale's memory per idle connection:
+   * the CONN_INIT deadline (5 s by default) at its maximum and the unpaid caps out of reach.
+   */
+  'gossip-idle': async () =>
+    gossipListener({
+      connInitTimeoutMs: 120_000,
+      maxUnpaidConns: 100_000,
+      maxUnpaidConnsPerAddress: 100_000,
+    }),
   /** The secure channel's responder: every accepted socket goes straight to secureAccept. */
   secure: async () => {
     const server = identityKey(generateKeyPairSync('ed25519').privateKey);

@@ -15,12 +15,17 @@
  *   accepted, held, then evicted by a newcomer;
  * - refusal after the first message (target <= 1.25x the second floor): powtcp junk line,
  *   powtcp replayed solution, secure listen junk HELLO, expired HELLO, untrusted key;
+ * - gossip P2P port, bad CONN_INIT (a whole 123-byte frame of an unknown type): the listener
+ *   reads it and closes without an answer (seed 000's CONN phase sends nothing but CONN_CHALL
+ *   and CONN_OK), so it is held against a third floor, node:net accept + read + close, the
+ *   same system calls; the ratio to the accept-read-answer-close floor (the one the issue's
+ *   target names, one write more) is printed in a note;
  * - powtcp under-difficulty solution: needs a puzzle issued on the same connection (the
  *   puzzle binds the client's ip:port), so that row holds two exchanges; the cost of the
  *   first alone (puzzle issued, client closes) is printed beside it, and a third floor (two
  *   exchanges on one node:net connection) gives the like-for-like ratio in a note.
  * Hooks: a daemon that refuses strangers adds a server kind in bench/floor-server.ts and a
- * scenario here (gossip CONN_INIT).
+ * scenario here.
  *
  * Each row first runs WARMUP unmeasured connections (the JIT compiles the floors' paths and
  * ours alike; without it the rounds still fell from one to the next), then the rows take turns
@@ -39,6 +44,7 @@ import { solveHashcash } from '../src/pow/hashcash.js';
 import { closePools } from '../src/pow/pool.js';
 import { identityKey, memoryPair, secureConnect, TrustStore } from '../src/secure/index.js';
 import { ManualClock } from '../src/util/clock.js';
+import { CONN_REQUEST_BYTES } from '../src/wire/gossip-conn.js';
 import { decodeSky, encodeLookup, SKY_SIZES, SkyType } from '../src/wire/sky.js';
 import { CAPPED_PER_ADDRESS, EVICTING_CAP } from './floor-server.js';
 
@@ -171,8 +177,8 @@ interface Scenario {
   readonly name: string;
   readonly server: string;
   /** Which floor it is held against, and the target ratio. */
-  readonly floor: 'accept' | 'message' | 'none';
-  /** The target ratio when not the floor's own (1.2x accept, 1.25x message); null: none set. */
+  readonly floor: 'accept' | 'message' | 'read' | 'none';
+  /** The target ratio when not the floor's own (1.2x accept, 1.25x message and read); null: none set. */
   readonly target?: number | null;
   /** Prepares per-server state (solved puzzles, HELLOs); runs before the timed connections. */
   readonly setup?: (server: ServerHandle) => Promise<unknown>;
@@ -313,6 +319,19 @@ async function hello(server: ServerHandle, mode: 'expired' | 'untrusted' | 'junk
   return new Uint8Array(bytes);
 }
 
+/**
+ * A malformed CONN_INIT: the size of a challenge request (the reader waits for a whole
+ * message), but of an unknown type, so decodeConn refuses it (ERR_GOSSIP_CONN_MALFORMED).
+ */
+const BAD_CONN_INIT = (() => {
+  const b = new Uint8Array(CONN_REQUEST_BYTES);
+  b[0] = CONN_REQUEST_BYTES >> 8;
+  b[1] = CONN_REQUEST_BYTES & 0xff;
+  b[2] = 0x03;
+  b[3] = 0xe7; // type 999
+  return b;
+})();
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'floor: node:net accept + destroy',
@@ -325,6 +344,12 @@ const SCENARIOS: Scenario[] = [
     server: 'net-accept-read-answer',
     floor: 'none',
     once: (s) => converse(s.port, 'x\n'),
+  },
+  {
+    name: 'floor: node:net accept + read + close (no answer)',
+    server: 'net-accept-read-close',
+    floor: 'none',
+    once: (s) => converse(s.port, BAD_CONN_INIT),
   },
   {
     name: 'floor: node:net two exchanges (read, answer, read, answer, close)',
@@ -448,6 +473,17 @@ const SCENARIOS: Scenario[] = [
       return d.ok && d.value.type === SkyType.refused ? `0:${d.value.code}` : text;
     },
   },
+  {
+    // Seed 000's CONN phase: the listener reads one whole CONN_INIT, finds it malformed and
+    // closes without CONN_OK (no answer: the client sees only the close).
+    name: 'gossip P2P port: bad CONN_INIT (closed without an answer)',
+    server: 'gossip',
+    floor: 'read',
+    once: async (s) => {
+      const text = await converse(s.port, BAD_CONN_INIT);
+      return text === '' ? '(closed, no answer)' : `answered ${text.length} bytes`;
+    },
+  },
 ];
 
 interface Figure {
@@ -547,13 +583,16 @@ async function main(): Promise<void> {
     await Promise.all([...servers.values()].map((s) => s.stop()));
     await closePools();
   }
-  const floorAccept = figures[0]!.cpuUs;
-  const floorMessage = figures[1]!.cpuUs;
+  const floorNamed = (prefix: string) => figures.find((f) => f.name.startsWith(prefix))!.cpuUs;
+  const floorAccept = floorNamed('floor: node:net accept + destroy');
+  const floorMessage = floorNamed('floor: node:net accept + read + answer');
+  const floorRead = floorNamed('floor: node:net accept + read + close');
   const targetOf = (f: Figure) =>
     f.target === null
       ? undefined
-      : (f.target ?? (f.floor === 'accept' ? 1.2 : f.floor === 'message' ? 1.25 : undefined));
-  const floorOf = (f: Figure) => (f.floor === 'accept' ? floorAccept : floorMessage);
+      : (f.target ?? (f.floor === 'accept' ? 1.2 : f.floor === 'none' ? undefined : 1.25));
+  const floorOf = (f: Figure) =>
+    f.floor === 'accept' ? floorAccept : f.floor === 'read' ? floorRead : floorMessage;
   const rows = figures.map((f) => {
     const target = targetOf(f);
     const ratio = f.floor === 'none' ? undefined : f.cpuUs / floorOf(f);
@@ -589,7 +628,12 @@ async function main(): Promise<void> {
               `Under-difficulty: ${(r.cpuUs / two.cpuUs).toFixed(2)}x the two-exchange floor (${two.cpuUs.toFixed(1)} µs): a solution needs a puzzle issued on the same connection, so the row holds two exchanges against the one of the floor its target names.`,
             ];
       }),
-    'Not measured yet: gossip CONN_INIT (a scenario to add when it lands).',
+    ...rows
+      .filter((r) => r.floor === 'read')
+      .map(
+        (r) =>
+          `${r.name.split(':')[0]}: ${(r.cpuUs / floorRead).toFixed(2)}x the accept-read-close floor, ${(r.cpuUs / floorMessage).toFixed(2)}x the accept-read-answer-close floor. It reads one message and closes without an answer, so it is held against the floor with the same system calls; the second floor has one write more.`,
+      ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ connections: CONNECTIONS, rounds: ROUNDS, rows })}\n`);

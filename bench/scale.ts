@@ -360,7 +360,7 @@ async function redisStructures(): Promise<Row[]> {
 
 /** Memory per idle connection of each daemon, read from the daemon's own process. */
 async function idleConnections(): Promise<{ server: string; bytesPerConnection: number; held: number }[]> {
-  const kinds = ['net-accept-read-answer', 'powtcp', 'secure', 'sky-idle'];
+  const kinds = ['net-accept-read-answer', 'powtcp', 'secure', 'sky-idle', 'gossip-idle'];
   const out: { server: string; bytesPerConnection: number; held: number }[] = [];
   for (const kind of kinds) {
     log(`idle connections: ${kind} ...`);
@@ -469,7 +469,6 @@ async function main(): Promise<void> {
     ...idle.map(
       (i) => `  ${i.server.padEnd(28)} ${i.bytesPerConnection.toFixed(0).padStart(7)} B  (${i.held} held)`,
     ),
-    '  gossip P2P: to add when its daemon joins bench/floor-server.ts',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ rows, idle, flagged })}\n`);
