@@ -128,6 +128,11 @@ export function encodeConn(msg: ConnMessage): Uint8Array {
   }
 }
 
+/** One function for every refusal: no closure made per decode (issue 12, item 1). */
+function bad(detail: string): Verdict<ConnMessage, ConnCode> {
+  return reject('ERR_GOSSIP_CONN_MALFORMED' as const, detail);
+}
+
 /**
  * Decodes one CONN message exactly as received. Canonical: size equals the length, flags and
  * reserved bytes as drawn, a request's nonce and padding all zero, a cookie of one of the
@@ -135,7 +140,6 @@ export function encodeConn(msg: ConnMessage): Uint8Array {
  * key-less checks of `readSealedHeader`; authenticity is the listener's to check).
  */
 export function decodeConn(frame: Uint8Array): Verdict<ConnMessage, ConnCode> {
-  const bad = (detail: string) => reject('ERR_GOSSIP_CONN_MALFORMED' as const, detail);
   if (frame.length < 4 || frame.length > CONN_MAX_BYTES) return bad(`${frame.length} bytes`);
   const size = readU16(frame, 0);
   if (size !== frame.length) return bad(`size ${size}, message ${frame.length}`);

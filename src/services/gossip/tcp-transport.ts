@@ -63,13 +63,22 @@ export interface TcpSecureOptions {
   readonly clock?: Clock;
 }
 
-/** A CONN-phase failure: the code says why the connection closed without a channel. */
+/**
+ * A CONN-phase failure: the code says why the connection closed without a channel. It carries
+ * no stack: it is a verdict on the peer's bytes, and capturing one was the largest single cost
+ * of refusing a bad CONN_INIT (issue 12, item 1).
+ */
 export class ConnError extends Error {
-  constructor(
-    readonly code: ReasonCode,
-    detail?: string,
-  ) {
-    super(detail === undefined ? code : `${code}: ${detail}`);
+  readonly code: ReasonCode;
+  constructor(code: ReasonCode, detail?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(detail === undefined ? code : `${code}: ${detail}`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.code = code;
   }
 }
 
@@ -78,23 +87,41 @@ export class ConnError extends Error {
  * are buffered; the sender must wait for each answer (seed 000's exchange is lock-step), so
  * bytes beyond the one message read are a protocol error, never silently dropped or passed on.
  */
+/** The socket's reader, for the listeners shared by every connection. */
+const READER = Symbol('connReader');
+type ReadingSocket = Socket & { [READER]?: ConnReader | undefined };
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One 'data' and one 'end'/'close' listener for all connections (no closures per connection:
+ * issue 12 item 1, a stranger refused at its first message should cost little more than
+ * node:net's own accept and read); `this` is the socket.
+ */
+function onReaderData(this: ReadingSocket, chunk: Buffer): void {
+  this[READER]?.data(chunk);
+}
+function onReaderEnd(this: ReadingSocket): void {
+  this[READER]?.fail(new ConnError('ERR_GOSSIP_CONN_REFUSED', 'closed'));
+}
+
 class ConnReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private waiter: ((r: { frame?: Uint8Array; error?: ConnError }) => void) | undefined;
   private failed: ConnError | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly onData = (chunk: Buffer) => {
+
+  constructor(private readonly socket: ReadingSocket) {
+    socket[READER] = this;
+    socket.on('data', onReaderData);
+    socket.on('end', onReaderEnd);
+    socket.on('close', onReaderEnd);
+  }
+
+  data(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.buf.length > CONN_MAX_BYTES)
       this.fail(new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'too many bytes'));
     else this.check();
-  };
-  private readonly onEnd = () => this.fail(new ConnError('ERR_GOSSIP_CONN_REFUSED', 'closed'));
-
-  constructor(private readonly socket: Socket) {
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
   }
 
   /** The next whole message; rejects (and stays failed) on a deadline, a close or surplus bytes. */
@@ -120,9 +147,10 @@ class ConnReader {
   detach(): boolean {
     clearTimeout(this.timer);
     this.socket.pause();
-    this.socket.off('data', this.onData);
-    this.socket.off('end', this.onEnd);
-    this.socket.off('close', this.onEnd);
+    this.socket.off('data', onReaderData);
+    this.socket.off('end', onReaderEnd);
+    this.socket.off('close', onReaderEnd);
+    if (this.socket[READER] === this) this.socket[READER] = undefined;
     return this.buf.length === 0 && this.socket.readableLength === 0 && this.failed === undefined;
   }
 
@@ -139,13 +167,13 @@ class ConnReader {
       return;
     }
     const frame = new Uint8Array(this.buf);
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     // No reads while the answer is being worked out: bytes sent meanwhile wait in the kernel.
     this.socket.pause();
     this.waiter({ frame });
   }
 
-  private fail(error: ConnError): void {
+  fail(error: ConnError): void {
     if (this.failed !== undefined) return;
     this.failed = error;
     this.waiter?.({ error });
@@ -159,18 +187,20 @@ function decoded(frame: Uint8Array, want: ConnMessage['type']): ConnMessage {
   return v.value;
 }
 
-function endpointsOf(socket: Socket): ConnEndpoints | undefined {
-  if (
-    socket.remoteAddress === undefined ||
-    socket.remotePort === undefined ||
-    socket.localAddress === undefined ||
-    socket.localPort === undefined
-  ) {
-    return undefined;
-  }
-  const client: Endpoint = { host: canonicalHost(socket.remoteAddress), port: socket.remotePort };
-  const server: Endpoint = { host: canonicalHost(socket.localAddress), port: socket.localPort };
-  return { client, server };
+/** The dialler's endpoint: enough for the unpaid caps at accept. */
+function clientOf(socket: Socket): Endpoint | undefined {
+  if (socket.remoteAddress === undefined || socket.remotePort === undefined) return undefined;
+  return { host: canonicalHost(socket.remoteAddress), port: socket.remotePort };
+}
+
+/**
+ * Both endpoints, for the cookie. The local address is a system call (getsockname) asked of the
+ * kernel only once a well-formed challenge request is in: a stranger refused at its first
+ * message never needs it.
+ */
+function endpointsOf(socket: Socket, client: Endpoint): ConnEndpoints | undefined {
+  if (socket.localAddress === undefined || socket.localPort === undefined) return undefined;
+  return { client, server: { host: canonicalHost(socket.localAddress), port: socket.localPort } };
 }
 
 class ChannelLink implements P2PLink {
@@ -289,13 +319,13 @@ export class TcpSecureTransport implements P2PTransport {
    * a deadline and nothing else: the cookie carries the challenge state (seed 000).
    */
   private async admit(socket: Socket): Promise<boolean> {
-    const at = endpointsOf(socket);
-    if (at === undefined) {
+    const client = clientOf(socket);
+    if (client === undefined) {
       this.refused('ERR_GOSSIP_CONN_BUSY', 'no address');
       socket.destroy();
       return false;
     }
-    const group = capGroupOf(at.client.host);
+    const group = capGroupOf(client.host);
     if (this.unpaidTable.countOf(group) >= this.conn.maxUnpaidConnsPerAddress) {
       this.refused('ERR_GOSSIP_CONN_BUSY', 'unpaid connections from this address');
       socket.destroy();
@@ -328,6 +358,11 @@ export class TcpSecureTransport implements P2PTransport {
         // A solution cannot come first: its cookie would name another connection.
         throw new ConnError('ERR_GOSSIP_CONN_MALFORMED', 'a solution before any CONN_CHALL');
       }
+      const at = endpointsOf(socket, client);
+      if (at === undefined) throw new ConnError('ERR_GOSSIP_CONN_BUSY', 'no address');
+      // Items are small and latency matters more than packet count (no Nagle delay); set once
+      // the dialler has sent a well-formed request, not for a stranger refused at its first.
+      socket.setNoDelay(true);
       const chall = this.gate.request(at);
       if (chall.kind !== 'challenge' || socket.destroyed) return false;
       socket.write(chall.reply);
@@ -398,7 +433,7 @@ export class TcpSecureTransport implements P2PTransport {
 
   listen(address: HostPort, onLink: (link: P2PLink) => void): Promise<HostPort> {
     const server = createServer((socket) => {
-      this.track(socket);
+      this.track(socket, false);
       // Nothing is read until the CONN phase asks for it.
       socket.pause();
       this.admit(socket).then((ok) => {
@@ -484,9 +519,10 @@ export class TcpSecureTransport implements P2PTransport {
     });
   }
 
-  private track(socket: Socket): void {
-    // Items are small and latency matters more than packet count (no Nagle delay).
-    socket.setNoDelay(true);
+  private track(socket: Socket, noDelay = true): void {
+    // Items are small and latency matters more than packet count (no Nagle delay); the
+    // listener sets it in admit(), once a well-formed CONN_INIT is in.
+    if (noDelay) socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
