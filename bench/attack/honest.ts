@@ -19,7 +19,7 @@ import { resolveLimits } from '../../src/secure/limits.js';
 import { defaultPowEngine } from '../../src/secure/pow-engine.js';
 import { TcpSecureTransport } from '../../src/services/gossip/tcp-transport.js';
 import { HashMeter, meteredEngine, solveHashcashMetered } from './hashpower.js';
-import { exchange, type HonestOutcome, open, secureRequest } from './lib.js';
+import { exchange, failureReason, type HonestOutcome, open, secureRequest } from './lib.js';
 
 export interface HonestArgs {
   kind: 'powtcp' | 'secure' | 'handshake';
@@ -100,7 +100,7 @@ async function powtcpRequest(): Promise<HonestOutcome & { difficulty?: number }>
     return {
       ok: false,
       ms: performance.now() - t0,
-      reason: abort.signal.aborted ? 'timeout' : ((error as { code?: string }).code ?? String(error)),
+      reason: abort.signal.aborted ? 'timeout' : failureReason(error),
     };
   } finally {
     clearTimeout(timer);
@@ -132,7 +132,7 @@ async function handshakeOnly(): Promise<HonestOutcome> {
     return {
       ok: false,
       ms: performance.now() - t0,
-      reason: abort.signal.aborted ? 'timeout' : ((error as { code?: string }).code ?? String(error)),
+      reason: abort.signal.aborted ? 'timeout' : failureReason(error),
     };
   } finally {
     clearTimeout(timer);

@@ -325,11 +325,10 @@ export async function secureRequest(
           reason: answer !== undefined ? answer : abort.signal.aborted ? 'timeout' : 'closed',
         };
   } catch (error) {
-    const e = error as { code?: string; message?: string };
     return {
       ok: false,
       ms: performance.now() - t0,
-      reason: abort.signal.aborted ? 'timeout' : (e.code ?? e.message ?? String(error)),
+      reason: abort.signal.aborted ? 'timeout' : failureReason(error),
     };
   } finally {
     clearTimeout(timer);
@@ -341,4 +340,15 @@ export function countReasons(outcomes: { ok: boolean; reason?: string }[]): Reco
   const r: Record<string, number> = {};
   for (const o of outcomes) if (!o.ok) r[o.reason ?? '?'] = (r[o.reason ?? '?'] ?? 0) + 1;
   return r;
+}
+
+/**
+ * The reason an honest outcome failed: the error's code, and for an alert from the server the
+ * code it named (a registry code, so the set stays bounded), so that a report says which
+ * refusal honest clients met.
+ */
+export function failureReason(error: unknown): string {
+  const e = error as { code?: string; detail?: string; message?: string };
+  if (e.code === 'ERR_HS_PEER_ALERT' && e.detail !== undefined) return `${e.code}:${e.detail}`;
+  return e.code ?? e.message ?? String(error);
 }
