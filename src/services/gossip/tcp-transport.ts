@@ -262,7 +262,6 @@ export class TcpSecureTransport implements P2PTransport {
   private readonly gate: ConnGate;
   private readonly replayStore: MemoryStore;
   private readonly controller: QueueDifficultyController;
-  private unpaid = 0;
   /**
    * Unpaid connections by address group (DESIGN's admission pipeline, step 2): capped per group,
    * and at the global cap the heaviest group gives way, never the newcomer.
@@ -305,7 +304,7 @@ export class TcpSecureTransport implements P2PTransport {
 
   /** Connections accepted that have not paid yet. */
   get unpaidConnections(): number {
-    return this.unpaid;
+    return this.unpaidTable.size;
   }
 
   private refused(code: ReasonCode, detail?: string): void {
@@ -348,7 +347,6 @@ export class TcpSecureTransport implements P2PTransport {
       this.refused('ERR_GOSSIP_CONN_BUSY', 'evicted: its address group holds the most unpaid connections');
       victim.destroy();
     }
-    this.unpaid++;
     this.unpaidTable.add(group, socket);
     const reader = new ConnReader(socket);
     try {
@@ -391,7 +389,6 @@ export class TcpSecureTransport implements P2PTransport {
       socket.destroy();
       return false;
     } finally {
-      this.unpaid--;
       this.unpaidTable.delete(group, socket);
     }
   }
